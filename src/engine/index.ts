@@ -1,0 +1,5 @@
+export { tf } from './tf.js';
+export type * from './tf.js';
+export { initBackend, ensureBackend, currentBackend, describeBackend, isBackendName, BACKENDS } from './backend.js';
+export type { BackendName, BackendInfo } from './backend.js';
+export { registerCustomKernels } from './kernels/index.js';

@@ -1,0 +1,4 @@
+import type { tf } from '../tf.js';
+
+export type KernelFunc = tf.KernelFunc;
+export type TensorInfo = tf.TensorInfo;

@@ -1,0 +1,58 @@
+/**
+ * Up-front validation of public options, in the manner of sharp: each check
+ * says which option, what was expected and what was received.
+ */
+import { OptionError } from './errors.js';
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'undefined';
+  try { return JSON.stringify(value) ?? String(value); } catch { return String(value); }
+}
+
+export function invalid(name: string, expected: string, received: unknown): OptionError {
+  return new OptionError(`Expected ${expected} for ${name} but received ${show(received)}`);
+}
+
+export function integer(name: string, value: unknown, min = -Infinity, max = Infinity): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    const range = min > -Infinity && max < Infinity ? ` between ${min} and ${max}`
+      : min > -Infinity ? ` of at least ${min}` : max < Infinity ? ` of at most ${max}` : '';
+    throw invalid(name, `an integer${range}`, value);
+  }
+  return n;
+}
+
+export function number(name: string, value: unknown, min = -Infinity, max = Infinity, opts: { exclusiveMin?: boolean } = {}): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const belowMin = typeof n === 'number' && (opts.exclusiveMin ? n <= min : n < min);
+  if (typeof n !== 'number' || !Number.isFinite(n) || belowMin || n > max) {
+    throw invalid(name, `a number ${opts.exclusiveMin ? '>' : '>='} ${min} and <= ${max}`, value);
+  }
+  return n;
+}
+
+export function oneOf<T extends string | number>(name: string, value: unknown, allowed: readonly T[]): T {
+  const match = allowed.find((a) => a === value || String(a) === String(value));
+  if (match === undefined) throw invalid(name, `one of ${allowed.map((a) => show(a)).join(', ')}`, value);
+  return match;
+}
+
+export function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(name, 'a non-empty string', value);
+  return value;
+}
+
+export function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
+  return value;
+}
+
+/** A comma-separated list (or an array) whose items all come from `allowed`. */
+export function listOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T[] {
+  const items = Array.isArray(value) ? value.flatMap((v) => String(v).split(',')) : String(value ?? '').split(',');
+  const trimmed = items.map((s) => s.trim()).filter(Boolean);
+  for (const item of trimmed) if (!allowed.includes(item as T)) throw invalid(name, `a comma-separated list of ${allowed.join(', ')}`, value);
+  return trimmed as T[];
+}
