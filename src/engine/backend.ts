@@ -66,7 +66,7 @@ export function isBackendName(value: unknown): value is BackendName {
  * 'auto') names one of BACKENDS or 'auto'.
  */
 export async function initBackend(requested?: BackendName | 'auto'): Promise<BackendInfo> {
-  const want = requested ?? (process.env.CELLGAN_BACKEND as BackendName | 'auto' | undefined) ?? 'auto';
+  const want = requested ?? ((process.env.CELLGAN_BACKEND || undefined) as BackendName | 'auto' | undefined) ?? 'auto';
   if (want !== 'auto' && !isBackendName(want)) {
     throw new CellganError(`unknown backend ${JSON.stringify(want)}; expected auto or one of ${BACKENDS.join(', ')}`, { exitCode: 2 });
   }

@@ -6,3 +6,4 @@ export type { Logger } from './log.js';
 export { Progress } from './progress.js';
 export { writeFileAtomic, writeJsonAtomic, buildDirAtomic } from './atomic.js';
 export { hashFile } from './hash.js';
+export { chartToSvg, chartToPng } from './charts.js';
