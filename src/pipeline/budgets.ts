@@ -1,0 +1,58 @@
+/**
+ * Compute budgets for `cellgan pipeline --budget …`. One row per budget: how
+ * long the GAN trains, how wide it is, how many images it makes per class and
+ * how long the reference classifier trains. `quick` is sized so the bundled
+ * demo (7 classes × 30 images, 64 px, conditional) finishes within 15 minutes
+ * on a 2-core CPU with the wasm backend (measured: notes/pipeline.md);
+ * `test` is a smoke-test size for the test suite only.
+ */
+export const BUDGET_NAMES = ['test', 'quick', 'standard', 'paper'] as const;
+export type BudgetName = (typeof BUDGET_NAMES)[number];
+
+export interface Budget {
+  /** GAN training iterations (total, per run). */
+  iters: number;
+  /** GAN batch size. */
+  batch: number;
+  /** Generator / discriminator base widths (DCGAN's 64 at full size). */
+  gWidth: number;
+  dWidth: number;
+  /** Synthetic images generated per class. */
+  count: number;
+  /** Reference classifier epochs (early stopping may end sooner). */
+  classifierEpochs: number;
+  /** Checkpoint / grid cadence (iterations). */
+  checkpointEvery: number;
+  /** Default image size when --size is not given. */
+  size: number;
+  /** What the row is for, shown in --help and notes. */
+  purpose: string;
+}
+
+export const BUDGETS: Record<BudgetName, Budget> = {
+  test: {
+    iters: 4, batch: 8, gWidth: 8, dWidth: 8, count: 6, classifierEpochs: 1, checkpointEvery: 2, size: 32,
+    purpose: 'smoke test for the test suite (seconds; images are noise)',
+  },
+  quick: {
+    iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 6, checkpointEvery: 100, size: 64,
+    purpose: 'the bundled demo: whole pipeline on samples/ within 15 min on 2 CPU cores (wasm)',
+  },
+  standard: {
+    iters: 5000, batch: 64, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, checkpointEvery: 500, size: 64,
+    purpose: 'a usable first model on a real dataset (hours on CPU, minutes on a GPU)',
+  },
+  paper: {
+    iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, checkpointEvery: 2000, size: 64,
+    purpose: 'DCGAN-paper widths and long training; for a GPU (tensorflow-gpu backend)',
+  },
+};
+
+/** The budget table as markdown (for notes and --help). */
+export function budgetTable(): string {
+  const rows = BUDGET_NAMES.map((n) => {
+    const b = BUDGETS[n];
+    return `| ${n} | ${b.iters} | ${b.batch} | ${b.gWidth}/${b.dWidth} | ${b.count} | ${b.classifierEpochs} | ${b.size} | ${b.purpose} |`;
+  });
+  return ['| budget | GAN iterations | batch | G/D width | images per class | classifier epochs | default size | for |', '|---|---:|---:|---:|---:|---:|---:|---|', ...rows].join('\n');
+}

@@ -1,0 +1,556 @@
+/**
+ * `<dir>/report.html`: one self-contained page (no network, no side files)
+ * summarising a pipeline folder. Every chart is a Vega-Lite spec rendered to
+ * SVG by src/util/charts.ts and embedded as a data: URI image (each SVG
+ * stays isolated, so clip-path ids of different charts cannot collide);
+ * every picture is a PNG data: URI.
+ *
+ * It renders from whatever stages completed: each section reads its stage's
+ * files and, when they are missing or unreadable, says so instead.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { chartToSvg, type ChartSpec } from '../util/charts.js';
+import { writeFileAtomic, exists } from '../util/atomic.js';
+import { CellganError } from '../util/errors.js';
+import { decodeImages, encodeGridPng } from '../data/image.js';
+import type { DatasetItem, SplitFile } from '../data/types.js';
+import { readState, type PipelineState, type StageName, STAGE_NAMES } from './state.js';
+import { VERSION } from '../version.js';
+
+export const REPORT_FILE = 'report.html';
+
+export interface RenderReportOptions {
+  /** The pipeline folder. */
+  dir: string;
+  /** Where to write (default `<dir>/report.html`). */
+  out?: string;
+  /** Images per grid (default 16). */
+  gridCount?: number;
+}
+
+export interface RenderReportResult {
+  file: string;
+  /** Sections rendered from data, and those that said "not available". */
+  sections: { id: string; available: boolean }[];
+  charts: number;
+  images: number;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function esc(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function fmt(x: unknown, digits = 3): string {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return x === null || x === undefined ? '–' : esc(x);
+  return Number.isInteger(x) ? String(x) : x.toFixed(digits);
+}
+
+function pct(x: unknown): string {
+  return typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–';
+}
+
+function ci(c: unknown): string {
+  return Array.isArray(c) && c.length === 2 ? `[${pct(c[0])}, ${pct(c[1])}]` : '–';
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return undefined; }
+}
+
+async function readJsonl<T>(file: string): Promise<T[] | undefined> {
+  let text: string;
+  try { text = await fs.readFile(file, 'utf8'); } catch { return undefined; }
+  const rows: T[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try { rows.push(JSON.parse(line) as T); } catch { /* a torn last line of an interrupted run */ }
+  }
+  return rows;
+}
+
+/** The first numeric field among `names` (stats files name things slightly differently across versions). */
+function num(row: Record<string, unknown>, ...names: string[]): number | undefined {
+  for (const n of names) {
+    const v = row[n];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+class Page {
+  charts = 0;
+  images = 0;
+  sections: { id: string; available: boolean }[] = [];
+
+  async chart(name: string, spec: ChartSpec, alt: string): Promise<string> {
+    const svg = await chartToSvg({ background: 'white', ...spec } as ChartSpec);
+    this.charts++;
+    return `<figure class="chart" data-chart="${esc(name)}"><img alt="${esc(alt)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}"></figure>`;
+  }
+
+  png(bytes: Buffer, alt: string, cls = 'grid'): string {
+    this.images++;
+    return `<img class="${cls}" alt="${esc(alt)}" src="data:image/png;base64,${bytes.toString('base64')}">`;
+  }
+}
+
+function missing(what: string, why: string): string {
+  return `<p class="missing">Not available: ${esc(what)} (${esc(why)}).</p>`;
+}
+
+function stageWhy(state: PipelineState | undefined, stage: StageName): string {
+  const rec = state?.stages[stage];
+  if (!rec) return `the ${stage} stage has not run`;
+  if (rec.status === 'done') return `the ${stage} stage's output could not be read`;
+  return `the ${stage} stage is ${rec.status}${rec.error ? `: ${rec.error}` : ''}`;
+}
+
+// ---------------------------------------------------------------- sections
+
+function overview(state: PipelineState | undefined): string {
+  if (!state) return missing('pipeline state', 'no pipeline.json in this folder');
+  const rows = STAGE_NAMES.filter((s) => state.stages[s]).map((s) => {
+    const r = state.stages[s]!;
+    return `<tr><td>${s}</td><td class="status-${esc(r.status)}">${esc(r.status)}</td><td>${fmt(r.seconds, 1)}</td><td>${r.attempts}</td><td>${esc(r.finishedAt ?? r.startedAt)}</td><td>${esc(r.error ?? '')}</td></tr>`;
+  }).join('');
+  const opts = Object.entries(state.options).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`).join('');
+  return `<h2 id="overview">Run</h2>
+<table class="kv">${opts}</table>
+<h3>Stages</h3>
+<table><thead><tr><th>stage</th><th>status</th><th>seconds</th><th>attempts</th><th>finished</th><th>error</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+interface InspectLike {
+  classes?: Record<string, number>;
+  total?: number;
+  unreadable?: { file: string; reason: string }[];
+  duplicates?: string[][];
+  conflicts?: { files: string[]; classes: string[] }[];
+  sizes?: unknown;
+  formats?: Record<string, number>;
+}
+
+async function datasetSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
+  const report = await readJson<InspectLike>(path.join(dir, 'inspect', 'inspect.json'));
+  const split = await readJson<SplitFile>(path.join(dir, 'split', 'split.json'));
+  page.sections.push({ id: 'dataset', available: Boolean(report) });
+  let html = '<h2 id="dataset">Dataset</h2>';
+  if (!report?.classes) {
+    html += missing('dataset summary', stageWhy(state, 'inspect'));
+  } else {
+    const counts = Object.entries(report.classes);
+    const total = counts.reduce((a, [, n]) => a + n, 0);
+    const dups = report.duplicates ?? [];
+    const conflicts = report.conflicts ?? [];
+    const unreadable = report.unreadable ?? [];
+    html += `<p>${total} images in ${counts.length} classes; ${dups.length} group(s) of exact duplicates; ${conflicts.length} conflict(s) (duplicates with different labels); ${unreadable.length} unreadable file(s).</p>`;
+    html += await page.chart('class-counts', {
+      title: 'Images per class', width: 420, height: 180,
+      data: { values: counts.map(([cls, n]) => ({ class: cls, images: n })) },
+      mark: 'bar',
+      encoding: { x: { field: 'class', type: 'nominal', sort: null }, y: { field: 'images', type: 'quantitative' } },
+    }, 'bar chart of images per class');
+    html += `<table><thead><tr><th>class</th><th>images</th></tr></thead><tbody>${counts.map(([c, n]) => `<tr><td>${esc(c)}</td><td>${n}</td></tr>`).join('')}</tbody></table>`;
+    if (dups.length) html += `<h3>Duplicates</h3><ul>${dups.slice(0, 50).map((g) => `<li>${g.map(esc).join(' = ')}</li>`).join('')}${dups.length > 50 ? `<li>… ${dups.length - 50} more</li>` : ''}</ul>`;
+    if (conflicts.length) html += `<h3>Conflicts</h3><ul>${conflicts.map((c) => `<li>${c.files.map(esc).join(' = ')} labelled ${c.classes.map(esc).join(' / ')}</li>`).join('')}</ul>`;
+    if (unreadable.length) html += `<h3>Unreadable</h3><ul>${unreadable.slice(0, 50).map((u) => `<li>${esc(u.file)}: ${esc(u.reason)}</li>`).join('')}</ul>`;
+  }
+  html += '<h3>Split</h3>';
+  if (!split?.splits) {
+    html += missing('split', stageWhy(state, 'split'));
+  } else {
+    const rows: { class: string; split: string; images: number }[] = [];
+    const byClass = new Map<string, Record<string, number>>();
+    for (const name of ['train', 'val', 'test'] as const) {
+      for (const f of split.splits[name] ?? []) {
+        const cls = classOfFile(f);
+        const rec = byClass.get(cls) ?? { train: 0, val: 0, test: 0 };
+        rec[name]++;
+        byClass.set(cls, rec);
+      }
+    }
+    for (const [cls, r] of [...byClass].sort()) for (const s of ['train', 'val', 'test']) rows.push({ class: cls, split: s, images: r[s] });
+    html += `<p>Seed ${esc(split.seed)}; ${split.splits.train.length} train, ${split.splits.val.length} val, ${split.splits.test.length} test; ${split.excluded.length} excluded.</p>`;
+    html += `<table><thead><tr><th>class</th><th>train</th><th>val</th><th>test</th></tr></thead><tbody>${[...byClass].sort().map(([c, r]) => `<tr><td>${esc(c)}</td><td>${r.train}</td><td>${r.val}</td><td>${r.test}</td></tr>`).join('')}</tbody></table>`;
+    if (split.excluded.length) html += `<ul>${split.excluded.slice(0, 20).map((e) => `<li>excluded ${esc(e.file)}: ${esc(e.reason)}</li>`).join('')}</ul>`;
+  }
+  return html;
+}
+
+/** A split entry's class: the pipeline records the class of each file in split/classes.json; else the ImageFolder folder. */
+let splitClasses: Record<string, string> | undefined;
+function classOfFile(file: string): string {
+  return splitClasses?.[file] ?? file.split('/')[0];
+}
+
+interface ManifestRow { file: string; class: string; run?: string; checkpoint?: unknown; seed?: unknown; index?: number }
+
+async function samplesSection(page: Page, dir: string, state: PipelineState | undefined, gridCount: number): Promise<string> {
+  let html = '<h2 id="samples">Samples: real and synthetic</h2>';
+  const manifest = await readJsonl<ManifestRow>(path.join(dir, 'generate', 'manifest.jsonl'));
+  const split = await readJson<SplitFile>(path.join(dir, 'split', 'split.json'));
+  const dataRoot = typeof state?.options.dataRoot === 'string' ? state.options.dataRoot : undefined;
+  const size = typeof state?.options.size === 'number' ? state.options.size : 64;
+  page.sections.push({ id: 'samples', available: Boolean(manifest?.length) });
+  if (!manifest?.length) html += missing('synthetic images', stageWhy(state, 'generate'));
+  const classes = [...new Set([
+    ...(manifest ?? []).map((m) => m.class),
+    ...(split ? split.splits.train.map(classOfFile) : []),
+  ])].sort();
+  if (!classes.length) return html + missing('real images', stageWhy(state, 'split'));
+  html += `<p>Left: real training images; right: synthetic images from the generator (first ${gridCount} per class), at ${size}×${size}.</p><div class="samples">`;
+  for (const cls of classes) {
+    html += `<div class="sample-row"><h3>${esc(cls)}</h3><div class="pair">`;
+    const realFiles = split && dataRoot ? split.splits.train.filter((f) => classOfFile(f) === cls).slice(0, gridCount) : [];
+    html += `<figure><figcaption>real</figcaption>${await gridOf(page, realFiles.map((f) => ({ file: f, abs: path.join(dataRoot ?? '', f), label: cls })), size, `real ${cls}`) ?? missing('real images', 'no training split or data folder')}</figure>`;
+    const synth = (manifest ?? []).filter((m) => m.class === cls).slice(0, gridCount);
+    html += `<figure><figcaption>synthetic</figcaption>${await gridOf(page, synth.map((m) => ({ file: m.file, abs: path.join(dir, 'generate', m.file), label: cls })), size, `synthetic ${cls}`) ?? missing('synthetic images', manifest ? 'none generated for this class' : stageWhy(state, 'generate'))}</figure>`;
+    html += '</div></div>';
+  }
+  return html + '</div>';
+}
+
+async function gridOf(page: Page, items: DatasetItem[], size: number, alt: string): Promise<string | undefined> {
+  if (!items.length) return undefined;
+  const batch = await decodeImages(items, { size, concurrency: 4 });
+  if (!batch.items.length) return undefined;
+  const png = await encodeGridPng(batch.data, size, Math.min(8, batch.items.length));
+  return page.png(png, alt);
+}
+
+interface StatsRow extends Record<string, unknown> { iteration?: number; iter?: number }
+
+/** Run folders of the train stage: `<dir>/train` (conditional) or `<dir>/train/<class>` (per class). */
+async function trainRuns(dir: string): Promise<{ name: string; dir: string }[]> {
+  const root = path.join(dir, 'train');
+  if (await exists(path.join(root, 'stats.jsonl'))) return [{ name: 'conditional', dir: root }];
+  let names: string[] = [];
+  try { names = (await fs.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort(); } catch { /* none */ }
+  const runs: { name: string; dir: string }[] = [];
+  for (const n of names) if (await exists(path.join(root, n, 'stats.jsonl'))) runs.push({ name: n, dir: path.join(root, n) });
+  return runs;
+}
+
+async function trainingSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
+  let html = '<h2 id="training">Training</h2>';
+  const runs = await trainRuns(dir);
+  page.sections.push({ id: 'training', available: runs.length > 0 });
+  if (!runs.length) return html + missing('training statistics', stageWhy(state, 'train'));
+  const loss: Record<string, unknown>[] = [];
+  const disc: Record<string, unknown>[] = [];
+  const diversity: Record<string, unknown>[] = [];
+  let threshold: number | undefined;
+  const alarms: Record<string, unknown>[] = [];
+  for (const run of runs) {
+    const rows = (await readJsonl<StatsRow>(path.join(run.dir, 'stats.jsonl'))) ?? [];
+    for (const r of rows) {
+      const it = num(r, 'iteration', 'iter', 'step');
+      if (it === undefined) continue;
+      const d = num(r, 'd_loss', 'dLoss', 'loss_d', 'lossD');
+      const g = num(r, 'g_loss', 'gLoss', 'loss_g', 'lossG');
+      if (d !== undefined) loss.push({ run: run.name, iteration: it, loss: d, network: 'discriminator' });
+      if (g !== undefined) loss.push({ run: run.name, iteration: it, loss: g, network: 'generator' });
+      const dx = num(r, 'd_real', 'D_x', 'dx', 'd_x', 'dReal');
+      const dgz = num(r, 'd_fake', 'D_G_z', 'dgz', 'd_g_z', 'dFake');
+      if (dx !== undefined) disc.push({ run: run.name, iteration: it, value: dx, output: 'D(x) real' });
+      if (dgz !== undefined) disc.push({ run: run.name, iteration: it, value: dgz, output: 'D(G(z)) fake' });
+      const div = num(r, 'diversity', 'fake_diversity', 'diversity_ratio');
+      if (div !== undefined) {
+        diversity.push({ run: run.name, iteration: it, value: div, series: 'synthetic' });
+        const real = num(r, 'real_diversity', 'diversity_real');
+        if (real !== undefined) diversity.push({ run: run.name, iteration: it, value: real, series: 'real' });
+        threshold ??= num(r, 'diversity_threshold', 'collapse_threshold', 'threshold');
+        if (r.collapse === true || r.collapse_alarm === true || r.alarm === true || r.mode_collapse === true) alarms.push({ run: run.name, iteration: it, value: div });
+      }
+    }
+  }
+  const facet = runs.length > 1;
+  if (loss.length) {
+    html += await page.chart('loss', lineSpec('GAN losses', loss, 'loss', 'network', facet), 'loss curves');
+  } else html += missing('loss curves', 'stats.jsonl has no loss values');
+  if (disc.length) {
+    html += await page.chart('discriminator', lineSpec('Discriminator outputs', disc, 'value', 'output', facet), 'discriminator outputs over training');
+  }
+  html += '<h3 id="collapse">Mode-collapse alarm</h3>';
+  if (diversity.length) {
+    html += '<p>Diversity of a fixed batch of samples over training, against the real data’s; the alarm fires when it falls below the threshold.</p>';
+    const layers: unknown[] = [
+      { mark: 'line', encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: 'diversity' }, color: { field: 'series', type: 'nominal' } } },
+    ];
+    if (threshold !== undefined) layers.push({ data: { values: [{ threshold }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'red' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
+    if (alarms.length) layers.push({ data: { values: alarms }, mark: { type: 'point', color: 'red', filled: true, size: 60 }, encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' } } });
+    const spec = facet
+      ? { title: 'Sample diversity', data: { values: diversity }, facet: { field: 'run', type: 'nominal' }, columns: 4, spec: { width: 220, height: 140, layer: layers.slice(0, 1) } }
+      : { title: 'Sample diversity', data: { values: diversity }, width: 520, height: 200, layer: layers };
+    html += await page.chart('collapse', spec as unknown as ChartSpec, 'sample diversity and collapse alarm');
+    html += `<p>${alarms.length ? `<strong>The alarm fired ${alarms.length} time(s)</strong> (${alarms.slice(0, 10).map((a) => `${esc(a.run)} @ ${esc(a.iteration)}`).join(', ')}).` : 'The alarm did not fire.'}${threshold !== undefined ? ` Threshold: ${fmt(threshold)}.` : ''}</p>`;
+  } else html += missing('collapse alarm trace', 'stats.jsonl has no diversity values');
+  // The trainer's own latest sample grid (fixed noise), as progress evidence.
+  for (const run of runs) {
+    const grids = await latestGrids(run.dir);
+    if (grids.length) {
+      html += `<h3>Latest training grid${facet ? `: ${esc(run.name)}` : 's'}</h3><div class="grids">`;
+      for (const g of grids) html += `<figure><figcaption>${esc(g.caption)}</figcaption>${page.png(await fs.readFile(g.file), g.caption)}</figure>`;
+      html += '</div>';
+    }
+  }
+  return html;
+}
+
+function lineSpec(title: string, values: Record<string, unknown>[], y: string, color: string, facet: boolean): ChartSpec {
+  const enc = { x: { field: 'iteration', type: 'quantitative' }, y: { field: y, type: 'quantitative' }, color: { field: color, type: 'nominal' } };
+  return (facet
+    ? { title, data: { values }, facet: { field: 'run', type: 'nominal' }, columns: 4, spec: { width: 220, height: 140, mark: 'line', encoding: enc } }
+    : { title, data: { values }, width: 520, height: 200, mark: 'line', encoding: enc }) as unknown as ChartSpec;
+}
+
+/** The newest grid PNG(s) in a run's grids/ folder (one per class in conditional mode). */
+async function latestGrids(runDir: string): Promise<{ file: string; caption: string }[]> {
+  const gdir = path.join(runDir, 'grids');
+  let files: string[];
+  try { files = (await fs.readdir(gdir, { recursive: true })).map(String).filter((f) => f.endsWith('.png')); } catch { return []; }
+  if (!files.length) return [];
+  // Names carry the iteration (e.g. grid-000300.png or 000300/basophil.png); keep the largest.
+  const iterOf = (f: string) => Math.max(-1, ...(f.match(/\d+/g) ?? []).map(Number));
+  const best = Math.max(...files.map(iterOf));
+  return files.filter((f) => iterOf(f) === best).sort().slice(0, 12).map((f) => ({ file: path.join(gdir, f), caption: f }));
+}
+
+interface Estimate { value?: number; accuracy?: number; ci95?: [number, number] }
+
+function estimateOf(x: unknown): { value?: number; ci95?: [number, number] } {
+  if (typeof x === 'number') return { value: x };
+  if (x && typeof x === 'object') {
+    const e = x as Estimate & Record<string, unknown>;
+    return { value: e.value ?? e.accuracy, ci95: e.ci95 };
+  }
+  return {};
+}
+
+async function scoreSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
+  let html = '<h2 id="scores">Scores: GAN-train / GAN-test</h2>';
+  const score = await readJson<Record<string, unknown>>(path.join(dir, 'score', 'score.json'));
+  page.sections.push({ id: 'scores', available: Boolean(score) });
+  if (!score) return html + missing('scores', stageWhy(state, 'score'));
+  html += '<p>Baseline: classifier trained on real training images, tested on the real test split. GAN-train: the same recipe trained only on synthetic images, tested on the real test split. GAN-test: the real-trained classifier on synthetic images (Shmelkov et al., ECCV 2018). 95% bootstrap confidence intervals.</p>';
+  const kinds = ['baseline', 'gan_train', 'gan_test'] as const;
+  const rows = kinds.map((k) => {
+    const part = score[k] as Record<string, unknown> | undefined;
+    const acc = estimateOf(part?.accuracy);
+    const bal = estimateOf(part?.balanced_accuracy ?? part?.balancedAccuracy);
+    return `<tr><td>${k.replace('_', '-')}</td><td>${pct(acc.value)}</td><td>${ci(acc.ci95)}</td><td>${pct(bal.value)}</td><td>${ci(bal.ci95)}</td><td>${fmt(part?.n ?? part?.count)}</td></tr>`;
+  }).join('');
+  html += `<table class="scores"><thead><tr><th>measure</th><th>accuracy</th><th>95% CI</th><th>balanced accuracy</th><th>95% CI</th><th>n</th></tr></thead><tbody>${rows}</tbody></table>`;
+
+  // Per-class sensitivity per measure.
+  const perClassRows: string[] = [];
+  for (const k of kinds) {
+    const pc = perClassOf(score[k]);
+    for (const [cls, m] of Object.entries(pc)) {
+      const s = estimateOf(m.sensitivity ?? m.recall);
+      const p = estimateOf(m.precision);
+      const f1 = estimateOf(m.f1);
+      perClassRows.push(`<tr><td>${k.replace('_', '-')}</td><td>${esc(cls)}</td><td>${pct(s.value)} ${ci(s.ci95)}</td><td>${pct(p.value)} ${ci(p.ci95)}</td><td>${fmt(f1.value)}</td></tr>`);
+    }
+  }
+  if (perClassRows.length) html += `<h3>Per class</h3><table><thead><tr><th>measure</th><th>class</th><th>sensitivity [95% CI]</th><th>precision [95% CI]</th><th>F1</th></tr></thead><tbody>${perClassRows.join('')}</tbody></table>`;
+
+  html += '<h3>Confusion matrices</h3><div class="grids">';
+  let anyCm = false;
+  for (const k of kinds) {
+    const cm = confusionOf(score[k]);
+    if (!cm) continue;
+    anyCm = true;
+    const values: { true: string; predicted: string; count: number }[] = [];
+    cm.matrix.forEach((row, i) => row.forEach((n, j) => values.push({ true: cm.classes[i], predicted: cm.classes[j], count: n })));
+    html += await page.chart(`confusion-${k}`, {
+      title: `${k.replace('_', '-')} confusion matrix`, width: 200, height: 200, data: { values },
+      encoding: { x: { field: 'predicted', type: 'nominal', sort: cm.classes }, y: { field: 'true', type: 'nominal', sort: cm.classes } },
+      layer: [
+        { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues' } } } },
+        { mark: { type: 'text', fontSize: 9 }, encoding: { text: { field: 'count', type: 'quantitative' } } },
+      ],
+    } as unknown as ChartSpec, `${k} confusion matrix`);
+  }
+  html += '</div>';
+  if (!anyCm) html += missing('confusion matrices', 'score.json has none');
+  return html;
+}
+
+function perClassOf(part: unknown): Record<string, Record<string, unknown>> {
+  if (!part || typeof part !== 'object') return {};
+  const p = part as Record<string, unknown>;
+  const pc = p.per_class ?? p.perClass ?? p.classes;
+  if (Array.isArray(pc)) return Object.fromEntries(pc.map((r: Record<string, unknown>) => [String(r.class), r]));
+  return pc && typeof pc === 'object' ? (pc as Record<string, Record<string, unknown>>) : {};
+}
+
+function confusionOf(part: unknown): { classes: string[]; matrix: number[][] } | undefined {
+  if (!part || typeof part !== 'object') return undefined;
+  const p = part as Record<string, unknown>;
+  const cm = (p.confusion ?? p.confusion_matrix ?? p.confusionMatrix) as Record<string, unknown> | number[][] | undefined;
+  if (!cm) return undefined;
+  if (Array.isArray(cm)) {
+    const classes = (p.classes as string[] | undefined) ?? cm.map((_, i) => String(i));
+    return { classes, matrix: cm };
+  }
+  const matrix = (cm.matrix ?? cm.counts) as number[][] | undefined;
+  const classes = (cm.classes ?? cm.labels ?? p.classes) as string[] | undefined;
+  return matrix && classes ? { classes, matrix } : undefined;
+}
+
+interface DistanceRow { class: string; fid?: number; kid?: number; kid_std?: number; precision?: number; recall?: number; n_real?: number; n_fake?: number; warning?: string }
+
+async function distancesSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
+  let html = '<h2 id="distances">Feature-space distances per class</h2>';
+  const raw = await readJson<unknown>(path.join(dir, 'score', 'distances.json'));
+  const rows = distanceRows(raw);
+  page.sections.push({ id: 'distances', available: rows.length > 0 });
+  if (!rows.length) return html + missing('FID / KID / precision-recall', stageWhy(state, 'score'));
+  html += '<p>FID and KID (lower is closer to the real images) and precision / recall (Kynkäänniemi et al. 2019; higher is better) between each class’s real and synthetic images, on the reference classifier’s penultimate features.</p>';
+  html += `<table><thead><tr><th>class</th><th>FID</th><th>KID</th><th>precision</th><th>recall</th><th>real</th><th>synthetic</th><th>note</th></tr></thead><tbody>${rows.map((r) => `<tr><td>${esc(r.class)}</td><td>${fmt(r.fid, 2)}</td><td>${fmt(r.kid, 4)}${r.kid_std !== undefined ? ` ± ${fmt(r.kid_std, 4)}` : ''}</td><td>${fmt(r.precision)}</td><td>${fmt(r.recall)}</td><td>${fmt(r.n_real)}</td><td>${fmt(r.n_fake)}</td><td>${esc(r.warning ?? '')}</td></tr>`).join('')}</tbody></table>`;
+  const long: { class: string; metric: string; value: number }[] = [];
+  for (const r of rows) for (const m of ['fid', 'kid', 'precision', 'recall'] as const) if (typeof r[m] === 'number' && Number.isFinite(r[m])) long.push({ class: r.class, metric: m.toUpperCase(), value: r[m] as number });
+  if (long.length) {
+    html += await page.chart('distances', {
+      title: 'Per-class distances', data: { values: long }, columns: 4,
+      facet: { field: 'metric', type: 'nominal', sort: ['FID', 'KID', 'PRECISION', 'RECALL'] },
+      spec: { width: 160, height: 140, mark: 'bar', encoding: { x: { field: 'class', type: 'nominal' }, y: { field: 'value', type: 'quantitative' } } },
+      resolve: { scale: { y: 'independent' } },
+    } as unknown as ChartSpec, 'FID, KID, precision and recall per class');
+  }
+  return html;
+}
+
+/** Accepts `{classes: {cls: {...}}}`, `{per_class: [...]}`, `[...]` or `{cls: {...}}`. */
+function distanceRows(raw: unknown): DistanceRow[] {
+  if (!raw || typeof raw !== 'object') return [];
+  const r = raw as Record<string, unknown>;
+  const src = (r.per_class ?? r.perClass ?? r.classes ?? raw) as unknown;
+  const entries: [string, Record<string, unknown>][] = Array.isArray(src)
+    ? src.map((x: Record<string, unknown>) => [String(x.class), x])
+    : Object.entries(src as Record<string, Record<string, unknown>>).filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v));
+  return entries.map(([cls, v]) => {
+    const n = (k: string[]) => { for (const key of k) { const e = estimateOf(v[key]); if (e.value !== undefined) return e.value; } return undefined; };
+    const kidObj = v.kid as Record<string, unknown> | undefined;
+    return {
+      class: cls,
+      fid: n(['fid', 'FID']),
+      kid: n(['kid', 'KID']),
+      kid_std: typeof v.kid_std === 'number' ? v.kid_std : typeof kidObj?.std === 'number' ? (kidObj.std as number) : undefined,
+      precision: n(['precision']),
+      recall: n(['recall']),
+      n_real: n(['n_real', 'nReal', 'real']),
+      n_fake: n(['n_fake', 'nFake', 'n_synthetic', 'synthetic', 'fake']),
+      warning: Array.isArray(v.warnings) ? (v.warnings as string[]).join('; ') : typeof v.warning === 'string' ? v.warning : undefined,
+    };
+  }).filter((x) => [x.fid, x.kid, x.precision, x.recall].some((y) => y !== undefined));
+}
+
+interface DatasetJson { counts?: unknown }
+
+async function exportSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
+  let html = '<h2 id="export">Exported dataset</h2>';
+  const ds = await readJson<DatasetJson>(path.join(dir, 'export', 'dataset.json'));
+  const rows = exportRows(ds?.counts);
+  page.sections.push({ id: 'export', available: rows.length > 0 });
+  if (!rows.length) return html + missing('export counts', stageWhy(state, 'export'));
+  html += `<p>Balanced dataset in <code>${esc(path.join(dir, 'export'))}</code> (ImageFolder layout; every file’s origin in manifest.csv / manifest.jsonl). Synthetic and augmented images only ever enter the training split.</p>`;
+  html += await page.chart('export', {
+    title: 'Exported images by origin', data: { values: rows }, columns: 3,
+    facet: { field: 'split', type: 'nominal', sort: ['train', 'val', 'test'] },
+    spec: { width: 200, height: 160, mark: 'bar', encoding: { x: { field: 'class', type: 'nominal' }, y: { field: 'images', type: 'quantitative', stack: 'zero' }, color: { field: 'origin', type: 'nominal', sort: ['real', 'augmented', 'synthetic'] } } },
+  } as unknown as ChartSpec, 'exported images per class and origin');
+  const table = new Map<string, Record<string, number>>();
+  for (const r of rows) {
+    const key = `${r.split}\0${r.class}`;
+    const t = table.get(key) ?? {};
+    t[r.origin] = (t[r.origin] ?? 0) + r.images;
+    table.set(key, t);
+  }
+  html += `<table><thead><tr><th>split</th><th>class</th><th>real</th><th>augmented</th><th>synthetic</th></tr></thead><tbody>${[...table].map(([k, t]) => { const [s, c] = k.split('\0'); return `<tr><td>${esc(s)}</td><td>${esc(c)}</td><td>${t.real ?? 0}</td><td>${t.augmented ?? 0}</td><td>${t.synthetic ?? 0}</td></tr>`; }).join('')}</tbody></table>`;
+  return html;
+}
+
+/** dataset.json counts: `{split: {class: {origin: n}}}` (or a list of rows). */
+function exportRows(counts: unknown): { split: string; class: string; origin: string; images: number }[] {
+  const out: { split: string; class: string; origin: string; images: number }[] = [];
+  if (Array.isArray(counts)) {
+    for (const r of counts as Record<string, unknown>[]) if (typeof r.count === 'number' || typeof r.images === 'number') out.push({ split: String(r.split), class: String(r.class), origin: String(r.origin), images: (r.count ?? r.images) as number });
+    return out;
+  }
+  if (!counts || typeof counts !== 'object') return out;
+  for (const [split, byClass] of Object.entries(counts as Record<string, unknown>)) {
+    if (!byClass || typeof byClass !== 'object') continue;
+    for (const [cls, byOrigin] of Object.entries(byClass as Record<string, unknown>)) {
+      if (!byOrigin || typeof byOrigin !== 'object') continue;
+      for (const [origin, n] of Object.entries(byOrigin as Record<string, unknown>)) if (typeof n === 'number' && origin !== 'total') out.push({ split, class: cls, origin, images: n });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- page
+
+const CSS = `
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
+h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;font-size:.9rem}
+table.kv th{background:#f6f6f6}
+.missing{color:#8a5a00;background:#fff6e0;padding:.4rem .6rem;border-left:3px solid #e0a000}
+.status-done{color:#106010}.status-failed,.status-interrupted{color:#a00000}.status-running{color:#8a5a00}
+.pair,.grids{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
+figure{margin:0}figcaption{font-size:.8rem;color:#555}
+img.grid{image-rendering:pixelated;max-width:100%}
+.chart img{max-width:100%}
+nav a{margin-right:.8rem}
+`;
+
+/** Renders `<dir>/report.html` from the pipeline folder's current contents. */
+export async function renderReport(opts: RenderReportOptions): Promise<RenderReportResult> {
+  const dir = path.resolve(opts.dir);
+  if (!(await exists(dir))) throw new CellganError('no such pipeline folder', { file: opts.dir });
+  const gridCount = opts.gridCount ?? 16;
+  const state = await readState(dir).catch(() => undefined);
+  splitClasses = await readJson<Record<string, string>>(path.join(dir, 'split', 'classes.json'));
+  const page = new Page();
+  const parts: string[] = [];
+  const sections: [string, () => Promise<string>][] = [
+    ['dataset', () => datasetSection(page, dir, state)],
+    ['samples', () => samplesSection(page, dir, state, gridCount)],
+    ['training', () => trainingSection(page, dir, state)],
+    ['scores', () => scoreSection(page, dir, state)],
+    ['distances', () => distancesSection(page, dir, state)],
+    ['export', () => exportSection(page, dir, state)],
+  ];
+  for (const [id, render] of sections) {
+    try {
+      parts.push(await render());
+    } catch (err) {
+      // One unreadable section must not cost the whole report.
+      page.sections.push({ id, available: false });
+      parts.push(`<h2 id="${id}">${id}</h2>${missing(id, `could not render: ${(err as Error).message}`)}`);
+    }
+  }
+  splitClasses = undefined;
+  const title = `cellgan report: ${path.basename(dir)}`;
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${CSS}</style></head>
+<body>
+<h1>${esc(title)}</h1>
+<p>Written by cellgan ${esc(VERSION)} on ${esc(new Date().toISOString())} from <code>${esc(dir)}</code>.</p>
+<nav><a href="#overview">run</a><a href="#dataset">dataset</a><a href="#samples">samples</a><a href="#training">training</a><a href="#collapse">collapse alarm</a><a href="#scores">scores</a><a href="#distances">distances</a><a href="#export">export</a></nav>
+${overview(state)}
+${parts.join('\n')}
+</body></html>
+`;
+  const file = opts.out ?? path.join(dir, REPORT_FILE);
+  await writeFileAtomic(file, html);
+  return { file, sections: page.sections, charts: page.charts, images: page.images };
+}

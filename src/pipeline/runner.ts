@@ -1,0 +1,121 @@
+/**
+ * Runs a list of stages in order against `<dir>/pipeline.json`: skips a stage
+ * that is complete with the same options and inputs, resumes one that was
+ * interrupted (when it can resume), and otherwise clears its folder and runs
+ * it again. Knows nothing about what the stages do.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../util/log.js';
+import { exists } from '../util/atomic.js';
+import { InterruptedError } from '../util/errors.js';
+import { hashValue, writeState, type PipelineState, type StageName, type StageRecord } from './state.js';
+
+export interface StageRunContext {
+  /** The pipeline folder. */
+  dir: string;
+  /** `<dir>/<stage>`; cleared before a fresh run, kept for a resume. */
+  stageDir: string;
+  /** True when a previous attempt with the same options and inputs was interrupted and the stage may continue it. */
+  resume: boolean;
+  logger: Logger;
+}
+
+export interface StageResult {
+  /** Output paths relative to the pipeline folder (checked for existence before a skip). */
+  outputs: Record<string, string>;
+  summary?: Record<string, unknown>;
+}
+
+export interface StageDefinition {
+  name: StageName;
+  /** Stages whose output this one reads (their fingerprints go into its inputs hash). */
+  reads: StageName[];
+  /** Other things it reads, e.g. the input data's fingerprint. */
+  extraInputs?: unknown;
+  /** The options that decide its output (hashed). */
+  options: unknown;
+  /** Can continue an interrupted attempt (train). */
+  resumable?: boolean;
+  run(ctx: StageRunContext): Promise<StageResult>;
+  /** A hash of what it wrote, read by the stages after it. */
+  fingerprint(ctx: StageRunContext, result: StageResult): Promise<string>;
+}
+
+export type StageOutcome = 'skipped' | 'ran' | 'resumed';
+
+export interface RunStagesResult {
+  outcomes: Partial<Record<StageName, StageOutcome>>;
+}
+
+async function outputsExist(dir: string, outputs: Record<string, string>): Promise<boolean> {
+  for (const rel of Object.values(outputs)) if (!(await exists(path.join(dir, rel)))) return false;
+  return true;
+}
+
+function now(): string { return new Date().toISOString(); }
+
+/** Runs `stages` in order, recording each in `state` (written to `<dir>/pipeline.json` after every change). */
+export async function runStages(dir: string, state: PipelineState, stages: StageDefinition[], logger: Logger): Promise<RunStagesResult> {
+  const outcomes: RunStagesResult['outcomes'] = {};
+  // Stages that are not part of this run (e.g. `select` without --classes) are forgotten.
+  const names = new Set(stages.map((s) => s.name));
+  for (const name of Object.keys(state.stages) as StageName[]) if (!names.has(name)) delete state.stages[name];
+
+  for (const stage of stages) {
+    const stageDir = path.join(dir, stage.name);
+    const optionsHash = hashValue(stage.options);
+    const upstream = stage.reads.map((r) => {
+      const rec = state.stages[r];
+      if (rec?.status !== 'done' || !rec.fingerprint) throw new Error(`stage ${stage.name} needs ${r}, which has not completed`);
+      return [r, rec.fingerprint];
+    });
+    const inputsHash = hashValue({ upstream, extra: stage.extraInputs ?? null });
+    const prev = state.stages[stage.name];
+    const same = prev && prev.optionsHash === optionsHash && prev.inputsHash === inputsHash;
+
+    if (same && prev.status === 'done' && prev.fingerprint && (await outputsExist(dir, prev.outputs))) {
+      logger.info(`pipeline: ${stage.name}: already complete, skipped`);
+      outcomes[stage.name] = 'skipped';
+      continue;
+    }
+
+    const resume = Boolean(same && stage.resumable && prev.status !== 'done' && (await exists(stageDir)));
+    if (!resume) {
+      if (prev) logger.info(`pipeline: ${stage.name}: ${!same ? 'options or inputs changed' : prev.status === 'done' ? 'outputs missing' : `previous attempt ${prev.status}`}, running again from scratch`);
+      await fs.rm(stageDir, { recursive: true, force: true });
+    } else {
+      logger.info(`pipeline: ${stage.name}: resuming the interrupted attempt`);
+    }
+    // Downstream records stay: their inputs hash decides later whether they are still valid.
+
+    const record: StageRecord = {
+      status: 'running', optionsHash, inputsHash, options: stage.options, outputs: {},
+      startedAt: now(), attempts: (resume && prev ? prev.attempts : 0) + 1,
+    };
+    state.stages[stage.name] = record;
+    await writeState(dir, state);
+
+    const ctx: StageRunContext = { dir, stageDir, resume, logger };
+    const t0 = Date.now();
+    logger.info(`pipeline: ${stage.name}: running`);
+    try {
+      const result = await stage.run(ctx);
+      record.outputs = result.outputs;
+      record.summary = result.summary;
+      record.fingerprint = await stage.fingerprint(ctx, result);
+      record.status = 'done';
+    } catch (err) {
+      record.status = err instanceof InterruptedError ? 'interrupted' : 'failed';
+      record.error = (err as Error)?.message ?? String(err);
+      throw err;
+    } finally {
+      record.finishedAt = now();
+      record.seconds = Math.round((Date.now() - t0) / 100) / 10;
+      await writeState(dir, state);
+    }
+    logger.info(`pipeline: ${stage.name}: done in ${record.seconds}s`);
+    outcomes[stage.name] = resume ? 'resumed' : 'ran';
+  }
+  return { outcomes };
+}
