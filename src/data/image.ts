@@ -3,7 +3,11 @@
  * RGBA, CMYK and 16-bit inputs are converted), centre-cropped to a square and
  * resized, as floats in [-1, 1].
  */
+import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
+import { describeFsError } from '../util/errors.js';
+import { integer } from '../util/validate.js';
+import { formatProblem, sniffFormat, SNIFF_BYTES } from './formats.js';
 import type { DatasetItem, ImageBatch, FileProblem } from './types.js';
 
 /** Images larger than this many pixels are refused (decompression-bomb guard). */
@@ -12,14 +16,28 @@ export const MAX_INPUT_PIXELS = 100_000_000;
 /** Decoded sizes cellgan works at. */
 export const IMAGE_SIZES = [16, 32, 64, 128, 256] as const;
 
-/** Decodes one image file to size×size×3 floats in [-1, 1]. Throws with a readable reason. */
+/**
+ * Decodes one image file to size×size×3 floats in [-1, 1]. Throws an Error
+ * whose message is one readable reason (e.g. "unsupported format (BMP)").
+ * A tiny image (even 1×1) is upscaled to `size`: it decodes, and inspect
+ * lists it so a person can decide whether it belongs in the data.
+ */
 export async function decodeImage(file: string, size: number): Promise<Float32Array> {
+  let bytes: Buffer;
+  try { bytes = await fs.readFile(file); } catch (err) { throw new Error(describeFsError(err)); }
+  return decodeImageBytes(bytes, size);
+}
+
+/** Like decodeImage, from the file's bytes. */
+export async function decodeImageBytes(bytes: Uint8Array, size: number): Promise<Float32Array> {
+  const problem = formatProblem(sniffFormat(bytes.subarray(0, SNIFF_BYTES)));
+  if (problem) throw new Error(problem);
   let raw: Buffer;
   try {
-    raw = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
+    raw = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
       .rotate() // honour EXIF orientation
       .flatten({ background: { r: 255, g: 255, b: 255 } }) // transparent areas become white, like a slide background
-      .toColourspace('srgb')
+      .toColourspace('srgb') // grayscale, CMYK and 16-bit inputs become 8-bit sRGB
       .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
       .removeAlpha()
       .raw({ depth: 'uchar' })
@@ -37,8 +55,8 @@ export async function decodeImage(file: string, size: number): Promise<Float32Ar
 export function describeSharpError(err: unknown): string {
   const msg = String((err as Error)?.message ?? err).split('\n')[0];
   if (/unsupported image format/i.test(msg)) return 'unsupported or unrecognised image format';
-  if (/pixel limit/i.test(msg)) return `image is larger than the ${MAX_INPUT_PIXELS.toLocaleString('en')}-pixel limit (possible decompression bomb)`;
-  if (/premature end|truncated|unexpected end|Invalid SOS|corrupt/i.test(msg)) return `corrupt or truncated image (${msg})`;
+  if (/pixel limit|exceeds pixel/i.test(msg)) return `image is larger than the ${MAX_INPUT_PIXELS.toLocaleString('en')}-pixel limit (possible decompression bomb)`;
+  if (/premature end|truncated|unexpected end|Invalid SOS|corrupt|not enough data|read error|out of order|bad .*checksum|CRC/i.test(msg)) return `corrupt or truncated image (${msg})`;
   if (/ENOENT|no such file/i.test(msg)) return 'no such file';
   if (/EACCES|permission/i.test(msg)) return 'permission denied';
   return msg;
@@ -52,8 +70,8 @@ export async function decodeImages(
   items: DatasetItem[],
   opts: { size: number; concurrency?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<ImageBatch> {
-  const { size } = opts;
-  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  const size = integer('size', opts.size, 1, 4096);
+  const concurrency = integer('concurrency', opts.concurrency ?? 4, 1, 256);
   const per = size * size * 3;
   const decoded: (Float32Array | null)[] = new Array(items.length).fill(null);
   const failed: FileProblem[] = [];
@@ -78,8 +96,31 @@ export async function decodeImages(
     data.set(d, okItems.length * per);
     okItems.push(items[i]);
   });
-  failed.sort((a, b) => a.file.localeCompare(b.file));
+  failed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   return { data, size, items: okItems, failed };
+}
+
+/**
+ * Decodes items batch by batch, so memory holds at most two batches (the one
+ * handed out and the next, decoded while the caller works on the first).
+ * Each batch lists its own undecodable items in `failed`; a batch can hold
+ * fewer than `batchSize` images, or none.
+ */
+export async function* decodeBatches(
+  items: DatasetItem[],
+  opts: { size: number; batchSize: number; concurrency?: number },
+): AsyncGenerator<ImageBatch> {
+  const batchSize = integer('batchSize', opts.batchSize, 1);
+  integer('size', opts.size, 1, 4096);
+  const decodeAt = (start: number) => decodeImages(items.slice(start, start + batchSize), { size: opts.size, concurrency: opts.concurrency });
+  let pending: Promise<ImageBatch> | null = items.length ? decodeAt(0) : null;
+  for (let start = 0; pending; start += batchSize) {
+    const batch: ImageBatch = await pending;
+    pending = start + batchSize < items.length ? decodeAt(start + batchSize) : null;
+    // A failure in the prefetched batch must not become an unhandled rejection if the caller stops early.
+    pending?.catch(() => {});
+    yield batch;
+  }
 }
 
 /** Encodes one size×size×3 image in [-1, 1] (e.g. a generator output) as PNG bytes. */

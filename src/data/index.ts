@@ -1,4 +1,13 @@
 export * from './types.js';
-export { loadDataset, readSplit, selectSplit } from './dataset.js';
+export { loadDataset, readSplit, selectSplit, classNameProblem } from './dataset.js';
 export type { LoadDatasetOptions } from './dataset.js';
-export { decodeImage, decodeImages, encodePng, encodeGridPng, describeSharpError, MAX_INPUT_PIXELS, IMAGE_SIZES } from './image.js';
+export { decodeImage, decodeImageBytes, decodeImages, decodeBatches, encodePng, encodeGridPng, describeSharpError, MAX_INPUT_PIXELS, IMAGE_SIZES } from './image.js';
+export { checkImage, checkImages } from './check.js';
+export type { ImageCheck, CheckOptions } from './check.js';
+export { inspect, formatInspectReport, findDuplicates, TINY_SIDE } from './inspect.js';
+export type { InspectOptions, InspectReport, DuplicateConflict } from './inspect.js';
+export { makeSplit, writeSplit, serializeSplit, validateSplitOptions } from './split.js';
+export type { SplitOptions } from './split.js';
+export { parseCsv } from './csv.js';
+export { sniffFormat, SUPPORTED_FORMATS, IMAGE_EXTENSIONS } from './formats.js';
+export type { SupportedFormat } from './formats.js';

@@ -32,6 +32,10 @@ export interface Dataset {
   items: DatasetItem[];
   /** Entries skipped while scanning (hidden files, unsupported extensions, bad CSV rows, links out of the root…). */
   skipped: FileProblem[];
+  /** The labels CSV (absolute path) when `source` is 'csv'. */
+  labelsFile?: string;
+  /** The CSV's header columns when `source` is 'csv' (what `--group-by` can name). */
+  columns?: string[];
 }
 
 export type SplitName = 'train' | 'val' | 'test';

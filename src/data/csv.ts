@@ -1,0 +1,56 @@
+/**
+ * A small RFC 4180 CSV reader: quoted fields (with commas, quotes doubled as
+ * "" and line breaks inside), CRLF or LF, a UTF-8 byte-order mark. Each row
+ * keeps the line it started on, so problems can name it.
+ */
+export interface CsvRow {
+  /** 1-based line number where the row starts. */
+  line: number;
+  fields: string[];
+}
+
+export class CsvSyntaxError extends Error {
+  constructor(message: string, readonly line: number) { super(message); }
+}
+
+export function parseCsv(text: string): CsvRow[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const rows: CsvRow[] = [];
+  let fields: string[] = [];
+  let field = '';
+  let line = 1;
+  let rowLine = 1;
+  let inQuotes = false;
+  let quotedField = false;
+  const endField = () => { fields.push(field); field = ''; quotedField = false; };
+  const endRow = () => {
+    endField();
+    // Blank lines are not rows.
+    if (!(fields.length === 1 && fields[0] === '' )) rows.push({ line: rowLine, fields });
+    fields = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inQuotes) {
+      if (c === '"') {
+        if (text[i + 1] === '"') { field += '"'; i++; } else inQuotes = false;
+      } else {
+        if (c === '\n') line++;
+        field += c;
+      }
+      continue;
+    }
+    if (c === '"') {
+      if (field === '' && !quotedField) { inQuotes = true; quotedField = true; continue; }
+      throw new CsvSyntaxError('a quote inside an unquoted field (quote the whole field and double the inner quotes)', line);
+    }
+    if (c === ',') { endField(); continue; }
+    if (c === '\r' && text[i + 1] === '\n') continue;
+    if (c === '\n' || c === '\r') { endRow(); line++; rowLine = line; continue; }
+    if (quotedField) throw new CsvSyntaxError('text after a closing quote', line);
+    field += c;
+  }
+  if (inQuotes) throw new CsvSyntaxError('a quoted field is never closed', rowLine);
+  if (field !== '' || fields.length > 0 || quotedField) endRow();
+  return rows;
+}

@@ -1,0 +1,167 @@
+/**
+ * `cellgan inspect`: what is in a dataset and what is wrong with it —
+ * per-class counts, sizes, formats and colour modes, unreadable files with
+ * their reasons, exact duplicates (same sha256), duplicates whose labels
+ * disagree (conflicts), and classes with too few images. Reads only; never
+ * writes anything.
+ */
+import { integer, boolean } from '../util/validate.js';
+import { checkImages, type ImageCheck } from './check.js';
+import { loadDataset } from './dataset.js';
+import type { Dataset, FileProblem } from './types.js';
+
+export interface InspectOptions {
+  /** A labels CSV (`file,class`); else `data` is an ImageFolder root. */
+  labels?: string;
+  /** Classes with fewer readable images than this are listed in `underMinCount` (default 10). */
+  minCount?: number;
+  /** Decode every image too (finds corruption inside files; ~10× slower). */
+  deep?: boolean;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface DuplicateConflict {
+  /** The byte-identical files, sorted. */
+  files: string[];
+  /** The different labels they carry, sorted. */
+  classes: string[];
+}
+
+export interface InspectReport {
+  root: string;
+  source: Dataset['source'];
+  /** Image files found (readable or not). */
+  files: number;
+  /** Readable images. */
+  images: number;
+  /** Class → number of readable images (every class of the dataset, sorted by name). */
+  classes: Record<string, number>;
+  /** Format → count of readable images. */
+  formats: Record<string, number>;
+  /** "W×H" → count of readable images, most common first. */
+  sizes: Record<string, number>;
+  /** Colour mode → count of readable images (e.g. "srgb 8-bit", "cmyk 8-bit", "srgb 8-bit+alpha"); all become RGB on decode. */
+  colour: Record<string, number>;
+  /** Files that look like images but cannot be used, each with its reason. */
+  unreadable: FileProblem[];
+  /** Entries left out while scanning (hidden files, non-images, bad CSV rows, links out of the root, empty class folders). */
+  skipped: FileProblem[];
+  /** Readable images smaller than TINY_SIDE on a side: they decode (upscaled) but are probably not cell crops. */
+  tiny: FileProblem[];
+  /** Groups of byte-identical readable images (each sorted; groups sorted by first file). */
+  duplicates: string[][];
+  /** Duplicate groups whose labels disagree. */
+  conflicts: DuplicateConflict[];
+  minCount: number;
+  /** Classes with fewer than `minCount` readable images. */
+  underMinCount: { class: string; count: number }[];
+  /** Whether every image was also decoded (`deep`). */
+  deep: boolean;
+}
+
+/** Images smaller than this on either side are listed as tiny. */
+export const TINY_SIDE = 16;
+
+function sortedRecord(counts: Map<string, number>, byCount = false): Record<string, number> {
+  const entries = [...counts.entries()];
+  entries.sort((a, b) => (byCount && b[1] !== a[1] ? b[1] - a[1] : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return Object.fromEntries(entries);
+}
+
+const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+
+/** Exact-duplicate groups among usable checks (sorted, deterministic) and the ones whose labels disagree. */
+export function findDuplicates(checks: readonly ImageCheck[]): { duplicates: string[][]; conflicts: DuplicateConflict[] } {
+  const byHash = new Map<string, ImageCheck[]>();
+  for (const c of checks) {
+    if (c.problem || !c.sha256) continue;
+    const group = byHash.get(c.sha256);
+    if (group) group.push(c); else byHash.set(c.sha256, [c]);
+  }
+  const groups = [...byHash.values()].filter((g) => g.length > 1)
+    .map((g) => [...g].sort((a, b) => (a.file < b.file ? -1 : 1)))
+    .sort((a, b) => (a[0].file < b[0].file ? -1 : 1));
+  const duplicates = groups.map((g) => g.map((c) => c.file));
+  const conflicts = groups
+    .map((g) => ({ files: g.map((c) => c.file), classes: [...new Set(g.map((c) => c.label))].sort() }))
+    .filter((g) => g.classes.length > 1);
+  return { duplicates, conflicts };
+}
+
+export async function inspect(data: string | Dataset, opts: InspectOptions = {}): Promise<InspectReport> {
+  const minCount = integer('--min-count', opts.minCount ?? 10, 0);
+  const deep = boolean('--deep', opts.deep ?? false);
+  const concurrency = integer('concurrency', opts.concurrency ?? 8, 1, 256);
+  const dataset = typeof data === 'string' ? await loadDataset(data, { labels: opts.labels }) : data;
+  const checks = await checkImages(dataset.items, { deep, concurrency, onProgress: opts.onProgress });
+  return reportFromChecks(dataset, checks, { minCount, deep });
+}
+
+export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[], opts: { minCount: number; deep: boolean }): InspectReport {
+  const perClass = new Map<string, number>(dataset.classes.map((c) => [c, 0]));
+  const formats = new Map<string, number>();
+  const sizes = new Map<string, number>();
+  const colour = new Map<string, number>();
+  const unreadable: FileProblem[] = [];
+  const tiny: FileProblem[] = [];
+  for (const c of checks) {
+    if (c.problem) { unreadable.push({ file: c.file, reason: c.problem }); continue; }
+    bump(perClass, c.label);
+    if (c.format) bump(formats, c.format);
+    if (c.width && c.height) {
+      bump(sizes, `${c.width}×${c.height}`);
+      if (c.width < TINY_SIDE || c.height < TINY_SIDE) tiny.push({ file: c.file, reason: `only ${c.width}×${c.height} pixels; it will be upscaled` });
+    }
+    if (c.colour) bump(colour, c.colour);
+  }
+  const { duplicates, conflicts } = findDuplicates(checks);
+  const classes = sortedRecord(perClass);
+  const underMinCount = Object.entries(classes).filter(([, n]) => n < opts.minCount).map(([name, count]) => ({ class: name, count }));
+  return {
+    root: dataset.root,
+    source: dataset.source,
+    files: checks.length,
+    images: checks.length - unreadable.length,
+    classes,
+    formats: sortedRecord(formats, true),
+    sizes: sortedRecord(sizes, true),
+    colour: sortedRecord(colour, true),
+    unreadable,
+    skipped: dataset.skipped,
+    tiny,
+    duplicates,
+    conflicts,
+    minCount: opts.minCount,
+    underMinCount,
+    deep: opts.deep,
+  };
+}
+
+/** A readable multi-line summary of a report (what `cellgan inspect` prints without --json). */
+export function formatInspectReport(r: InspectReport, opts: { maxList?: number } = {}): string {
+  const max = opts.maxList ?? 20;
+  const lines: string[] = [];
+  const list = (title: string, entries: string[]) => {
+    if (!entries.length) return;
+    lines.push('', `${title} (${entries.length}):`);
+    for (const e of entries.slice(0, max)) lines.push(`  ${e}`);
+    if (entries.length > max) lines.push(`  … and ${entries.length - max} more (see --json)`);
+  };
+  const top = (rec: Record<string, number>, n = 5) => {
+    const e = Object.entries(rec);
+    return e.slice(0, n).map(([k, v]) => `${k} ${v}`).join(', ') + (e.length > n ? `, … (${e.length} in all)` : '') || 'none';
+  };
+  lines.push(`${r.root} (${r.source === 'csv' ? 'labels CSV' : 'ImageFolder'}): ${r.images} readable images of ${r.files} in ${Object.keys(r.classes).length} classes`);
+  const width = Math.max(...Object.keys(r.classes).map((k) => k.length), 5);
+  for (const [name, n] of Object.entries(r.classes)) lines.push(`  ${name.padEnd(width)} ${String(n).padStart(6)}${n < r.minCount ? `  (under --min-count ${r.minCount})` : ''}`);
+  lines.push(`formats: ${top(r.formats)}`, `sizes: ${top(r.sizes)}`, `colour: ${top(r.colour)}`);
+  list('unreadable', r.unreadable.map((p) => `${p.file}: ${p.reason}`));
+  list('duplicates (byte-identical)', r.duplicates.map((g) => g.join(' = ')));
+  list('label conflicts (same image, different classes)', r.conflicts.map((c) => `${c.files.join(' = ')} (${c.classes.join(' vs ')})`));
+  list('tiny images', r.tiny.map((p) => `${p.file}: ${p.reason}`));
+  list('skipped while scanning', r.skipped.map((p) => `${p.file}: ${p.reason}`));
+  if (r.underMinCount.length) lines.push('', `classes under --min-count ${r.minCount}: ${r.underMinCount.map((u) => `${u.class} (${u.count})`).join(', ')}`);
+  if (!r.deep) lines.push('', 'Checked headers and file ends only; --deep decodes every image to find corruption inside files.');
+  return lines.join('\n') + '\n';
+}
