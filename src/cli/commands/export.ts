@@ -1,10 +1,70 @@
 import type { CommandModule } from 'yargs';
-import { CellganError } from '../../util/errors.js';
-import type { GlobalArgs } from '../context.js';
+import { handler, type GlobalArgs } from '../context.js';
+import { Progress } from '../../util/progress.js';
+import { exportDataset, type ExportPhase } from '../../augment/index.js';
 
-// Placeholder until the export command lands; replaced by its owner.
-export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+interface Args extends GlobalArgs {
+  data: string;
+  labels?: string;
+  split: string;
+  synthetic?: string[];
+  'per-class': string;
+  augment: string;
+  mix: string;
+  out: string;
+  format: string;
+  seed: number;
+  cap?: boolean;
+  force?: boolean;
+  citation?: string;
+  license?: string;
+  concurrency: number;
+}
+
+/** The command line as one shell-pastable string, for the dataset card. */
+function commandLine(argv: string[]): string {
+  const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return ['cellgan', ...argv].map(q).join(' ');
+}
+
+const PHASE_LABEL: Record<ExportPhase, string> = { 'check-real': 'checking real', 'check-synthetic': 'checking synthetic', write: 'writing' };
+
+export const exportCommand: CommandModule<GlobalArgs, Args> = {
   command: 'export',
-  describe: '(export: not implemented yet)',
-  handler: () => { throw new CellganError('export is not implemented yet'); },
+  describe: 'Export a class-balanced dataset (real + synthetic + augmented training images, real-only val/test) with a manifest and dataset card',
+  builder: (y) => y
+    .option('data', { type: 'string', demandOption: true, describe: 'real images: ImageFolder root (or the folder --labels paths are relative to)' })
+    .option('labels', { type: 'string', describe: 'labels CSV (file,class)' })
+    .option('split', { type: 'string', demandOption: true, describe: 'split file from `cellgan split`' })
+    .option('synthetic', { type: 'string', array: true, describe: 'synthetic folder(s) from `cellgan generate` (comma-separated or repeated)' })
+    .option('per-class', { type: 'string', demandOption: true, describe: 'training images per class: a number, or "max" (largest real class)' })
+    .option('augment', { type: 'string', default: 'flip,rot90,color', describe: 'augmentations of real images: flip, rot90, color (comma-separated), or "none"' })
+    .option('mix', { type: 'string', default: 'synthetic-first', describe: 'how to fill a class: synthetic-first, augment-first, or ratio:<share of synthetic, e.g. 0.5>' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (built beside it, then renamed into place)' })
+    .option('format', { type: 'string', default: 'imagefolder', describe: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split)' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of every random choice' })
+    .option('cap', { type: 'boolean', describe: 'subsample classes with more than N real training images down to N' })
+    .option('force', { type: 'boolean', describe: 'replace a non-empty --out' })
+    .option('citation', { type: 'string', describe: 'citation of the real images for the dataset card (default: read from README/CITATION beside the data)' })
+    .option('license', { type: 'string', describe: 'licence of the real images for the dataset card (default: read from README/LICENSE beside the data)' })
+    .option('concurrency', { type: 'number', default: 4, describe: 'images processed at once' }),
+  handler: handler<Args>(async (args, ctx) => {
+    let bar: Progress | undefined;
+    let phase: ExportPhase | undefined;
+    const result = await exportDataset({
+      data: args.data, labels: args.labels, split: args.split, synthetic: args.synthetic, perClass: args['per-class'],
+      augment: args.augment, mix: args.mix, out: args.out, format: args.format as 'imagefolder' | 'hf', seed: args.seed,
+      cap: args.cap ?? false, force: args.force ?? false, citation: args.citation, license: args.license,
+      concurrency: args.concurrency, command: commandLine(process.argv.slice(2)), logger: ctx.logger,
+      onProgress: (p, done, total) => {
+        if (p !== phase) { bar?.finish(); phase = p; bar = new Progress({ label: PHASE_LABEL[p], total, unit: 'img' }); }
+        bar!.update(done);
+      },
+    });
+    bar?.finish();
+    const sum = (s: 'train' | 'val' | 'test', o: 'real' | 'synthetic' | 'augmented') => result.classes.reduce((n, c) => n + result.counts[s][c][o], 0);
+    process.stdout.write(`exported ${result.files} images to ${result.out}\n`);
+    process.stdout.write(`train: ${result.perClass} per class × ${result.classes.length} classes (real ${sum('train', 'real')}, synthetic ${sum('train', 'synthetic')}, augmented ${sum('train', 'augmented')}); val ${sum('val', 'real')} real; test ${sum('test', 'real')} real\n`);
+    if (result.skipped.length) process.stdout.write(`${result.skipped.length} input(s) skipped: listed in dataset.json\n`);
+  }),
 };

@@ -1,0 +1,176 @@
+/**
+ * The dataset card (`<out>/README.md`): what a researcher needs to share the
+ * export — where the real images came from (licence, citation), which
+ * generator runs made the synthetic ones, what augmentation did, counts by
+ * split/class/origin, and the exact command. No dates or absolute machine
+ * details, so the same inputs give the same card.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { FileProblem, SplitName } from '../data/types.js';
+import { SPLIT_NAMES } from '../data/types.js';
+import type { AugmentKind } from './classic.js';
+import type { ExportCounts, ExportFormat, GeneratorUse, Origin } from './export.js';
+import type { Plan } from './plan.js';
+
+export interface SourceDoc {
+  /** File name as found (e.g. README.md). */
+  name: string;
+  kind: 'readme' | 'citation' | 'license';
+  text: string;
+}
+
+const DOC_PATTERNS: [RegExp, SourceDoc['kind']][] = [
+  [/^readme(\.(md|txt|rst))?$/i, 'readme'],
+  [/^citation(\.(cff|bib|md|txt))?$/i, 'citation'],
+  [/^licen[cs]e(\.(md|txt))?$/i, 'license'],
+];
+
+/** README / CITATION / LICENSE files in the data folder (and the labels CSV's folder). */
+export async function findSourceDocs(...dirs: (string | undefined)[]): Promise<SourceDoc[]> {
+  const docs: SourceDoc[] = [];
+  const seen = new Set<string>();
+  for (const dir of dirs) {
+    if (!dir || seen.has(dir)) continue;
+    seen.add(dir);
+    let names: string[];
+    try { names = (await fs.readdir(dir)).sort(); } catch { continue; }
+    for (const [re, kind] of DOC_PATTERNS) {
+      for (const name of names.filter((n) => re.test(n))) {
+        try {
+          const stat = await fs.stat(path.join(dir, name));
+          if (!stat.isFile() || stat.size > 256 * 1024) continue;
+          docs.push({ name, kind, text: (await fs.readFile(path.join(dir, name), 'utf8')).replace(/\r\n/g, '\n').trim() });
+        } catch { /* unreadable: just not quoted */ }
+      }
+    }
+  }
+  return docs;
+}
+
+/** The sections of a README about source, licence or citation; the whole README when it has none. */
+export function relevantSections(markdown: string): string {
+  const lines = markdown.split('\n');
+  const out: string[] = [];
+  let keep = false;
+  let level = 0;
+  for (const line of lines) {
+    const h = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (h) {
+      if (keep && h[1].length > level) { out.push(line); continue; }
+      keep = /licen[cs]e|citation|cite|source|provenance|origin/i.test(h[2]);
+      level = h[1].length;
+    }
+    if (keep) out.push(line);
+  }
+  const text = out.join('\n').trim();
+  return text || markdown.trim();
+}
+
+function quote(text: string): string {
+  return text.split('\n').map((l) => (l ? `> ${l}` : '>')).join('\n');
+}
+
+function cell(s: string | number): string {
+  return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export interface CardInput {
+  title: string;
+  data: string;
+  labels?: string;
+  split: string;
+  perClass: number;
+  classes: string[];
+  counts: ExportCounts;
+  generators: GeneratorUse[];
+  plan: Plan;
+  mix: string;
+  augment: AugmentKind[];
+  colorLimits: { brightness: number; saturation: number; hueDegrees: number };
+  format: ExportFormat;
+  seed: number;
+  cap: boolean;
+  command?: string;
+  citation?: string;
+  license?: string;
+  sourceDocs: SourceDoc[];
+  skipped: FileProblem[];
+  warnings: string[];
+  version: string;
+}
+
+export function renderCard(c: CardInput): string {
+  const L: string[] = [];
+  const origins: Origin[] = ['real', 'synthetic', 'augmented'];
+  const total = (s: SplitName) => c.classes.reduce((n, k) => n + origins.reduce((m, o) => m + c.counts[s][k][o], 0), 0);
+
+  L.push(`# ${c.title}: class-balanced blood-cell image dataset`, '');
+  L.push(`Made by cellgan ${c.version}. The training split holds exactly ${c.perClass} images per class`
+    + ' (real images first, then synthetic and augmented ones); the validation and test splits hold real images only.'
+    + ' Every file is listed in `manifest.csv` / `manifest.jsonl` with its origin, source, transform and SHA-256.', '');
+  if (c.command) L.push('Made with:', '', '```sh', c.command, '```', '');
+
+  L.push('## Counts', '');
+  L.push('| split | class | real | synthetic | augmented | total |', '|---|---|---:|---:|---:|---:|');
+  for (const s of SPLIT_NAMES) {
+    for (const k of c.classes) {
+      const r = c.counts[s][k];
+      const t = r.real + r.synthetic + r.augmented;
+      if (t) L.push(`| ${s} | ${cell(k)} | ${r.real} | ${r.synthetic} | ${r.augmented} | ${t} |`);
+    }
+  }
+  L.push('', `Totals: train ${total('train')}, val ${total('val')}, test ${total('test')}.`, '');
+
+  L.push('## Layout and loading', '');
+  L.push('`<split>/<class>/<file>` (ImageFolder), loadable as is:', '');
+  L.push('```python', 'torchvision.datasets.ImageFolder("train")', 'keras.utils.image_dataset_from_directory("train")');
+  if (c.format === 'hf') L.push('datasets.load_dataset("imagefolder", data_dir=".")  # metadata.jsonl in each split adds label, origin, source, transform');
+  L.push('```', '');
+  L.push('File names: real images keep their original name; synthetic ones start with `syn<k>_` (k = position of the synthetic folder in the command), augmented ones are `aug_<real image>_<n>.png`.', '');
+
+  L.push('## Real images: source, licence and citation', '');
+  L.push(`From \`${c.data}\`${c.labels ? ` (labels: \`${c.labels}\`)` : ''}, split by \`${c.split}\`. Real images are copied byte for byte`
+    + ' (files in other formats or colour spaces are re-encoded as PNG; the manifest says `convert:png`).', '');
+  if (c.license) L.push(`Licence: ${c.license}`, '');
+  if (c.citation) L.push(`Citation: ${c.citation}`, '');
+  for (const d of c.sourceDocs) {
+    L.push(`From \`${d.name}\` beside the data:`, '', quote(d.kind === 'readme' ? relevantSections(d.text) : d.text), '');
+  }
+  if (!c.license && !c.citation && c.sourceDocs.length === 0) L.push('No licence or citation was found or given: check the terms of the original data before sharing.', '');
+
+  L.push('## Synthetic images', '');
+  if (c.generators.length === 0) L.push('None.', '');
+  else {
+    L.push('| folder | generator run | checkpoint | images |', '|---|---|---|---:|');
+    for (const g of c.generators) L.push(`| ${cell(g.dir)} | ${cell(g.run ?? 'unknown')} | ${cell(g.checkpoint ?? 'unknown')} | ${g.images} |`);
+    L.push('', 'Synthetic images are copied byte for byte; their seed and index are in the manifest `source` column.', '');
+  }
+
+  L.push('## Augmentation', '');
+  if (c.augment.length === 0) L.push('Off.', '');
+  else {
+    const kinds = c.augment.map((k) => k === 'flip' ? 'mirror left-right / top-bottom' : k === 'rot90' ? 'rotations by 90°, 180°, 270°'
+      : `colour: brightness and saturation ×(1 ± ${c.colorLimits.brightness}), hue ± ${c.colorLimits.hueDegrees}°`);
+    L.push(`Of real training images, with sharp: ${kinds.join('; ')}. Each augmented image's transform is in the manifest.`, '');
+  }
+  L.push(`Mix: \`${c.mix}\`; seed ${c.seed}; ${c.cap ? 'classes with more real images than the target were subsampled (--cap)' : 'classes with more real images than the target were kept whole'}.`, '');
+  const notes = c.plan.classes.filter((p) => p.notes.length);
+  if (notes.length) {
+    L.push('Per class:', '');
+    for (const p of notes) L.push(`- ${p.class}: ${p.notes.join('; ')}`);
+    L.push('');
+  }
+
+  if (c.skipped.length) {
+    L.push('## Skipped inputs', '');
+    for (const s of c.skipped) L.push(`- \`${s.file}\`: ${s.reason}`);
+    L.push('');
+  }
+  if (c.warnings.length) {
+    L.push('## Warnings', '');
+    for (const w of c.warnings) L.push(`- ${w}`);
+    L.push('');
+  }
+  return L.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+}

@@ -1,0 +1,466 @@
+/**
+ * `exportDataset`: a class-balanced ImageFolder dataset for downstream
+ * training, with every image's origin on record.
+ *
+ * Order of work: validate options → read data, split and synthetic folders →
+ * check every input image can be decoded (unreadable ones are skipped with a
+ * warning) → plan the training mix per class → write everything into a
+ * staging folder beside `out` with bounded concurrency → rename it into place.
+ * Inputs are only ever read.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { buildDirAtomic, assertWritableOutput } from '../util/atomic.js';
+import { CellganError, describeFsError } from '../util/errors.js';
+import { hashBytes } from '../util/hash.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import * as v from '../util/validate.js';
+import { VERSION } from '../version.js';
+import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
+import { MAX_INPUT_PIXELS, describeSharpError } from '../data/image.js';
+import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
+import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
+import { planExport, mixToString, type Mix, type Plan } from './plan.js';
+import { forEachBounded } from './pool.js';
+import { readSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
+import { findSourceDocs, renderCard } from './card.js';
+
+export const EXPORT_FORMATS = ['imagefolder', 'hf'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type Origin = 'real' | 'synthetic' | 'augmented';
+export const ORIGINS: readonly Origin[] = ['real', 'synthetic', 'augmented'];
+
+export type ExportPhase = 'check-real' | 'check-synthetic' | 'write';
+
+export interface ExportOptions {
+  /** The real images: an ImageFolder root (or the folder `labels` paths are relative to). */
+  data: string;
+  /** A labels CSV, as for `loadDataset`. */
+  labels?: string;
+  /** A split file (`cellgan split`); train gets balanced, val/test are copied real-only. */
+  split: string;
+  /** Synthetic folders as `cellgan generate` writes them (array, or a comma-separated string). */
+  synthetic?: string[] | string;
+  /** Training images per class, or `max` (the largest real training class). */
+  perClass: number | 'max' | string;
+  /** Classic augmentations allowed; default all (`flip,rot90,color`). Empty / `none` turns augmentation off. */
+  augment?: AugmentKind[] | string;
+  /** `synthetic-first` (default), `augment-first` or `ratio:<share of synthetic, 0..1>`. */
+  mix?: Mix | string;
+  /** The output folder (created atomically). */
+  out: string;
+  /** `imagefolder` (default), or `hf` to also write Hugging Face `metadata.jsonl` files. */
+  format?: ExportFormat;
+  /** Seed of every random choice (default 0). */
+  seed?: number;
+  /** Subsample classes with more than N real training images down to N. */
+  cap?: boolean;
+  /** Replace a non-empty `out`. */
+  force?: boolean;
+  /** Citation of the real images, for the dataset card (else read from README/CITATION beside the data). */
+  citation?: string;
+  /** Licence of the real images, for the dataset card (else read from README/LICENSE beside the data). */
+  license?: string;
+  /** The command line that made the export, recorded in the card and dataset.json. */
+  command?: string;
+  /** Images processed at once (default 4). */
+  concurrency?: number;
+  logger?: Logger;
+  onProgress?: (phase: ExportPhase, done: number, total: number) => void;
+}
+
+/** Counts by split → class → origin. */
+export type ExportCounts = Record<SplitName, Record<string, Record<Origin, number>>>;
+
+export interface GeneratorUse {
+  /** The synthetic folder as given. */
+  dir: string;
+  run?: string;
+  checkpoint?: string;
+  /** Images of this run/checkpoint in the export. */
+  images: number;
+}
+
+export interface ExportResult {
+  /** Absolute path of the finished export. */
+  out: string;
+  /** N actually used (resolved from `max`). */
+  perClass: number;
+  classes: string[];
+  counts: ExportCounts;
+  /** Image files written. */
+  files: number;
+  generators: GeneratorUse[];
+  /** Inputs left out, with the reason (also in dataset.json). */
+  skipped: FileProblem[];
+  warnings: string[];
+  /** Most images ever processed at once (≤ concurrency: the export streams). */
+  peakInFlight: number;
+}
+
+export interface ManifestRow {
+  /** Relative to the export folder, POSIX. */
+  file: string;
+  split: SplitName;
+  class: string;
+  origin: Origin;
+  source: string;
+  transform: string;
+  sha256: string;
+}
+
+interface ResolvedOptions {
+  data: string; labels?: string; split: string; synthetic: string[]; perClass: number | 'max'; augment: AugmentKind[];
+  mix: Mix; out: string; format: ExportFormat; seed: number; cap: boolean; force: boolean;
+  citation?: string; license?: string; command?: string; concurrency: number;
+}
+
+/** Checks every option up front (sharp-style messages) and fills in defaults. */
+export function resolveExportOptions(opts: ExportOptions): ResolvedOptions {
+  if (!opts || typeof opts !== 'object') throw v.invalid('options', 'an object', opts);
+  const data = v.nonEmptyString('--data', opts.data);
+  const labels = opts.labels === undefined ? undefined : v.nonEmptyString('--labels', opts.labels);
+  const split = v.nonEmptyString('--split', opts.split);
+  const out = v.nonEmptyString('--out', opts.out);
+  const synthetic = opts.synthetic === undefined ? []
+    : (Array.isArray(opts.synthetic) ? opts.synthetic : [opts.synthetic]).flatMap((s) => {
+      if (typeof s !== 'string') throw v.invalid('--synthetic', 'folder paths (comma-separated)', opts.synthetic);
+      return s.split(',').map((x) => x.trim()).filter(Boolean);
+    });
+  if (new Set(synthetic.map((s) => path.resolve(s))).size !== synthetic.length) throw v.invalid('--synthetic', 'each folder once', opts.synthetic);
+  const perClass = opts.perClass === 'max' ? 'max' as const
+    : (() => { try { return v.integer('--per-class', opts.perClass, 1, 10_000_000); } catch { throw v.invalid('--per-class', 'an integer of at least 1 or "max"', opts.perClass); } })();
+  let augment: AugmentKind[];
+  if (opts.augment === undefined) augment = [...AUGMENT_KINDS];
+  else if (opts.augment === 'none' || (Array.isArray(opts.augment) && opts.augment.length === 0) || opts.augment === '') augment = [];
+  else augment = [...new Set(v.listOf('--augment', opts.augment, AUGMENT_KINDS))].sort((a, b) => AUGMENT_KINDS.indexOf(a) - AUGMENT_KINDS.indexOf(b));
+  const mix = parseMix(opts.mix ?? 'synthetic-first');
+  const format = opts.format === undefined ? 'imagefolder' : v.oneOf('--format', opts.format, EXPORT_FORMATS);
+  const seed = opts.seed === undefined ? 0 : v.integer('--seed', opts.seed, 0, 2 ** 32 - 1);
+  const cap = opts.cap === undefined ? false : v.boolean('--cap', opts.cap);
+  const force = opts.force === undefined ? false : v.boolean('--force', opts.force);
+  const citation = opts.citation === undefined ? undefined : v.nonEmptyString('--citation', opts.citation);
+  const license = opts.license === undefined ? undefined : v.nonEmptyString('--license', opts.license);
+  const command = opts.command === undefined ? undefined : v.nonEmptyString('command', opts.command);
+  const concurrency = opts.concurrency === undefined ? 4 : v.integer('--concurrency', opts.concurrency, 1, 64);
+  return { data, labels, split, synthetic, perClass, augment, mix, out, format, seed, cap, force, citation, license, command, concurrency };
+}
+
+export function parseMix(value: unknown): Mix {
+  if (value && typeof value === 'object' && 'kind' in value) {
+    const m = value as Mix;
+    if (m.kind === 'synthetic-first' || m.kind === 'augment-first') return { kind: m.kind };
+    if (m.kind === 'ratio') return { kind: 'ratio', share: v.number('--mix ratio', m.share, 0, 1) };
+  }
+  if (value === 'synthetic-first' || value === 'augment-first') return { kind: value };
+  const m = typeof value === 'string' ? /^ratio:(.+)$/.exec(value.trim()) : null;
+  const share = m ? Number(m[1]) : NaN;
+  if (!m || !Number.isFinite(share) || share < 0 || share > 1) {
+    throw v.invalid('--mix', '"synthetic-first", "augment-first" or "ratio:<share of synthetic between 0 and 1>"', value);
+  }
+  return { kind: 'ratio', share };
+}
+
+/** Paths equal or one inside the other. */
+function overlaps(a: string, b: string): boolean {
+  const rel = path.relative(a, b);
+  const back = path.relative(b, a);
+  const inside = (r: string) => r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+  return inside(rel) || inside(back);
+}
+
+async function real(p: string): Promise<string> {
+  try { return await fs.realpath(p); } catch { return path.resolve(p); }
+}
+
+/** The output must not touch any input: `--force` would otherwise replace the data itself. */
+async function assertOutputApart(o: ResolvedOptions): Promise<void> {
+  const out = await real(o.out);
+  const inputs: [string, string][] = [['--data', o.data], ...o.synthetic.map((s): [string, string] => ['--synthetic', s]), ['--split', o.split]];
+  if (o.labels) inputs.push(['--labels', o.labels]);
+  for (const [name, p] of inputs) {
+    if (overlaps(out, await real(p))) throw new CellganError(`the output folder overlaps the ${name} input ${p}; choose an --out outside every input`, { file: o.out, exitCode: 2 });
+  }
+}
+
+interface Probe { convert: boolean }
+
+/** Fully decodes an image (so truncated files are caught now, not halfway through writing) and says whether loaders need it re-encoded. */
+async function probeImage(abs: string): Promise<Probe> {
+  const bytes = await fs.readFile(abs).catch((err: unknown) => { throw new Error(`cannot read: ${describeFsError(err)}`); });
+  let meta: sharp.Metadata;
+  try { meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata(); } catch (err) { throw new Error(describeSharpError(err)); }
+  await readRgb(bytes);
+  return { convert: needsConversion(abs, meta) };
+}
+
+/**
+ * JPEG/PNG files in 8-bit sRGB or grayscale are copied byte for byte; anything
+ * else (BMP, TIFF, CMYK, 16-bit, a name whose extension lies about the
+ * format) is re-encoded as PNG so torchvision, Keras and Hugging Face all load it.
+ */
+function needsConversion(file: string, meta: sharp.Metadata): boolean {
+  const ext = path.extname(file).toLowerCase();
+  const formatOk = (meta.format === 'jpeg' && (ext === '.jpg' || ext === '.jpeg')) || (meta.format === 'png' && ext === '.png');
+  const spaceOk = meta.space === 'srgb' || meta.space === 'b-w';
+  return !formatOk || !spaceOk || meta.depth !== 'uchar' || (meta.pages ?? 1) > 1;
+}
+
+type Task =
+  | { origin: 'real'; split: SplitName; cls: string; out: string; item: DatasetItem; convert: boolean }
+  | { origin: 'synthetic'; split: 'train'; cls: string; out: string; img: SyntheticImage; convert: boolean }
+  | { origin: 'augmented'; split: 'train'; cls: string; out: string; item: DatasetItem; transform: string; plan: Plan['classes'][number]['augmented'][number] };
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** File names safe everywhere: no separators, no control characters. */
+function safeName(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f<>:"|?*\\]/g, '_').replace(/\//g, '__');
+}
+
+/** `item.file` without its class folder, flattened. */
+function realName(item: DatasetItem, cls: string): string {
+  const rel = item.file.startsWith(`${cls}/`) ? item.file.slice(cls.length + 1) : item.file;
+  return safeName(rel);
+}
+
+function withExt(name: string, ext: string): string {
+  const e = path.posix.extname(name);
+  return (e ? name.slice(0, -e.length) : name) + ext;
+}
+
+export async function exportDataset(opts: ExportOptions): Promise<ExportResult> {
+  const o = resolveExportOptions(opts);
+  const logger = opts.logger ?? silentLogger;
+  const warnings: string[] = [];
+  const warn = (msg: string) => { warnings.push(msg); logger.warn(msg); };
+
+  await assertOutputApart(o);
+  // Refuse early, before minutes of checking; buildDirAtomic checks again.
+  await assertWritableOutput(o.out, o.force);
+
+  const dataset = await loadDataset(o.data, { labels: o.labels });
+  const splitFile = await readSplit(o.split);
+  const bySplit = new Map<SplitName, DatasetItem[]>();
+  for (const s of SPLIT_NAMES) bySplit.set(s, selectSplit(dataset, splitFile, s));
+  const skipped: FileProblem[] = dataset.skipped.map((p) => ({ ...p }));
+  const classes = [...dataset.classes].sort(cmp);
+  const classSet = new Set(classes);
+
+  // Check the real images of every split.
+  const realAll = SPLIT_NAMES.flatMap((s) => bySplit.get(s)!.map((item) => ({ split: s, item })));
+  const realProbe = new Map<string, Probe>();
+  let done = 0;
+  await forEachBounded(realAll, o.concurrency, async ({ item }) => {
+    try {
+      realProbe.set(item.file, await probeImage(item.abs));
+    } catch (err) {
+      skipped.push({ file: path.join(o.data, item.file), reason: `${(err as Error).message} (skipped)` });
+    }
+    opts.onProgress?.('check-real', ++done, realAll.length);
+  });
+  if (realProbe.size === 0) throw new CellganError('no readable real image in the split', { file: o.data });
+  for (const s of SPLIT_NAMES) bySplit.set(s, bySplit.get(s)!.filter((i) => realProbe.has(i.file)));
+
+  const realTrain = new Map<string, DatasetItem[]>(classes.map((c) => [c, []]));
+  for (const item of bySplit.get('train')!) realTrain.get(item.label)?.push(item);
+
+  // Synthetic folders: only classes of the dataset, only classes that may need them.
+  const folders: SyntheticFolder[] = [];
+  for (let i = 0; i < o.synthetic.length; i++) folders.push(await readSyntheticFolder(o.synthetic[i], i + 1));
+  const perClassUpper = o.perClass === 'max' ? Math.max(0, ...[...realTrain.values()].map((x) => x.length)) : o.perClass;
+  const synthCandidates: SyntheticImage[] = [];
+  for (const f of folders) {
+    skipped.push(...f.skipped);
+    if (!f.fromManifest) warn(`${f.dir}: no manifest.jsonl, so synthetic images are recorded by path only (no run/checkpoint/seed)`);
+    const unknown = new Set<string>();
+    for (const img of f.images) {
+      if (!classSet.has(img.class)) { unknown.add(img.class); continue; }
+      if ((realTrain.get(img.class)?.length ?? 0) >= perClassUpper) continue;
+      synthCandidates.push(img);
+    }
+    for (const c of [...unknown].sort(cmp)) warn(`${f.dir}: class "${c}" is not in the data; its synthetic images are ignored`);
+  }
+  const synthProbe = new Map<SyntheticImage, Probe>();
+  done = 0;
+  await forEachBounded(synthCandidates, o.concurrency, async (img) => {
+    try {
+      synthProbe.set(img, await probeImage(img.abs));
+    } catch (err) {
+      skipped.push({ file: path.join(img.dir, img.file), reason: `${(err as Error).message} (skipped)` });
+    }
+    opts.onProgress?.('check-synthetic', ++done, synthCandidates.length);
+  });
+  const synthetic = new Map<string, SyntheticImage[]>(classes.map((c) => [c, []]));
+  for (const img of synthCandidates) if (synthProbe.has(img)) synthetic.get(img.class)!.push(img);
+
+  const plan = planExport({ classes, realTrain, synthetic, perClass: o.perClass, mix: o.mix, augment: o.augment, cap: o.cap, seed: o.seed });
+
+  // Deterministic, unique output names (compared case-insensitively, for macOS and Windows).
+  const taken = new Set<string>();
+  const claim = (split: SplitName, cls: string, name: string): string => {
+    const dir = `${split}/${safeName(cls)}`;
+    let candidate = `${dir}/${name}`;
+    for (let n = 2; taken.has(candidate.toLowerCase()); n++) {
+      const e = path.posix.extname(name);
+      candidate = `${dir}/${e ? name.slice(0, -e.length) : name}~${n}${e}`;
+    }
+    taken.add(candidate.toLowerCase());
+    return candidate;
+  };
+  const tasks: Task[] = [];
+  for (const s of SPLIT_NAMES) {
+    const items = s === 'train' ? plan.classes.flatMap((c) => c.real) : bySplit.get(s)!;
+    for (const item of [...items].sort((a, b) => cmp(a.label, b.label) || cmp(a.file, b.file))) {
+      const convert = realProbe.get(item.file)!.convert;
+      const name = convert ? withExt(realName(item, item.label), '.png') : realName(item, item.label);
+      tasks.push({ origin: 'real', split: s, cls: item.label, out: claim(s, item.label, name), item, convert });
+    }
+  }
+  for (const c of plan.classes) {
+    for (const img of c.synthetic) {
+      const rel = img.file.startsWith(`${img.class}/`) ? img.file.slice(img.class.length + 1) : img.file;
+      const convert = synthProbe.get(img)!.convert;
+      const name = `syn${img.dirIndex}_${safeName(convert ? withExt(rel, '.png') : rel)}`;
+      tasks.push({ origin: 'synthetic', split: 'train', cls: c.class, out: claim('train', c.class, name), img, convert });
+    }
+    for (const a of c.augmented) {
+      const stem = withExt(realName(a.source, c.class), '');
+      const name = `aug_${stem}_${String(a.use).padStart(2, '0')}.png`;
+      tasks.push({ origin: 'augmented', split: 'train', cls: c.class, out: claim('train', c.class, name), item: a.source, transform: transformToString(a.transform), plan: a });
+    }
+  }
+
+  const counts = emptyCounts(classes);
+  const generators = new Map<string, GeneratorUse>();
+  for (const t of tasks) {
+    counts[t.split][t.cls][t.origin]++;
+    if (t.origin === 'synthetic') {
+      const key = JSON.stringify([t.img.dir, t.img.run ?? null, t.img.checkpoint ?? null]);
+      const g = generators.get(key) ?? { dir: t.img.dir, run: t.img.run, checkpoint: t.img.checkpoint, images: 0 };
+      g.images++;
+      generators.set(key, g);
+    }
+  }
+  const generatorList = [...generators.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, g]) => g);
+
+  skipped.sort((a, b) => cmp(a.file, b.file) || cmp(a.reason, b.reason));
+  for (const p of skipped) logger.warn(`${p.file}: ${p.reason}`);
+
+  const sourceDocs = await findSourceDocs(dataset.root, o.labels ? path.dirname(path.resolve(o.labels)) : undefined);
+  if (!o.license && !sourceDocs.some((d) => d.kind === 'license' || /licen[cs]e/i.test(d.text))) {
+    warn('no licence found for the real images (no README/LICENSE beside the data mentioning one): pass --license so the dataset card can state it');
+  }
+  if (!o.citation && !sourceDocs.some((d) => d.kind === 'citation' || /cit(e|ation)/i.test(d.text))) {
+    warn('no citation found for the real images: pass --citation so the dataset card can state it');
+  }
+
+  let peakInFlight = 0;
+  const outAbs = path.resolve(o.out);
+  await buildDirAtomic(o.out, async (staging) => {
+    const rows: ManifestRow[] = [];
+    const dirs = new Set(tasks.map((t) => path.posix.dirname(t.out)));
+    for (const d of [...dirs].sort(cmp)) await fs.mkdir(path.join(staging, d), { recursive: true });
+    let written = 0;
+    const pool = await forEachBounded(tasks, o.concurrency, async (t) => {
+      const inputFile = t.origin === 'synthetic' ? t.img.abs : t.item.abs;
+      let bytes: Buffer;
+      try {
+        if (t.origin === 'augmented') bytes = await applyTransform(inputFile, t.plan.transform);
+        else {
+          const raw = await fs.readFile(inputFile);
+          bytes = t.convert ? await toPlainPng(raw) : raw;
+        }
+      } catch (err) {
+        // It was readable a moment ago (checked above): it changed under us; stop rather than export a hole.
+        throw new CellganError(`became unreadable during the export (${(err as Error).message}); nothing was written to ${o.out}`, { file: inputFile, cause: err });
+      }
+      await fs.writeFile(path.join(staging, t.out), bytes);
+      rows.push({
+        file: t.out, split: t.split, class: t.cls, origin: t.origin,
+        source: t.origin === 'synthetic' ? syntheticSource(t.img) : t.item.file,
+        transform: t.origin === 'augmented' ? t.transform : t.convert ? 'convert:png' : 'none',
+        sha256: hashBytes(bytes),
+      });
+      opts.onProgress?.('write', ++written, tasks.length);
+    });
+    peakInFlight = pool.peakInFlight;
+    rows.sort((a, b) => cmp(a.file, b.file));
+
+    await fs.writeFile(path.join(staging, 'manifest.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+    await fs.writeFile(path.join(staging, 'manifest.csv'), toCsv(rows));
+    if (o.format === 'hf') {
+      for (const s of SPLIT_NAMES) {
+        const inSplit = rows.filter((r) => r.split === s);
+        if (!inSplit.length) continue;
+        const lines = inSplit.map((r) => JSON.stringify({ file_name: r.file.slice(s.length + 1), label: r.class, origin: r.origin, source: r.source, transform: r.transform }));
+        await fs.writeFile(path.join(staging, s, 'metadata.jsonl'), lines.join('\n') + '\n');
+      }
+    }
+    const info = datasetInfo(o, plan, classes, counts, generatorList, skipped, warnings, sourceDocs.map((d) => d.name));
+    await fs.writeFile(path.join(staging, 'dataset.json'), JSON.stringify(info, null, 2) + '\n');
+    await fs.writeFile(path.join(staging, 'README.md'), renderCard({
+      title: path.basename(outAbs), data: o.data, labels: o.labels, split: o.split, perClass: plan.perClass, classes, counts,
+      generators: generatorList, plan, mix: mixToString(o.mix), augment: o.augment, colorLimits: COLOR_LIMITS, format: o.format,
+      seed: o.seed, cap: o.cap, command: o.command, citation: o.citation, license: o.license, sourceDocs, skipped, warnings, version: VERSION,
+    }));
+  }, { force: o.force });
+
+  return {
+    out: outAbs, perClass: plan.perClass, classes, counts, files: tasks.length, generators: generatorList,
+    skipped, warnings, peakInFlight,
+  };
+}
+
+function emptyCounts(classes: string[]): ExportCounts {
+  const counts = {} as ExportCounts;
+  for (const s of SPLIT_NAMES) {
+    counts[s] = {};
+    for (const c of classes) counts[s][c] = { real: 0, synthetic: 0, augmented: 0 };
+  }
+  return counts;
+}
+
+const CSV_COLUMNS: (keyof ManifestRow)[] = ['file', 'split', 'class', 'origin', 'source', 'transform', 'sha256'];
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(rows: ManifestRow[]): string {
+  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(String(r[c]))).join(','))].join('\n') + '\n';
+}
+
+function datasetInfo(
+  o: ResolvedOptions, plan: Plan, classes: string[], counts: ExportCounts, generators: GeneratorUse[],
+  skipped: FileProblem[], warnings: string[], sourceDocs: string[],
+) {
+  const totals = { train: 0, val: 0, test: 0, all: 0 } as Record<SplitName | 'all', number>;
+  const byOrigin = { real: 0, synthetic: 0, augmented: 0 } as Record<Origin, number>;
+  for (const s of SPLIT_NAMES) for (const c of classes) for (const k of ORIGINS) {
+    totals[s] += counts[s][c][k]; totals.all += counts[s][c][k]; byOrigin[k] += counts[s][c][k];
+  }
+  return {
+    tool: 'cellgan',
+    version: VERSION,
+    command: o.command ?? null,
+    options: {
+      data: o.data, labels: o.labels ?? null, split: o.split, synthetic: o.synthetic,
+      perClass: o.perClass, augment: o.augment, mix: mixToString(o.mix), format: o.format, seed: o.seed, cap: o.cap,
+      citation: o.citation ?? null, license: o.license ?? null,
+    },
+    perClass: plan.perClass,
+    classes,
+    counts,
+    totals: { ...totals, byOrigin },
+    classNotes: Object.fromEntries(plan.classes.map((c) => [c.class, c.notes])),
+    augmentation: { kinds: o.augment, colorLimits: o.augment.includes('color') ? COLOR_LIMITS : null },
+    generators,
+    sourceDocs,
+    skipped,
+    skippedPolicy: 'unreadable or undecodable input images are skipped with a warning and listed here; an image that becomes unreadable while writing stops the export',
+    warnings,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Reading a synthetic folder as `cellgan generate` writes it:
+ * `<dir>/<class>/<name>.png` plus `<dir>/manifest.jsonl`, one JSON object per
+ * image `{file, class, run, checkpoint, seed, index}` with `file` relative to
+ * `<dir>`. The manifest gives provenance; without one the class folders are
+ * scanned and provenance is the file path alone.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import fg from 'fast-glob';
+import { CellganError, describeFsError } from '../util/errors.js';
+import type { FileProblem } from '../data/types.js';
+
+export interface SyntheticImage {
+  /** The synthetic folder as given (for messages and the card). */
+  dir: string;
+  /** Position of that folder in the `synthetic` list (names stay unique across folders). */
+  dirIndex: number;
+  /** Path relative to `dir`, POSIX separators. */
+  file: string;
+  abs: string;
+  class: string;
+  run?: string;
+  checkpoint?: string;
+  seed?: number;
+  index?: number;
+}
+
+export interface SyntheticFolder {
+  dir: string;
+  images: SyntheticImage[];
+  /** True when `manifest.jsonl` was read. */
+  fromManifest: boolean;
+  /** Manifest rows or files that were left out, with the reason. */
+  skipped: FileProblem[];
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|bmp|tiff?)$/i;
+
+/** True when `rel` (POSIX, relative) stays inside its root. */
+function isInside(rel: string): boolean {
+  return rel !== '' && !path.posix.isAbsolute(rel) && !rel.split('/').includes('..') && !/^[a-zA-Z]:/.test(rel);
+}
+
+export async function readSyntheticFolder(dir: string, dirIndex: number): Promise<SyntheticFolder> {
+  const root = path.resolve(dir);
+  let stat;
+  try { stat = await fs.stat(root); } catch (err) { throw new CellganError(`cannot read the synthetic folder: ${describeFsError(err)}`, { file: dir }); }
+  if (!stat.isDirectory()) throw new CellganError('expected a synthetic folder (<class>/<image>.png plus manifest.jsonl)', { file: dir });
+
+  const skipped: FileProblem[] = [];
+  const manifestPath = path.join(root, 'manifest.jsonl');
+  let text: string | undefined;
+  try { text = await fs.readFile(manifestPath, 'utf8'); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CellganError(`cannot read the manifest: ${describeFsError(err)}`, { file: manifestPath });
+  }
+
+  const images: SyntheticImage[] = [];
+  if (text !== undefined) {
+    const seen = new Set<string>();
+    const lines = text.split('\n');
+    for (let n = 0; n < lines.length; n++) {
+      const line = lines[n].trim();
+      if (!line) continue;
+      const where = `${path.join(dir, 'manifest.jsonl')}:${n + 1}`;
+      let row: Record<string, unknown>;
+      try { row = JSON.parse(line) as Record<string, unknown>; } catch { skipped.push({ file: where, reason: 'not valid JSON' }); continue; }
+      const file = typeof row.file === 'string' ? row.file.replace(/\\/g, '/') : '';
+      const cls = typeof row.class === 'string' ? row.class : '';
+      if (!file || !cls) { skipped.push({ file: where, reason: 'row lacks "file" or "class"' }); continue; }
+      if (!isInside(file)) { skipped.push({ file: where, reason: `"file" points outside the folder: ${file}` }); continue; }
+      if (seen.has(file)) { skipped.push({ file: where, reason: `duplicate row for ${file}` }); continue; }
+      seen.add(file);
+      images.push({
+        dir, dirIndex, file, abs: path.join(root, file), class: cls,
+        run: row.run === undefined ? undefined : String(row.run),
+        checkpoint: row.checkpoint === undefined ? undefined : String(row.checkpoint),
+        seed: typeof row.seed === 'number' ? row.seed : undefined,
+        index: typeof row.index === 'number' ? row.index : undefined,
+      });
+    }
+  } else {
+    const files = await fg('*/*', { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
+    for (const file of files) {
+      if (!IMAGE_EXT.test(file)) { skipped.push({ file: path.join(dir, file), reason: 'not an image file name' }); continue; }
+      images.push({ dir, dirIndex, file, abs: path.join(root, file), class: file.split('/')[0] });
+    }
+  }
+  images.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { dir, images, fromManifest: text !== undefined, skipped };
+}
+
+/** The manifest `source` string of a synthetic image. */
+export function syntheticSource(img: SyntheticImage): string {
+  if (img.run === undefined && img.checkpoint === undefined) return `synthetic:${path.posix.join(img.dir.replace(/\\/g, '/'), img.file)}`;
+  const parts = [`run=${img.run ?? '?'}`, `checkpoint=${img.checkpoint ?? '?'}`];
+  if (img.seed !== undefined) parts.push(`seed=${img.seed}`);
+  if (img.index !== undefined) parts.push(`index=${img.index}`);
+  return parts.join(' ');
+}
