@@ -1,10 +1,41 @@
 import type { CommandModule } from 'yargs';
-import { CellganError } from '../../util/errors.js';
-import type { GlobalArgs } from '../context.js';
+import { inspect, formatInspectReport } from '../../data/index.js';
+import { Progress } from '../../util/progress.js';
+import { handler, type GlobalArgs } from '../context.js';
 
-// Placeholder until the inspect command lands; replaced by its owner.
-export const inspectCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'inspect',
-  describe: '(inspect: not implemented yet)',
-  handler: () => { throw new CellganError('inspect is not implemented yet'); },
+interface Args extends GlobalArgs {
+  data: string;
+  labels?: string;
+  'min-count'?: number;
+  deep?: boolean;
+  json?: boolean;
+}
+
+export const inspectCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'inspect <data>',
+  describe: 'Check a dataset: per-class counts, sizes, formats, unreadable files, exact duplicates and label conflicts',
+  builder: (y) => y
+    .positional('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>) or a labels .csv' })
+    .option('labels', { type: 'string', describe: 'labels CSV with columns file,class (paths relative to the CSV); extra columns are kept' })
+    .option('min-count', { type: 'number', default: 10, describe: 'list classes with fewer readable images than this' })
+    .option('deep', { type: 'boolean', default: false, describe: 'also decode every image (finds corruption inside files; slower)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of a summary' })
+    .example('$0 inspect samples/pbc-mini', 'summary of the bundled sample')
+    .example('$0 inspect data --labels data/labels.csv --json', 'one JSON object on stdout') as never,
+  handler: handler<Args>(async (args, ctx) => {
+    let progress: Progress | undefined;
+    const report = await inspect(args.data, {
+      labels: args.labels,
+      minCount: args['min-count'],
+      deep: args.deep,
+      onProgress: (done, total) => { (progress ??= new Progress({ label: 'inspect', total, unit: 'files' })).update(done); },
+    });
+    progress?.finish();
+    if (args.json) {
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    } else {
+      process.stdout.write(formatInspectReport(report));
+    }
+    ctx.logger.debug(`inspected ${report.files} files in ${report.root}`);
+  }),
 };

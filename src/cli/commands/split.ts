@@ -1,10 +1,48 @@
 import type { CommandModule } from 'yargs';
-import { CellganError } from '../../util/errors.js';
-import type { GlobalArgs } from '../context.js';
+import { makeSplit, writeSplit, validateSplitOptions } from '../../data/index.js';
+import { Progress } from '../../util/progress.js';
+import { handler, type GlobalArgs } from '../context.js';
 
-// Placeholder until the split command lands; replaced by its owner.
-export const splitCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'split',
-  describe: '(split: not implemented yet)',
-  handler: () => { throw new CellganError('split is not implemented yet'); },
+interface Args extends GlobalArgs {
+  data: string;
+  out: string;
+  val: number;
+  test: number;
+  seed: number;
+  'group-by'?: string;
+  labels?: string;
+  deep?: boolean;
+  force?: boolean;
+}
+
+export const splitCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'split <data>',
+  describe: 'Write a stratified train/val/test split (duplicates kept together, label conflicts left out) as JSON',
+  builder: (y) => y
+    .positional('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>) or a labels .csv' })
+    .option('out', { type: 'string', demandOption: true, describe: 'split file to write (e.g. split.json)' })
+    .option('val', { type: 'number', default: 0.1, describe: 'fraction of each class for validation, in [0, 1)' })
+    .option('test', { type: 'number', default: 0.2, describe: 'fraction of each class for test, in [0, 1)' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of the shuffle; same data and seed give the same file' })
+    .option('group-by', { type: 'string', describe: 'labels-CSV column (e.g. patient) whose groups must not cross splits' })
+    .option('labels', { type: 'string', describe: 'labels CSV with columns file,class (paths relative to the CSV)' })
+    .option('deep', { type: 'boolean', default: false, describe: 'decode every image to leave out corrupt ones (slower)' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace an existing split file' })
+    .example('$0 split samples/pbc-mini --out split.json --seed 1', '70/10/20 split, stratified per class') as never,
+  handler: handler<Args>(async (args, ctx) => {
+    const opts = { labels: args.labels, val: args.val, test: args.test, seed: args.seed, groupBy: args['group-by'], deep: args.deep };
+    validateSplitOptions(opts); // before any scanning, so a typo fails at once
+    let progress: Progress | undefined;
+    const split = await makeSplit(args.data, {
+      ...opts,
+      onProgress: (done, total) => { (progress ??= new Progress({ label: 'split', total, unit: 'files' })).update(done); },
+    });
+    progress?.finish();
+    await writeSplit(args.out, split, { force: args.force });
+    const n = split.splits;
+    process.stdout.write(`wrote ${args.out}: train ${n.train.length}, val ${n.val.length}, test ${n.test.length}, excluded ${split.excluded.length} (seed ${split.seed})\n`);
+    for (const e of split.excluded.slice(0, 20)) process.stdout.write(`  excluded ${e.file}: ${e.reason}\n`);
+    if (split.excluded.length > 20) process.stdout.write(`  … and ${split.excluded.length - 20} more excluded (see ${args.out})\n`);
+    ctx.logger.debug(`split options ${JSON.stringify(split.options)}`);
+  }),
 };
