@@ -2,4 +2,4 @@ export { tf } from './tf.js';
 export type * from './tf.js';
 export { initBackend, ensureBackend, currentBackend, describeBackend, isBackendName, BACKENDS } from './backend.js';
 export type { BackendName, BackendInfo } from './backend.js';
-export { registerCustomKernels } from './kernels/index.js';
+export { registerCustomKernels, stockKernel, customKernelNames } from './kernels/index.js';

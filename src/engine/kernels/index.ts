@@ -5,15 +5,23 @@
  */
 import { tf } from '../tf.js';
 import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
+import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
+import { makeTile } from './tile.js';
 import type { KernelFunc } from './types.js';
 
 interface KernelSpec { kernelName: string; backends: string[]; make: (backendName: string) => KernelFunc }
 
 const KERNELS: KernelSpec[] = [
+  // Missing on wasm; on cpu the stock one is unusable (one DCGAN layer at batch 64: 740 s).
   { kernelName: 'Conv2DBackpropFilter', backends: ['wasm', 'cpu'], make: makeConv2DBackpropFilter },
+  // wasm's own is a naive loop; this is every transposed conv's forward pass.
+  { kernelName: 'Conv2DBackpropInput', backends: ['wasm'], make: makeConv2DBackpropInput },
+  // wasm's own indexes per element; the batch-norm gradient tiles full activations.
+  { kernelName: 'Tile', backends: ['wasm'], make: makeTile },
 ];
 
 const registered = new Set<string>();
+const stock = new Map<string, KernelFunc>();
 
 /** Registers the custom kernels for `backendName`; returns their names. Idempotent. */
 export function registerCustomKernels(backendName: string): string[] {
@@ -22,11 +30,32 @@ export function registerCustomKernels(backendName: string): string[] {
     if (!spec.backends.includes(backendName)) continue;
     const key = `${backendName}/${spec.kernelName}`;
     if (!registered.has(key)) {
-      if (tf.getKernel(spec.kernelName, backendName)) tf.unregisterKernel(spec.kernelName, backendName);
-      tf.registerKernel({ kernelName: spec.kernelName, backendName, kernelFunc: spec.make(backendName) });
+      // make() first: some kernels keep the stock one as a fallback for cases they do not cover.
+      const kernelFunc = spec.make(backendName);
+      const previous = tf.getKernel(spec.kernelName, backendName);
+      if (previous) {
+        stock.set(key, previous.kernelFunc);
+        tf.unregisterKernel(spec.kernelName, backendName);
+      }
+      tf.registerKernel({ kernelName: spec.kernelName, backendName, kernelFunc });
       registered.add(key);
     }
     names.push(spec.kernelName);
   }
   return names;
+}
+
+/**
+ * The backend's own kernel for `kernelName` as it was before
+ * registerCustomKernels replaced it (undefined if the backend had none),
+ * e.g. as a reference in tests.
+ */
+export function stockKernel(kernelName: string, backendName: string): KernelFunc | undefined {
+  const key = `${backendName}/${kernelName}`;
+  return registered.has(key) ? stock.get(key) : tf.getKernel(kernelName, backendName)?.kernelFunc;
+}
+
+/** Names of the kernels cellgan registers for `backendName` (without registering them). */
+export function customKernelNames(backendName: string): string[] {
+  return KERNELS.filter((k) => k.backends.includes(backendName)).map((k) => k.kernelName);
 }

@@ -1,0 +1,114 @@
+/**
+ * Conv2DBackpropInput for wasm: the input gradient of a convolution and the
+ * forward pass of every transposed convolution (the DCGAN generator). The
+ * stock wasm kernel is a naive loop; this one runs on the XNNPACK Conv2D.
+ *
+ * Phase (sub-pixel) decomposition: with forward stride s, output row
+ * h = s·m + a (phase a ∈ [0,s)) only receives the filter taps p with
+ * (a + top − p) ≡ 0 (mod s), each reading dy[m + (a + top − p)/s]. So every
+ * (row phase, column phase) pair is one stride-1 correlation of dy with a
+ * small filter holding just those taps, and the s² results interleave into
+ * the output. Unlike zero-insertion (dilate dy by s, then one conv), no
+ * multiply ever hits an inserted zero: at stride 2 that is 4× less work.
+ *
+ * Odd sizes are handled: phases may differ in length, a phase with no taps
+ * is zero, and an offset window replaces negative padding.
+ */
+import { tf } from '../tf.js';
+import { view, type KernelFunc, type Pad, type Pair, type TensorInfo, type WasmBackendLike } from './types.js';
+
+interface BpiAttrs {
+  strides: Pair; pad: Pad; dataFormat?: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/** One axis of one phase: which taps, and how the correlation window sits on dy. */
+export interface PhaseAxis {
+  /** Filter taps used, ordered so the dy offset increases by one per tap. */
+  taps: number[];
+  /** Output positions in this phase: a, a+s, a+2s, … < outLen. */
+  count: number;
+  padLo: number;
+  padHi: number;
+  /** Row of the correlation result that output position `a` comes from. */
+  offset: number;
+}
+
+export function phaseAxis(a: number, stride: number, k: number, padBefore: number, outLen: number, dyLen: number): PhaseAxis {
+  const taps: number[] = [];
+  for (let p = k - 1; p >= 0; p--) if ((((a + padBefore - p) % stride) + stride) % stride === 0) taps.push(p);
+  const count = a < outLen ? Math.ceil((outLen - a) / stride) : 0;
+  if (taps.length === 0 || count === 0) return { taps: [], count, padLo: 0, padHi: 0, offset: 0 };
+  const dMin = (a + padBefore - taps[0]) / stride; // dy offset of the first tap
+  const padLo = Math.max(0, -dMin);
+  const offset = dMin + padLo;
+  const padHi = Math.max(0, offset + count + taps.length - 1 - dyLen - padLo);
+  return { taps, count, padLo, padHi, offset };
+}
+
+export function makeConv2DBackpropInput(backendName: string): KernelFunc {
+  const conv2d = tf.getKernel('Conv2D', backendName)!.kernelFunc;
+  const original = tf.getKernel('Conv2DBackpropInput', backendName)!.kernelFunc;
+
+  const kernel: KernelFunc = (args) => {
+    const { inputs, backend: anyBackend, attrs } = args;
+    const backend = anyBackend as unknown as WasmBackendLike;
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as BpiAttrs;
+    if ((dataFormat && dataFormat !== 'NHWC') || dy.dtype !== 'float32') return original(args);
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const [N, oh, ow, co] = dy.shape;
+    const [kh, kw, ci] = filter.shape;
+    const [, H, W] = inputShape;
+    const { strideHeight: sh, strideWidth: sw } = info;
+    const { top, left } = info.padInfo;
+
+    const rows = Array.from({ length: sh }, (_, a) => phaseAxis(a, sh, kh, top, H, oh));
+    const cols = Array.from({ length: sw }, (_, b) => phaseAxis(b, sw, kw, left, W, ow));
+    const filterV = (backend.typedArrayFromHeap(filter) as Float32Array).slice(); // [kh,kw,ci,co]
+
+    const parts: { a: number; b: number; r: TensorInfo }[] = [];
+    for (let a = 0; a < sh; a++) for (let b = 0; b < sw; b++) {
+      const R = rows[a], C = cols[b];
+      if (R.taps.length === 0 || C.taps.length === 0 || R.count === 0 || C.count === 0) continue;
+      const T = R.taps.length, U = C.taps.length;
+      // sub[t,u,o,c] = f[p_t, q_u, c, o]: a forward filter mapping dy's co channels to ci.
+      const sub = backend.makeOutput([T, U, co, ci], 'float32');
+      const subV = backend.typedArrayFromHeap(sub) as Float32Array;
+      for (let t = 0; t < T; t++) for (let u = 0; u < U; u++) {
+        const fBase = (R.taps[t] * kw + C.taps[u]) * ci * co, sBase = (t * U + u) * co * ci;
+        for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) subV[sBase + o * ci + c] = filterV[fBase + c * co + o];
+      }
+      const r = conv2d({
+        inputs: { x: dy, filter: sub }, backend: anyBackend,
+        attrs: { strides: [1, 1], pad: [[0, 0], [R.padLo, R.padHi], [C.padLo, C.padHi], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] },
+      }) as TensorInfo;
+      backend.disposeData(sub.dataId);
+      parts.push({ a, b, r });
+    }
+
+    const out = backend.makeOutput([N, H, W, ci], 'float32');
+    const outV = backend.typedArrayFromHeap(out) as Float32Array;
+    if (parts.length < sh * sw) outV.fill(0); // some phase has no taps: its outputs stay zero
+    for (const { a, b, r } of parts) {
+      const R = rows[a], C = cols[b];
+      const rV = backend.typedArrayFromHeap(r) as Float32Array;
+      const [, rh, rw] = r.shape;
+      const step = sw * ci;
+      for (let n = 0; n < N; n++) for (let m = 0; m < R.count; m++) {
+        let o = ((n * H + sh * m + a) * W + b) * ci;
+        let i = ((n * rh + m + R.offset) * rw + C.offset) * ci;
+        if (ci >= 16) {
+          for (let m2 = 0; m2 < C.count; m2++, o += step, i += ci) outV.set(rV.subarray(i, i + ci), o);
+        } else {
+          for (let m2 = 0; m2 < C.count; m2++, o += step, i += ci) for (let c = 0; c < ci; c++) outV[o + c] = rV[i + c];
+        }
+      }
+      backend.disposeData(r.dataId);
+    }
+    return out;
+  };
+  return kernel;
+}
+
+export { view };

@@ -1,0 +1,138 @@
+/**
+ * Every custom kernel against the cpu backend's own kernel on random inputs:
+ * strides 1 and 2 (and mixed), same/valid/explicit padding, odd sizes,
+ * channel counts on both sides of the kernels' code-path switches.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, stockKernel, tf } from '../../src/engine/index.js';
+import { phaseAxis } from '../../src/engine/kernels/conv2d-backprop-input.js';
+import { tileInto } from '../../src/engine/kernels/tile.js';
+import { Rng } from '../../src/util/rng.js';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface ConvCase { x: [number, number, number, number]; k: [number, number]; co: number; s: [number, number]; pad: Pad }
+
+const CASES: ConvCase[] = [
+  { x: [2, 8, 8, 3], k: [4, 4], co: 5, s: [2, 2], pad: 'same' },
+  { x: [3, 7, 7, 5], k: [4, 4], co: 4, s: [2, 2], pad: 'same' },
+  { x: [2, 9, 7, 4], k: [3, 3], co: 6, s: [2, 2], pad: 'valid' },
+  { x: [2, 8, 8, 4], k: [3, 3], co: 3, s: [2, 2], pad: 'valid' }, // forward conv ignores the last row/col
+  { x: [1, 6, 5, 2], k: [3, 3], co: 4, s: [1, 1], pad: 'same' },
+  { x: [2, 5, 6, 3], k: [2, 3], co: 2, s: [1, 1], pad: 'valid' },
+  { x: [2, 9, 8, 3], k: [3, 3], co: 4, s: [2, 2], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { x: [2, 8, 6, 3], k: [4, 3], co: 5, s: [2, 1], pad: 'same' },
+  { x: [2, 7, 7, 3], k: [1, 1], co: 4, s: [2, 2], pad: 'valid' }, // k < stride: phases without taps
+  { x: [2, 6, 10, 33], k: [4, 4], co: 17, s: [2, 2], pad: 'same' }, // ≥16 / >32 channel paths
+  { x: [4, 16, 16, 16], k: [4, 4], co: 32, s: [2, 2], pad: 'same' },
+];
+
+const rng = new Rng(1234);
+const randn = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) { diff = Math.max(diff, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** Runs `kernel` (default: the registered one) on `backendName` with fresh tensors from `data`. */
+function runOn(backendName: string, kernelName: string, data: Record<string, { values: Float32Array | Int32Array; shape: number[] }>, attrs: object, useStock: boolean): Float32Array | Int32Array {
+  tf.setBackend(backendName);
+  const inputs: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(data)) inputs[k] = tf.tensor(v.values, v.shape, v.values instanceof Int32Array ? 'int32' : 'float32');
+  try {
+    if (useStock) {
+      const backend = tf.backend();
+      const out = stockKernel(kernelName, backendName)!({ inputs, backend, attrs: attrs as never }) as tf.TensorInfo;
+      const values = backend.readSync(out.dataId) as Float32Array;
+      backend.disposeData(out.dataId);
+      return values;
+    }
+    const out = tf.engine().runKernel(kernelName, inputs as never, attrs as never) as tf.Tensor;
+    const values = out.dataSync() as Float32Array;
+    out.dispose();
+    return values;
+  } finally {
+    for (const t of Object.values(inputs)) t.dispose();
+  }
+}
+
+function describeCase(c: ConvCase): string {
+  return `x=${c.x} k=${c.k} co=${c.co} s=${c.s} pad=${JSON.stringify(c.pad)}`;
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  await tf.setBackend('cpu'); // cpu stays with its stock kernels: the reference
+  await tf.setBackend('wasm');
+});
+afterAll(() => { delete process.env.CELLGAN_BPF; });
+
+describe('Conv2DBackpropFilter on wasm', () => {
+  for (const method of ['im2col', 'dilated'] as const) {
+    for (const c of CASES) {
+      it(`${method}: ${describeCase(c)}`, () => {
+        process.env.CELLGAN_BPF = method;
+        const info = tf.backend_util.computeConv2DInfo(c.x, [c.k[0], c.k[1], c.x[3], c.co], c.s, 1, c.pad as never);
+        const dyShape = info.outShape;
+        const data = { x: { values: randn(size(c.x)), shape: c.x }, dy: { values: randn(size(dyShape)), shape: dyShape } };
+        const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [c.k[0], c.k[1], c.x[3], c.co] };
+        const want = runOn('cpu', 'Conv2DBackpropFilter', data, attrs, true);
+        const got = runOn('wasm', 'Conv2DBackpropFilter', data, attrs, false);
+        expect(relErr(got, want)).toBeLessThan(1e-4);
+      });
+    }
+  }
+});
+
+describe('Conv2DBackpropInput (transposed conv) on wasm, phase-split', () => {
+  for (const c of CASES) {
+    it(describeCase(c), () => {
+      const filterShape = [c.k[0], c.k[1], c.x[3], c.co];
+      const info = tf.backend_util.computeConv2DInfo(c.x, filterShape as never, c.s, 1, c.pad as never);
+      const dyShape = info.outShape;
+      const data = { dy: { values: randn(size(dyShape)), shape: dyShape }, filter: { values: randn(size(filterShape)), shape: filterShape } };
+      const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x };
+      const want = runOn('cpu', 'Conv2DBackpropInput', data, attrs, true);
+      const stockWasm = runOn('wasm', 'Conv2DBackpropInput', data, attrs, true);
+      const got = runOn('wasm', 'Conv2DBackpropInput', data, attrs, false);
+      expect(relErr(got, want)).toBeLessThan(1e-4);
+      expect(relErr(stockWasm, want)).toBeLessThan(1e-4);
+    });
+  }
+
+  it('splits stride-2 taps into disjoint phases that cover every tap once', () => {
+    for (const [k, pad, len, dyLen] of [[4, 1, 8, 4], [3, 0, 9, 4], [5, 2, 7, 4], [1, 0, 7, 4]] as const) {
+      const axes = [0, 1].map((a) => phaseAxis(a, 2, k, pad, len, dyLen));
+      const taps = axes.flatMap((x) => x.taps).sort((a, b) => a - b);
+      expect(taps).toEqual(Array.from({ length: k }, (_, i) => i));
+      expect(axes[0].count + axes[1].count).toBe(len);
+    }
+  });
+});
+
+describe('Tile on wasm', () => {
+  const cases: [number[], number[]][] = [
+    [[1, 1, 1, 5], [3, 4, 2, 1]], [[2, 3], [2, 3]], [[7], [5]], [[2, 1, 3], [1, 4, 1]], [[3, 2, 2, 2], [1, 2, 1, 3]], [[4, 3], [1, 1]], [[2, 3], [0, 2]],
+  ];
+  for (const [shape, reps] of cases) {
+    it(`float32 ${shape} × ${reps}`, () => {
+      const data = { x: { values: randn(size(shape)), shape } };
+      const want = runOn('cpu', 'Tile', data, { reps }, true);
+      const got = runOn('wasm', 'Tile', data, { reps }, false);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    });
+  }
+  it('int32', () => {
+    const data = { x: { values: Int32Array.from([1, 2, 3, 4, 5, 6]), shape: [3, 2] } };
+    const got = runOn('wasm', 'Tile', data, { reps: [2, 2] }, false);
+    expect(Array.from(got)).toEqual([1, 2, 1, 2, 3, 4, 3, 4, 5, 6, 5, 6, 1, 2, 1, 2, 3, 4, 3, 4, 5, 6, 5, 6]);
+  });
+  it('tileInto handles rank 0', () => {
+    const out = new Float32Array(1);
+    tileInto([3], [], [], out);
+    expect(out[0]).toBe(3);
+  });
+});
