@@ -1,1 +1,12 @@
-export {};
+export { train, CONDITIONAL_METHOD } from './train.js';
+export { generate, sampleNoise } from './generate.js';
+export { readRun, listCheckpoints, loadModelWeights, saveModel, checkpointName } from './checkpoint.js';
+export { buildGenerator, buildDiscriminator, weightNames, MODEL_SIZES } from './models.js';
+export type { ModelSpec } from './models.js';
+export { discriminatorGradients, generatorGradients, updateEma, disposeGrads } from './step.js';
+export type { DiscriminatorBatch, GeneratorBatch, DiscriminatorGradients, GeneratorGradients } from './step.js';
+export { Adam } from './adam.js';
+export type { AdamConfig } from './adam.js';
+export { diffAugment, sampleAugmentParams, AUGMENTATIONS } from './augment.js';
+export type { Augmentation, AugmentParams } from './augment.js';
+export type * from './types.js';

@@ -1,0 +1,123 @@
+/**
+ * `generate`: sample a trained run into a synthetic ImageFolder
+ * (<out>/<class>/<index>.png) plus manifest.jsonl. The noise of image i of
+ * class c comes from Rng(`${seed}/${c}/${i}`), so it does not depend on the
+ * batch size or on the other images: any row of the manifest can be
+ * regenerated alone. Batch norm runs in inference mode (moving statistics)
+ * for the same reason. Memory is bounded by one batch; the folder is built in
+ * a staging folder and renamed into place.
+ */
+import { createWriteStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { tf, ensureBackend } from '../engine/index.js';
+import { CellganError, InterruptedError } from '../util/errors.js';
+import * as v from '../util/validate.js';
+import { buildDirAtomic, assertWritableOutput } from '../util/atomic.js';
+import { Rng } from '../util/rng.js';
+import { silentLogger } from '../util/log.js';
+import { Progress } from '../util/progress.js';
+import { encodePng } from '../data/index.js';
+import { buildGenerator, type ModelSpec } from './models.js';
+import { generate as runGenerator } from './step.js';
+import { checkpointName, loadModelWeights, readRun } from './checkpoint.js';
+import type { GenerateOptions, GenerateResult, ManifestRow } from './types.js';
+
+/** The noise vector of sample `index` of `className` (independent of batching). */
+export function sampleNoise(seed: number, className: string, index: number, nz: number): Float32Array {
+  const rng = new Rng(`${seed}/${className}/${index}`);
+  return rng.normals(nz);
+}
+
+/** Folder-safe name of a class (class names come from folder names, but CSV labels may hold anything). */
+function classDir(name: string): string {
+  return name.replace(/[/\\\0]/g, '_').replace(/^\.+/, '_') || '_';
+}
+
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const modelDir = v.nonEmptyString('--model', options.model);
+  const count = v.integer('--count', options.count, 1, 10_000_000);
+  const out = path.resolve(v.nonEmptyString('--out', options.out));
+  const seed = v.integer('--seed', options.seed ?? 0, 0, 2 ** 31 - 1);
+  const batch = v.integer('--batch', options.batch ?? 64, 1, 4096);
+  if (options.checkpoint !== undefined) v.integer('--checkpoint', options.checkpoint, 0);
+  if (options.className !== undefined) v.nonEmptyString('--class', options.className);
+  const logger = options.logger ?? silentLogger;
+
+  const run = await readRun(modelDir);
+  if (!run.checkpoints.length) throw new CellganError('the run has no checkpoint yet', { file: modelDir });
+  const ck = options.checkpoint ?? run.latest!;
+  if (!run.checkpoints.includes(ck)) {
+    throw new CellganError(`no checkpoint ${ck}; available: ${run.checkpoints.join(', ')}`, { file: path.join(modelDir, 'checkpoints'), exitCode: 2 });
+  }
+  let classes = run.classes;
+  if (options.className !== undefined) {
+    if (!classes.includes(options.className)) {
+      throw new CellganError(`the model does not make class ${JSON.stringify(options.className)}; it makes ${classes.join(', ')}`, { file: modelDir, exitCode: 2 });
+    }
+    classes = [options.className];
+  }
+  await assertWritableOutput(out, options.force ?? false);
+  if (path.resolve(out) === run.runDir || run.runDir.startsWith(out + path.sep)) {
+    throw new CellganError('the output folder would replace the model run', { file: out, exitCode: 2 });
+  }
+  await ensureBackend();
+  const spec: ModelSpec = run.options.model;
+  const generator = buildGenerator(spec);
+  const ckDir = path.join(run.runDir, 'checkpoints', checkpointName(ck));
+  const counts: Record<string, number> = {};
+  try {
+    await loadModelWeights(generator, path.join(ckDir, options.raw ? 'generator' : 'generator_ema'));
+    const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', enabled: options.progress });
+    await buildDirAtomic(out, async (staging) => {
+      const manifest = createWriteStream(path.join(staging, 'manifest.jsonl'));
+      const manifestDone = new Promise<void>((resolve, reject) => { manifest.on('error', reject); manifest.on('finish', resolve); });
+      manifestDone.catch(() => {});
+      try {
+        for (const cls of classes) {
+          const dir = classDir(cls);
+          await fs.mkdir(path.join(staging, dir));
+          const label = run.classes.indexOf(cls);
+          for (let start = 0; start < count; start += batch) {
+            if (options.signal?.aborted) throw new InterruptedError('generation interrupted; nothing was written');
+            const n = Math.min(batch, count - start);
+            const noise = new Float32Array(n * spec.nz);
+            for (let k = 0; k < n; k++) noise.set(sampleNoise(seed, cls, start + k, spec.nz), k * spec.nz);
+            const pixels = tf.tidy(() => {
+              const z = tf.tensor2d(noise, [n, spec.nz]);
+              let y;
+              if (spec.numClasses > 0) {
+                const oh = new Float32Array(n * spec.numClasses);
+                for (let k = 0; k < n; k++) oh[k * spec.numClasses + label] = 1;
+                y = tf.tensor2d(oh, [n, spec.numClasses]);
+              }
+              return runGenerator(generator, z, y, false).dataSync() as Float32Array;
+            });
+            const per = spec.size * spec.size * 3;
+            for (let k = 0; k < n; k++) {
+              const index = start + k;
+              const file = `${dir}/${String(index).padStart(6, '0')}.png`;
+              await fs.writeFile(path.join(staging, file), await encodePng(pixels.subarray(k * per, (k + 1) * per), spec.size));
+              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index };
+              if (!manifest.write(JSON.stringify(row) + '\n')) await once(manifest, 'drain');
+            }
+            counts[cls] = (counts[cls] ?? 0) + n;
+            progress.tick(n);
+            // Signals and I/O get a turn between batches.
+            await new Promise((r) => setImmediate(r));
+          }
+        }
+      } finally {
+        manifest.end();
+        await manifestDone;
+      }
+      progress.finish();
+    }, { force: options.force });
+  } finally {
+    generator.dispose();
+  }
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  logger.info({ out, images: total, checkpoint: ck }, 'generated');
+  return { out, checkpoint: ck, classes, counts, total, manifest: path.join(out, 'manifest.jsonl') };
+}

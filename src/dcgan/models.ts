@@ -1,0 +1,106 @@
+/**
+ * DCGAN generator and discriminator (Radford et al. 2015), built from a plain
+ * `ModelSpec` so that any process (e.g. a data-parallel worker) can rebuild
+ * the exact same architecture and then load weights into it.
+ *
+ * Layer names are fixed ("g_…", "d_…") so weights can be matched by name
+ * across processes: tfjs makes *variable* names unique per process
+ * ("g_dense/kernel_1"), but keeps each LayerVariable's `originalName`.
+ *
+ * Conditional mode (numClasses > 0) is a conditional DCGAN:
+ * - G gets the one-hot class concatenated to the noise vector (Mirza & Osindero 2014).
+ * - D is a projection discriminator (Miyato & Koyama 2018): logit =
+ *   dense(h) + <h, embed(y)>, with h the flattened last conv features.
+ * Why not AC-GAN: AC-GAN's auxiliary classifier is known to push samples
+ * toward easily classified (less diverse) images, which would bias the
+ * GAN-train/GAN-test scores this toolkit computes; projection conditioning
+ * keeps a single real/fake objective and is stable at small batch sizes.
+ */
+import { tf, type LayersModel, type SymbolicTensor } from '../engine/index.js';
+
+export interface ModelSpec {
+  /** Image size in pixels (power of two: 32, 64 or 128). */
+  size: number;
+  /** Noise dimension. */
+  nz: number;
+  /** Base width of G (channels of the last hidden block; DCGAN: 64). */
+  gWidth: number;
+  /** Base width of D (channels of the first conv; DCGAN: 64). */
+  dWidth: number;
+  /** 0 = unconditional; else number of classes for the conditional model. */
+  numClasses: number;
+  /** Seed of the weight initialisers. */
+  seed: number;
+}
+
+export const MODEL_SIZES = [32, 64, 128] as const;
+
+/** Number of stride-2 stages between 4×4 and size×size. */
+export function stages(size: number): number {
+  return Math.round(Math.log2(size / 4));
+}
+
+const BN = { momentum: 0.9, epsilon: 1e-5 };
+
+/** DCGAN's N(0, 0.02) initialiser, seeded per layer so runs are reproducible. */
+function init(seed: number, k: number) {
+  return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: (seed * 1009 + k * 7919) % 2147483647 });
+}
+
+export function buildGenerator(spec: ModelSpec): LayersModel {
+  const n = stages(spec.size);
+  let k = 0;
+  const z = tf.input({ shape: [spec.nz], name: 'g_noise' });
+  const inputs: SymbolicTensor[] = [z];
+  let x: SymbolicTensor = z;
+  if (spec.numClasses > 0) {
+    const y = tf.input({ shape: [spec.numClasses], name: 'g_label' });
+    inputs.push(y);
+    x = tf.layers.concatenate({ name: 'g_concat' }).apply([z, y]) as SymbolicTensor;
+  }
+  const c0 = spec.gWidth * 2 ** (n - 1);
+  x = tf.layers.dense({ units: 4 * 4 * c0, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'g_dense' }).apply(x) as SymbolicTensor;
+  x = tf.layers.reshape({ targetShape: [4, 4, c0], name: 'g_reshape' }).apply(x) as SymbolicTensor;
+  x = tf.layers.batchNormalization({ ...BN, name: 'g_bn0' }).apply(x) as SymbolicTensor;
+  x = tf.layers.reLU({ name: 'g_relu0' }).apply(x) as SymbolicTensor;
+  for (let i = 1; i < n; i++) {
+    const c = spec.gWidth * 2 ** (n - 1 - i);
+    x = tf.layers.conv2dTranspose({ filters: c, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `g_convt${i}` }).apply(x) as SymbolicTensor;
+    x = tf.layers.batchNormalization({ ...BN, name: `g_bn${i}` }).apply(x) as SymbolicTensor;
+    x = tf.layers.reLU({ name: `g_relu${i}` }).apply(x) as SymbolicTensor;
+  }
+  x = tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: 'g_out' }).apply(x) as SymbolicTensor;
+  x = tf.layers.activation({ activation: 'tanh', name: 'g_tanh' }).apply(x) as SymbolicTensor;
+  return tf.model({ inputs, outputs: x, name: 'generator' });
+}
+
+export function buildDiscriminator(spec: ModelSpec): LayersModel {
+  const n = stages(spec.size);
+  let k = 100;
+  const img = tf.input({ shape: [spec.size, spec.size, 3], name: 'd_image' });
+  const inputs: SymbolicTensor[] = [img];
+  let x: SymbolicTensor = img;
+  for (let i = 0; i < n; i++) {
+    x = tf.layers.conv2d({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
+    // No batch norm on D's first layer (Radford et al.).
+    if (i > 0) x = tf.layers.batchNormalization({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
+    x = tf.layers.leakyReLU({ alpha: 0.2, name: `d_lrelu${i}` }).apply(x) as SymbolicTensor;
+  }
+  const h = tf.layers.flatten({ name: 'd_flatten' }).apply(x) as SymbolicTensor;
+  let logit = tf.layers.dense({ units: 1, kernelInitializer: init(spec.seed, k++), name: 'd_logit' }).apply(h) as SymbolicTensor;
+  if (spec.numClasses > 0) {
+    const y = tf.input({ shape: [spec.numClasses], name: 'd_label' });
+    inputs.push(y);
+    const features = h.shape[1] as number;
+    const embed = tf.layers.dense({ units: features, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'd_embed' }).apply(y) as SymbolicTensor;
+    const proj = tf.layers.dot({ axes: 1, name: 'd_project' }).apply([h, embed]) as SymbolicTensor;
+    logit = tf.layers.add({ name: 'd_logit_cond' }).apply([logit, proj]) as SymbolicTensor;
+  }
+  return tf.model({ inputs, outputs: logit, name: 'discriminator' });
+}
+
+/** The stable (process-independent) name of each weight, in `model.weights` order. */
+export function weightNames(model: LayersModel, trainableOnly = false): string[] {
+  const ws = trainableOnly ? model.trainableWeights : model.weights;
+  return ws.map((w) => (w as unknown as { originalName: string }).originalName);
+}

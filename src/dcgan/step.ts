@@ -1,0 +1,120 @@
+/**
+ * One DCGAN training iteration as pure functions, separate from applying the
+ * gradients: `discriminatorGradients` and `generatorGradients` take tensors
+ * (and plain augmentation parameters) and return gradients keyed by stable
+ * weight names (see models.weightNames) plus the loss statistics. A
+ * data-parallel trainer can compute these on shards in workers, average the
+ * gradients, then apply them once with `Adam.apply`.
+ *
+ * Loss: the non-saturating GAN loss with logits (Goodfellow et al. 2014):
+ *   L_D = softplus(-D(x)) + softplus(D(G(z)))   (= BCE(1, D(x)) + BCE(0, D(G(z))))
+ *   L_G = softplus(-D(G(z)))                   (= BCE(1, D(G(z))))
+ *
+ * Batch norm runs in training mode (batch statistics), which also updates
+ * the moving statistics used when sampling.
+ */
+import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
+import { diffAugment, type AugmentParams } from './augment.js';
+import { weightNames } from './models.js';
+
+export interface DiscriminatorBatch {
+  /** Real images, N×S×S×3 in [-1, 1]. */
+  real: Tensor4D;
+  /** One-hot labels of the real images (conditional models only). */
+  realLabels?: Tensor2D;
+  /** Noise for the fake images, N×nz. */
+  noise: Tensor2D;
+  /** One-hot labels for the fake images (conditional models only). */
+  fakeLabels?: Tensor2D;
+  augmentReal?: AugmentParams;
+  augmentFake?: AugmentParams;
+}
+
+export interface GeneratorBatch {
+  noise: Tensor2D;
+  fakeLabels?: Tensor2D;
+  augmentFake?: AugmentParams;
+}
+
+export interface DiscriminatorGradients {
+  /** ∂L_D/∂w for each trainable weight of D, by stable name. */
+  grads: NamedTensorMap;
+  /** L_D (scalar). */
+  loss: Scalar;
+  /** Mean D(x) as a probability. */
+  realProb: Scalar;
+  /** Mean D(G(z)) as a probability (before D's update). */
+  fakeProb: Scalar;
+}
+
+export interface GeneratorGradients {
+  grads: NamedTensorMap;
+  loss: Scalar;
+}
+
+function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
+  return labels ? [x, labels] : x;
+}
+
+/** Runs G on noise (training-mode batch norm). */
+export function generate(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
+  return generator.apply(withLabels(noise, labels), { training }) as Tensor4D;
+}
+
+function gradsByStableName(model: LayersModel, grads: NamedTensorMap): NamedTensorMap {
+  const names = weightNames(model, true);
+  const out: NamedTensorMap = {};
+  model.trainableWeights.forEach((w, i) => { out[names[i]] = grads[(w.read() as Variable).name]; });
+  return out;
+}
+
+/** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
+export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch): DiscriminatorGradients {
+  const fake = tf.tidy(() => generate(generator, batch.noise, batch.fakeLabels, true));
+  try {
+    let realProb: Scalar | undefined, fakeProb: Scalar | undefined;
+    const vars = discriminator.trainableWeights.map((w) => w.read() as Variable);
+    const { value, grads } = tf.variableGrads(() => {
+      const real = batch.augmentReal ? diffAugment(batch.real, batch.augmentReal) : batch.real;
+      const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
+      const realLogits = discriminator.apply(withLabels(real, batch.realLabels), { training: true }) as Tensor;
+      const fakeLogits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
+      realProb = tf.keep(tf.mean(tf.sigmoid(realLogits)) as Scalar);
+      fakeProb = tf.keep(tf.mean(tf.sigmoid(fakeLogits)) as Scalar);
+      return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as Scalar;
+    }, vars);
+    return { grads: gradsByStableName(discriminator, grads), loss: value, realProb: realProb!, fakeProb: fakeProb! };
+  } finally {
+    fake.dispose();
+  }
+}
+
+/** Gradients of L_G w.r.t. G's weights (D is run forward in training mode, its weights are not differentiated). */
+export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch): GeneratorGradients {
+  const vars = generator.trainableWeights.map((w) => w.read() as Variable);
+  const { value, grads } = tf.variableGrads(() => {
+    const fake = generate(generator, batch.noise, batch.fakeLabels, true);
+    const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
+    const logits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
+    return tf.mean(tf.softplus(tf.neg(logits))) as Scalar;
+  }, vars);
+  return { grads: gradsByStableName(generator, grads), loss: value };
+}
+
+/**
+ * Exponential moving average of G's trainable weights into `ema`; G's
+ * non-trainable weights (batch-norm moving statistics) are copied as is, as
+ * in StyleGAN2-ADA.
+ */
+export function updateEma(ema: LayersModel, generator: LayersModel, decay: number): void {
+  tf.tidy(() => {
+    generator.weights.forEach((w, i) => {
+      const e = ema.weights[i];
+      e.write(w.trainable ? tf.add(tf.mul(e.read(), decay), tf.mul(w.read(), 1 - decay)) : w.read().clone());
+    });
+  });
+}
+
+export function disposeGrads(grads: NamedTensorMap): void {
+  for (const t of Object.values(grads)) t?.dispose();
+}

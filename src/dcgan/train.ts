@@ -1,0 +1,445 @@
+/**
+ * `train`: a DCGAN training loop with a stylegan2-ada-like run folder,
+ * exact resume, watchdogs (non-finite losses, mode collapse) and a clean stop
+ * on an abort signal.
+ *
+ * Exact resume: every random draw of an iteration (batch order, noise, fake
+ * labels, augmentation) comes from one seeded Rng whose state, with the
+ * epoch order, the weights (incl. batch-norm statistics), the EMA weights and
+ * both optimizers' moments, is saved in each checkpoint. Nothing else feeds
+ * the trained weights, so stop+resume equals an uninterrupted run bit for bit
+ * (on the same backend).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { tf, ensureBackend, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
+import { CellganError, OptionError } from '../util/errors.js';
+import * as v from '../util/validate.js';
+import { assertWritableOutput, buildDirAtomic, removeStaleStaging, writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
+import { Rng, type RngState } from '../util/rng.js';
+import { silentLogger, withLogFile, type Logger } from '../util/log.js';
+import { Progress } from '../util/progress.js';
+import { chartToPng } from '../util/charts.js';
+import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, type DatasetItem } from '../data/index.js';
+import { VERSION } from '../version.js';
+import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
+import { Adam } from './adam.js';
+import { buildDiscriminator, buildGenerator, MODEL_SIZES, type ModelSpec } from './models.js';
+import { discriminatorGradients, disposeGrads, generate, generatorGradients, updateEma } from './step.js';
+import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
+import type { RunOptionsFile, TrainOptions, TrainResult, TrainStats } from './types.js';
+
+export const CONDITIONAL_METHOD = 'conditional DCGAN: one-hot label concatenated to G\'s noise; projection discriminator (Miyato & Koyama 2018)';
+
+type Resolved = RunOptionsFile['options'];
+
+const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force']);
+
+function resolveOptions(o: TrainOptions): Resolved {
+  if (o.className !== undefined && o.conditional) throw new OptionError('Pass either --class or --conditional, not both');
+  if (o.className === undefined && !o.conditional) throw new OptionError('Pass --class <name> (one model for one class) or --conditional (one model for all classes)');
+  const diffAugment = o.diffAugment === undefined || o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
+  return {
+    data: path.resolve(v.nonEmptyString('--data', o.data)),
+    labels: o.labels === undefined ? null : path.resolve(v.nonEmptyString('--labels', o.labels)),
+    split: o.split === undefined ? null : path.resolve(v.nonEmptyString('--split', o.split)),
+    className: o.className === undefined ? null : v.nonEmptyString('--class', o.className),
+    conditional: Boolean(o.conditional),
+    size: v.oneOf('--size', o.size ?? 64, MODEL_SIZES),
+    iters: v.integer('--iters', o.iters, 1),
+    batch: v.integer('--batch', o.batch ?? 64, 1, 4096),
+    seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
+    gWidth: v.integer('--g-width', o.gWidth ?? 64, 1, 1024),
+    dWidth: v.integer('--d-width', o.dWidth ?? 64, 1, 1024),
+    nz: v.integer('--nz', o.nz ?? 100, 2, 4096),
+    lr: v.number('--lr', o.lr ?? 2e-4, 0, 1e6, { exclusiveMin: true }),
+    beta1: v.number('--beta1', o.beta1 ?? 0.5, 0, 0.999999),
+    beta2: v.number('--beta2', o.beta2 ?? 0.999, 0, 0.999999),
+    diffAugment: [...new Set(diffAugment)] as Augmentation[],
+    emaDecay: v.number('--ema-decay', o.emaDecay ?? 0.999, 0, 0.999999),
+    logEvery: v.integer('--log-every', o.logEvery ?? 10, 1),
+    gridEvery: v.integer('--grid-every', o.gridEvery ?? 250, 1),
+    checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? 500, 1),
+    keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? 3, 1),
+    collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? 0.2, 0, 10),
+    collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? 200, 0),
+  };
+}
+
+/** Training images kept as bytes (a quarter of float32) and turned into float batches on demand. */
+interface TrainingSet { bytes: Uint8Array; labels: Int32Array; count: number; size: number }
+
+async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: TrainingSet; classes: string[]; perClass: Record<string, number>; skipped: { file: string; reason: string }[] }> {
+  const dataset = await loadDataset(opts.data, opts.labels ? { labels: opts.labels } : {});
+  let items: DatasetItem[] = dataset.items;
+  if (opts.split) items = selectSplit(dataset, await readSplit(opts.split), 'train');
+  let classes: string[];
+  if (opts.className !== null) {
+    if (!dataset.classes.includes(opts.className)) {
+      throw new CellganError(`no class ${JSON.stringify(opts.className)}; classes are ${dataset.classes.join(', ')}`, { file: opts.data, exitCode: 2 });
+    }
+    classes = [opts.className];
+    items = items.filter((i) => i.label === opts.className);
+  } else {
+    classes = [...new Set(items.map((i) => i.label))].sort();
+  }
+  if (!items.length) throw new CellganError(`no training images${opts.split ? ' in the split\'s train subset' : ''}${opts.className ? ` for class ${opts.className}` : ''}`, { file: opts.split ?? opts.data });
+  const per = opts.size * opts.size * 3;
+  const bytes = new Uint8Array(items.length * per);
+  const labels = new Int32Array(items.length);
+  const skipped: { file: string; reason: string }[] = [];
+  let count = 0;
+  // Decoded in chunks so the float32 copy never exceeds one chunk.
+  for (let start = 0; start < items.length; start += 256) {
+    const batch = await decodeImages(items.slice(start, start + 256), { size: opts.size });
+    skipped.push(...batch.failed);
+    for (let k = 0; k < batch.items.length; k++) {
+      for (let j = 0; j < per; j++) bytes[count * per + j] = Math.round((batch.data[k * per + j] + 1) * 127.5);
+      labels[count] = classes.indexOf(batch.items[k].label);
+      count++;
+    }
+  }
+  for (const s of skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
+  if (!count) throw new CellganError('none of the training images could be decoded', { file: opts.data });
+  const perClass: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
+  for (let i = 0; i < count; i++) perClass[classes[labels[i]]]++;
+  return { set: { bytes: bytes.subarray(0, count * per), labels: labels.subarray(0, count), count, size: opts.size }, classes, perClass, skipped };
+}
+
+function imagesToFloats(set: TrainingSet, indices: number[]): Float32Array {
+  const per = set.size * set.size * 3;
+  const out = new Float32Array(indices.length * per);
+  indices.forEach((idx, k) => {
+    for (let j = 0; j < per; j++) out[k * per + j] = set.bytes[idx * per + j] / 127.5 - 1;
+  });
+  return out;
+}
+
+/** Epoch-shuffled batch order; its state is saved in checkpoints. */
+interface SamplerState { order: number[]; cursor: number; epoch: number }
+
+function nextBatch(state: SamplerState, rng: Rng, count: number, batch: number): number[] {
+  const out: number[] = [];
+  while (out.length < batch) {
+    if (state.cursor >= state.order.length) {
+      state.order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
+      state.cursor = 0;
+      state.epoch++;
+    }
+    out.push(state.order[state.cursor++]);
+  }
+  return out;
+}
+
+/** Normals in pairs, so the Rng never holds a spare normal (which its saved state drops). */
+function evenNormals(rng: Rng, n: number): Float32Array {
+  return n % 2 === 0 ? rng.normals(n) : rng.normals(n + 1).subarray(0, n);
+}
+
+function oneHot(indices: number[], classes: number): Tensor2D {
+  const data = new Float32Array(indices.length * classes);
+  indices.forEach((c, i) => { data[i * classes + c] = 1; });
+  return tf.tensor2d(data, [indices.length, classes]);
+}
+
+/** Mean pairwise RMS distance (per pixel value) between N images. */
+function meanPairwiseDistance(pixels: Float32Array, n: number): number {
+  const d = pixels.length / n;
+  let sum = 0, pairs = 0;
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) { const x = pixels[a * d + j] - pixels[b * d + j]; s += x * x; }
+      sum += Math.sqrt(s / d); pairs++;
+    }
+  }
+  return pairs ? sum / pairs : 0;
+}
+
+function sample(generator: LayersModel, noise: Float32Array, labels: number[] | null, spec: ModelSpec): Float32Array {
+  const n = noise.length / spec.nz;
+  return tf.tidy(() => {
+    const z = tf.tensor2d(noise, [n, spec.nz]);
+    const y = labels ? oneHot(labels, spec.numClasses) : undefined;
+    return generate(generator, z, y, false).dataSync() as Float32Array;
+  });
+}
+
+interface LoopState { iteration: number; rng: Rng; sampler: SamplerState; wallTimeS: number }
+
+async function writeCheckpoint(runDir: string, st: LoopState, models: { g: LayersModel; gEma: LayersModel; d: LayersModel }, opts: { gOpt: Adam; dOpt: Adam }, keep: number, faults: TrainOptions['faults'], logger: Logger): Promise<string> {
+  const dir = path.join(runDir, 'checkpoints', checkpointName(st.iteration));
+  try {
+    await buildDirAtomic(dir, async (staging) => {
+      await saveModel(models.g, path.join(staging, 'generator'));
+      await saveModel(models.gEma, path.join(staging, 'generator_ema'));
+      await saveModel(models.d, path.join(staging, 'discriminator'));
+      await saveTensors(path.join(staging, 'optimizer_g'), opts.gOpt.stateTensors(), { step: opts.gOpt.step, config: opts.gOpt.config });
+      if (faults?.failCheckpointAt === st.iteration) {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      await saveTensors(path.join(staging, 'optimizer_d'), opts.dOpt.stateTensors(), { step: opts.dOpt.step, config: opts.dOpt.config });
+      await fs.writeFile(path.join(staging, 'state.json'), JSON.stringify({
+        format: CHECKPOINT_FORMAT, iteration: st.iteration, rng: st.rng.state(), sampler: st.sampler, wallTimeS: st.wallTimeS,
+      }));
+    }, { force: true });
+  } catch (err) {
+    const reason = err instanceof CellganError ? err.message : (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on device' : (err as Error).message;
+    throw new CellganError(`could not write checkpoint ${st.iteration} (${reason}); earlier checkpoints are intact`, { file: dir, cause: err });
+  }
+  const all = await listCheckpoints(runDir);
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) {
+    await fs.rm(path.join(runDir, 'checkpoints', checkpointName(old)), { recursive: true, force: true });
+  }
+  logger.debug({ checkpoint: dir }, 'checkpoint written');
+  return dir;
+}
+
+async function readStats(file: string): Promise<TrainStats[]> {
+  let text = '';
+  try { text = await fs.readFile(file, 'utf8'); } catch { return []; }
+  const out: TrainStats[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try { out.push(JSON.parse(line) as TrainStats); } catch { /* a line cut by a kill */ }
+  }
+  return out;
+}
+
+async function writeLossCurve(runDir: string, stats: TrainStats[]): Promise<void> {
+  if (!stats.length) return;
+  const values = stats.flatMap((s) => [
+    { iteration: s.iteration, value: s.d_loss, series: 'D loss' },
+    { iteration: s.iteration, value: s.g_loss, series: 'G loss' },
+  ]);
+  const png = await chartToPng({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'DCGAN losses', width: 520, height: 260, data: { values },
+    mark: { type: 'line' },
+    encoding: {
+      x: { field: 'iteration', type: 'quantitative' },
+      y: { field: 'value', type: 'quantitative', title: 'loss' },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  });
+  await writeFileAtomic(path.join(runDir, 'loss-curve.png'), png);
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const iters = v.integer('--iters', options.iters, 1);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw v.invalid('signal', 'an AbortSignal', options.signal);
+  let runDir: string;
+  let runFile: RunOptionsFile;
+  let resumeFrom: number | undefined;
+  const parent = options.logger ?? silentLogger;
+
+  if (options.resume !== undefined) {
+    runDir = path.resolve(v.nonEmptyString('--resume', options.resume));
+    const given = Object.entries(options).filter(([k, val]) => val !== undefined && !RUNTIME_KEYS.has(k)).map(([k]) => k);
+    if (given.length) throw new OptionError(`--resume continues a run with its saved options; do not pass ${given.join(', ')} (only --iters)`);
+    const info = await readRun(runDir);
+    if (info.latest === undefined) throw new CellganError('the run has no complete checkpoint to resume from', { file: runDir });
+    runFile = info.options;
+    resumeFrom = info.latest;
+  } else {
+    const out = v.nonEmptyString('--out', options.out);
+    runDir = path.resolve(out);
+    resolveOptions({ ...options, iters });
+    await assertWritableOutput(runDir, options.force ?? false, 'run folder');
+    runFile = undefined as unknown as RunOptionsFile;
+  }
+  const backend = await ensureBackend();
+  const opts: Resolved = resumeFrom !== undefined ? { ...runFile.options, iters } : resolveOptions({ ...options, iters });
+
+  // Data first: a bad --data or --class fails before anything is written.
+  const early = silentLogger;
+  const data = await loadTrainingSet(opts, early);
+
+  if (resumeFrom === undefined) {
+    if (await exists(runDir)) await fs.rm(runDir, { recursive: true, force: true }); // only reached with force
+    await fs.mkdir(path.join(runDir, 'grids'), { recursive: true });
+  }
+  const logger = withLogFile(parent, path.join(runDir, 'log.jsonl'));
+  for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
+
+  const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed };
+  if (resumeFrom !== undefined) {
+    if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
+      throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
+    }
+    runFile.options.iters = iters;
+    runFile.resumes.push({ fromIteration: resumeFrom, iters, backend: backend.name, time: new Date().toISOString() });
+  } else {
+    runFile = {
+      format: 'cellgan-dcgan-run/1', options: opts, model: spec, classes: data.classes,
+      conditionalMethod: opts.conditional ? CONDITIONAL_METHOD : null,
+      trainImages: data.set.count, imagesPerClass: data.perClass, skippedImages: data.skipped,
+      backend: { name: backend.name, package: backend.package, tfjsVersion: backend.tfjsVersion },
+      versions: { cellgan: VERSION, tfjs: tf.version.tfjs, node: process.version },
+      created: new Date().toISOString(), resumes: [],
+    };
+  }
+  await writeJsonAtomic(path.join(runDir, 'options.json'), runFile);
+
+  const g = buildGenerator(spec), d = buildDiscriminator(spec), gEma = buildGenerator(spec);
+  const adam = { learningRate: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: 1e-8 };
+  const gOpt = new Adam(adam, g), dOpt = new Adam(adam, d);
+  const st: LoopState = { iteration: 0, rng: new Rng(opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0 };
+  const statsFile = path.join(runDir, 'stats.jsonl');
+  let interrupted = false;
+  let lastCheckpoint = '';
+  let lastStats: TrainStats | undefined;
+  try {
+    if (resumeFrom !== undefined) {
+      const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
+      await removeStaleStaging(ck);
+      await loadModelWeights(g, path.join(ck, 'generator'));
+      await loadModelWeights(gEma, path.join(ck, 'generator_ema'));
+      await loadModelWeights(d, path.join(ck, 'discriminator'));
+      for (const [name, opt] of [['optimizer_g', gOpt], ['optimizer_d', dOpt]] as const) {
+        const { tensors, extra } = await loadTensors(path.join(ck, name));
+        try { opt.setState(extra.step as number, tensors); } finally { for (const t of Object.values(tensors)) t.dispose(); }
+      }
+      const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number };
+      Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS });
+      // Stats logged after the checkpoint are redone by this run.
+      const kept = (await readStats(statsFile)).filter((s) => s.iteration <= st.iteration);
+      await writeFileAtomic(statsFile, kept.map((s) => JSON.stringify(s) + '\n').join(''));
+      lastCheckpoint = ck;
+      logger.info({ run: runDir, from: st.iteration, iters }, 'resuming');
+    } else {
+      updateEma(gEma, g, 0);
+      lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, undefined, logger);
+      logger.info({ run: runDir, images: data.set.count, classes: data.classes.join(','), backend: backend.name }, 'training');
+    }
+
+    // Fixed noise for grids and the diversity probe (not part of the training stream).
+    const C = data.classes.length;
+    const gridCols = 8, gridRows = opts.conditional ? C : 8;
+    const fixedNoise = evenNormals(new Rng(opts.seed).fork('grid'), gridCols * gridRows * opts.nz);
+    const gridLabels = opts.conditional ? Array.from({ length: gridRows * gridCols }, (_, k) => Math.floor(k / gridCols)) : null;
+    const probeN = 16;
+    const probeNoise = fixedNoise.subarray(0, probeN * opts.nz);
+    const probeLabels = opts.conditional ? Array.from({ length: probeN }, (_, k) => k % C) : null;
+    const probeRng = new Rng(opts.seed).fork('real-diversity');
+    const realIdx = probeRng.shuffle(Array.from({ length: data.set.count }, (_, i) => i)).slice(0, 64);
+    const realDiversity = meanPairwiseDistance(imagesToFloats(data.set, realIdx), realIdx.length);
+    const gridsDir = path.join(runDir, 'grids');
+    if (!(await exists(path.join(gridsDir, 'reals.png')))) {
+      await writeFileAtomic(path.join(gridsDir, 'reals.png'), await encodeGridPng(imagesToFloats(data.set, realIdx), opts.size, 8));
+    }
+    const writeGrid = async () => {
+      const pixels = sample(gEma, fixedNoise, gridLabels, spec);
+      await writeFileAtomic(path.join(gridsDir, `${checkpointName(st.iteration)}.png`), await encodeGridPng(pixels, opts.size, gridCols));
+    };
+    if (st.iteration === 0) await writeGrid();
+
+    const progress = new Progress({ label: 'train', total: iters - st.iteration, unit: 'it', enabled: options.progress });
+    const startIter = st.iteration;
+    const acc = { d: 0, g: 0, real: 0, fake: 0, n: 0 };
+    let windowStart = performance.now();
+    let windowIters = 0;
+    let lastCurve = 0;
+    const B = opts.batch;
+
+    while (st.iteration < iters) {
+      if (options.signal?.aborted) { interrupted = true; break; }
+      const t0 = performance.now();
+      const it = st.iteration + 1;
+      // All random draws of one iteration, in a fixed order.
+      const idx = nextBatch(st.sampler, st.rng, data.set.count, B);
+      const noise = evenNormals(st.rng, B * opts.nz);
+      const fakeLabels = opts.conditional ? Array.from({ length: B }, () => st.rng.int(C)) : null;
+      const aug = opts.diffAugment.length ? {
+        real: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
+        fakeD: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
+        fakeG: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
+      } : null;
+
+      const real = tf.tensor4d(imagesToFloats(data.set, idx), [B, opts.size, opts.size, 3]) as Tensor4D;
+      const z = tf.tensor2d(noise, [B, opts.nz]);
+      const realLabels = opts.conditional ? oneHot(idx.map((i) => data.set.labels[i]), C) : undefined;
+      const fakeY = fakeLabels ? oneHot(fakeLabels, C) : undefined;
+      let dLoss: number, gLoss: number, dReal: number, dFake: number;
+      try {
+        const dg = discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
+        [dLoss, dReal, dFake] = [dg.loss.dataSync()[0], dg.realProb.dataSync()[0], dg.fakeProb.dataSync()[0]];
+        dg.loss.dispose(); dg.realProb.dispose(); dg.fakeProb.dispose();
+        if (options.faults?.nanAtIteration === it) dLoss = NaN;
+        // Checked before applying, so non-finite gradients never reach the weights.
+        if (!Number.isFinite(dLoss)) { disposeGrads(dg.grads); throw nonFinite('D', dLoss, it, lastCheckpoint); }
+        dOpt.apply(dg.grads);
+        disposeGrads(dg.grads);
+        const gg = generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
+        gLoss = gg.loss.dataSync()[0];
+        gg.loss.dispose();
+        if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, lastCheckpoint); }
+        gOpt.apply(gg.grads);
+        disposeGrads(gg.grads);
+        // Warm-up as in tf.train.ExponentialMovingAverage: the EMA follows G closely early on.
+        updateEma(gEma, g, Math.min(opts.emaDecay, (1 + it) / (10 + it)));
+      } finally {
+        real.dispose(); z.dispose(); realLabels?.dispose(); fakeY?.dispose();
+      }
+      st.iteration = it;
+      st.wallTimeS += (performance.now() - t0) / 1000;
+      acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.n++;
+      windowIters++;
+
+      if (it % opts.logEvery === 0 || it === iters) {
+        const diversity = meanPairwiseDistance(sample(g, probeNoise, probeLabels, spec), probeN);
+        const secs = (performance.now() - windowStart) / 1000;
+        const ratio = realDiversity > 0 ? diversity / realDiversity : 0;
+        const stats: TrainStats = {
+          iteration: it, d_loss: acc.d / acc.n, g_loss: acc.g / acc.n, d_real: acc.real / acc.n, d_fake: acc.fake / acc.n,
+          images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS,
+          diversity, real_diversity: realDiversity, diversity_ratio: ratio,
+        };
+        if (it >= opts.collapseAfter && ratio < opts.collapseThreshold) {
+          stats.collapse_warning = true;
+          logger.warn({ iteration: it, diversity_ratio: Number(ratio.toFixed(3)) }, 'possible mode collapse: samples are much less diverse than the real images');
+        }
+        await fs.appendFile(statsFile, JSON.stringify(stats) + '\n');
+        logger.debug(stats, 'stats');
+        lastStats = stats;
+        Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, n: 0 });
+        windowStart = performance.now(); windowIters = 0;
+        progress.update(it - startIter, `it ${it} ${stats.images_per_sec.toFixed(1)} img/s D ${stats.d_loss.toFixed(3)} G ${stats.g_loss.toFixed(3)}`);
+      } else {
+        progress.update(it - startIter);
+      }
+      if (it % opts.gridEvery === 0 || it === iters) await writeGrid();
+      if (it % opts.checkpointEvery === 0 || it === iters) {
+        lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, options.faults, logger);
+        if (it === iters || performance.now() - lastCurve > 30_000) {
+          await writeLossCurve(runDir, await readStats(statsFile));
+          lastCurve = performance.now();
+        }
+      }
+      // Lets signal handlers and I/O run between iterations (tfjs ops are synchronous).
+      await new Promise((r) => setImmediate(r));
+    }
+    progress.finish();
+    if (interrupted) {
+      if (!lastCheckpoint.endsWith(checkpointName(st.iteration))) {
+        lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, undefined, logger);
+      }
+      await writeLossCurve(runDir, await readStats(statsFile));
+      logger.warn({ iteration: st.iteration, checkpoint: lastCheckpoint }, `interrupted; saved a checkpoint. Continue with: cellgan train --resume ${runDir} --iters ${iters}`);
+    } else if (startIter >= iters) {
+      logger.info({ iteration: st.iteration }, 'nothing to do: the run already has --iters iterations');
+    } else {
+      logger.info({ iteration: st.iteration, checkpoint: lastCheckpoint, wall_time_s: Number(st.wallTimeS.toFixed(1)) }, 'training finished');
+    }
+    return { runDir, iteration: st.iteration, checkpoint: lastCheckpoint, interrupted, classes: data.classes, stats: lastStats };
+  } catch (err) {
+    if (err instanceof CellganError) logger.error({ iteration: st.iteration }, err.message);
+    throw err;
+  } finally {
+    g.dispose(); d.dispose(); gEma.dispose(); gOpt.dispose(); dOpt.dispose();
+  }
+}
+
+function nonFinite(which: string, value: number, iteration: number, checkpoint: string): CellganError {
+  return new CellganError(`${which} loss became ${value} at iteration ${iteration}; training stopped. The last good checkpoint is ${checkpoint}. Try a lower --lr or a larger --batch, then resume or start again`, { exitCode: 3 });
+}

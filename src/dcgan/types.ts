@@ -1,0 +1,150 @@
+import type { Logger } from '../util/log.js';
+import type { Augmentation } from './augment.js';
+import type { ModelSpec } from './models.js';
+
+export interface TrainOptions {
+  /** ImageFolder root (or the folder of `labels`). Required for a new run. */
+  data?: string;
+  /** A labels CSV (passed to loadDataset). */
+  labels?: string;
+  /** A split file: train only on its `train` subset. */
+  split?: string;
+  /** Train a model for this one class… */
+  className?: string;
+  /** …or one class-conditional model for all classes (exactly one of the two). */
+  conditional?: boolean;
+  /** Image size: 32, 64 (default) or 128. */
+  size?: number;
+  /** Total iterations of the run (also when resuming). */
+  iters: number;
+  /** Batch size (default 64). */
+  batch?: number;
+  /** New run folder (refused when non-empty unless force). */
+  out?: string;
+  /** Continue this run folder instead (only `iters` and runtime options may be given). */
+  resume?: string;
+  force?: boolean;
+  /** Seed of everything random (weights, batches, noise, augmentation); default 0. */
+  seed?: number;
+  /** Generator / discriminator base widths (default 64). */
+  gWidth?: number;
+  dWidth?: number;
+  /** Noise dimension (default 100). */
+  nz?: number;
+  /** Adam (default 2e-4, 0.5, 0.999). */
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  /** DiffAugment policy (subset of color, translation, cutout; default none). */
+  diffAugment?: Augmentation[] | string;
+  /** EMA decay of the generator weights kept as generator_ema (default 0.999; 0 = copy of G). */
+  emaDecay?: number;
+  /** Iterations between stats lines (default 10), grids (default 250), checkpoints (default 500). */
+  logEvery?: number;
+  gridEvery?: number;
+  checkpointEvery?: number;
+  /** Checkpoints kept (default 3; the newest ones). */
+  keepCheckpoints?: number;
+  /** Mode-collapse alarm: sample diversity / real diversity below this warns (default 0.2)… */
+  collapseThreshold?: number;
+  /** …once this many iterations have run (default 200; early G outputs are near-constant). */
+  collapseAfter?: number;
+  /** Runtime (not saved): logger, abort signal (→ checkpoint, result.interrupted), progress bar. */
+  logger?: Logger;
+  signal?: AbortSignal;
+  progress?: boolean;
+  /** Test-only fault injection. */
+  faults?: { nanAtIteration?: number; failCheckpointAt?: number };
+}
+
+export interface TrainStats {
+  iteration: number;
+  d_loss: number;
+  g_loss: number;
+  d_real: number;
+  d_fake: number;
+  images_per_sec: number;
+  wall_time_s: number;
+  /** Mean pairwise RMS pixel distance of a fixed batch of samples (current G). */
+  diversity: number;
+  /** The same over real training images. */
+  real_diversity: number;
+  diversity_ratio: number;
+  collapse_warning?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  /** Iterations completed. */
+  iteration: number;
+  /** The last checkpoint folder. */
+  checkpoint: string;
+  /** True when stopped by the abort signal (a checkpoint was saved). */
+  interrupted: boolean;
+  classes: string[];
+  /** The last stats line, if any. */
+  stats?: TrainStats;
+}
+
+/** The saved options.json of a run. */
+export interface RunOptionsFile {
+  format: 'cellgan-dcgan-run/1';
+  options: {
+    data: string; labels: string | null; split: string | null; className: string | null; conditional: boolean;
+    size: number; iters: number; batch: number; seed: number; gWidth: number; dWidth: number; nz: number;
+    lr: number; beta1: number; beta2: number; diffAugment: Augmentation[]; emaDecay: number;
+    logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
+    collapseThreshold: number; collapseAfter: number;
+  };
+  model: ModelSpec;
+  classes: string[];
+  conditionalMethod: string | null;
+  trainImages: number;
+  imagesPerClass: Record<string, number>;
+  skippedImages: { file: string; reason: string }[];
+  backend: { name: string; package: string; tfjsVersion: string };
+  versions: { cellgan: string; tfjs: string; node: string };
+  created: string;
+  resumes: { fromIteration: number; iters: number; backend: string; time: string }[];
+}
+
+export interface RunInfo {
+  runDir: string;
+  options: RunOptionsFile;
+  classes: string[];
+  /** Completed checkpoint iterations, ascending. */
+  checkpoints: number[];
+  latest?: number;
+}
+
+export interface GenerateOptions {
+  /** Run folder (from train). */
+  model: string;
+  /** Checkpoint iteration (default: the latest). */
+  checkpoint?: number;
+  /** Images per class. */
+  count: number;
+  /** Only this class (conditional models make every class otherwise). */
+  className?: string;
+  out: string;
+  seed?: number;
+  batch?: number;
+  force?: boolean;
+  /** Use generator (raw) instead of generator_ema (default false). */
+  raw?: boolean;
+  logger?: Logger;
+  signal?: AbortSignal;
+  progress?: boolean;
+}
+
+export interface ManifestRow { file: string; class: string; run: string; checkpoint: number; seed: number; index: number }
+
+export interface GenerateResult {
+  out: string;
+  checkpoint: number;
+  classes: string[];
+  /** Images written per class. */
+  counts: Record<string, number>;
+  total: number;
+  manifest: string;
+}
