@@ -1,10 +1,84 @@
 import type { CommandModule } from 'yargs';
-import { CellganError } from '../../util/errors.js';
-import type { GlobalArgs } from '../context.js';
+import { handler, type GlobalArgs } from '../context.js';
+import { trainClassifier, evaluateClassifier } from '../../metrics/index.js';
 
-// Placeholder until the classifier command lands; replaced by its owner.
+interface TrainArgs extends GlobalArgs {
+  data: string; labels?: string; split?: string; size: number; out: string; epochs: number; batch: number; lr?: number;
+  'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; augment: boolean;
+  'max-per-class'?: number; width?: number;
+}
+
+interface EvalArgs extends GlobalArgs {
+  model: string; data: string; labels?: string; split?: string; subset: 'train' | 'val' | 'test'; json?: boolean; out?: string;
+  force?: boolean; resamples: number; seed: number;
+}
+
+const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
+  command: 'train',
+  describe: 'Train the reference classifier (compact W-Net-style CNN) on a split',
+  builder: (y) => y
+    .option('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>)' })
+    .option('labels', { type: 'string', describe: 'labels CSV instead of class folders' })
+    .option('split', { type: 'string', describe: 'split.json (cellgan split); without it 10 % of the data is held out for validation' })
+    .option('size', { type: 'number', default: 64, describe: 'input size in pixels (multiple of 16)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (model.json, weights.bin, classifier.json)' })
+    .option('epochs', { type: 'number', default: 30, describe: 'maximum epochs (early stopping on val loss)' })
+    .option('batch', { type: 'number', default: 32 })
+    .option('lr', { type: 'number', describe: 'Adam learning rate (default 1e-3, 3e-4 with --init)' })
+    .option('patience', { type: 'number', default: 5, describe: 'epochs without val-loss improvement before stopping' })
+    .option('augment', { type: 'boolean', default: true, describe: 'random flips and 90° rotations (--no-augment to disable)' })
+    .option('class-weights', { type: 'boolean', describe: 'weight the loss by inverse class frequency' })
+    .option('init', { type: 'string', describe: 'saved classifier folder to fine-tune from (transfer learning)' })
+    .option('max-per-class', { type: 'number', describe: 'use at most this many training images per class (quick runs)' })
+    .option('width', { type: 'number', describe: 'filters of the first conv block (default 16)' })
+    .option('seed', { type: 'number', default: 0 })
+    .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }),
+  handler: handler<TrainArgs>(async (args, ctx) => {
+    await ctx.backend();
+    const r = await trainClassifier({
+      data: args.data, labels: args.labels, split: args.split, size: args.size, out: args.out, epochs: args.epochs,
+      batchSize: args.batch, learningRate: args.lr, classWeights: args['class-weights'], init: args.init, seed: args.seed,
+      force: args.force, patience: args.patience, augment: args.augment, maxPerClass: args['max-per-class'],
+      architecture: args.width !== undefined ? { width: args.width } : undefined, logger: ctx.logger,
+    });
+    const last = r.info.history[r.info.training.earlyStopping.bestEpoch - 1];
+    process.stdout.write(`saved ${args.out}: ${r.info.classes.length} classes, best epoch ${r.info.training.earlyStopping.bestEpoch}` +
+      (last?.valAccuracy != null ? `, val accuracy ${(last.valAccuracy * 100).toFixed(2)} %` : '') + '\n');
+    r.model.dispose();
+  }),
+};
+
+const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
+  command: 'eval',
+  describe: 'Evaluate a saved classifier: accuracy, balanced accuracy, per-class metrics with 95 % bootstrap CIs',
+  builder: (y) => y
+    .option('model', { type: 'string', demandOption: true, describe: 'classifier folder (from classifier train)' })
+    .option('data', { type: 'string', demandOption: true })
+    .option('labels', { type: 'string' })
+    .option('split', { type: 'string', describe: 'split.json; with it only --subset is evaluated' })
+    .option('subset', { type: 'string', choices: ['train', 'val', 'test'] as const, default: 'test' as const })
+    .option('json', { type: 'boolean', describe: 'print the metrics as JSON' })
+    .option('out', { type: 'string', describe: 'folder for metrics.json, predictions.csv and confusion.png' })
+    .option('force', { type: 'boolean' })
+    .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs' })
+    .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' }),
+  handler: handler<EvalArgs>(async (args, ctx) => {
+    await ctx.backend();
+    const r = await evaluateClassifier({
+      model: args.model, data: args.data, labels: args.labels, split: args.split, subset: args.subset,
+      out: args.out, force: args.force, resamples: args.resamples, seed: args.seed, logger: ctx.logger,
+    });
+    if (args.json) {
+      process.stdout.write(JSON.stringify(r.report, null, 2) + '\n');
+    } else {
+      process.stdout.write(r.summary + '\n');
+    }
+  }),
+};
+
 export const classifierCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'classifier',
-  describe: '(classifier: not implemented yet)',
-  handler: () => { throw new CellganError('classifier is not implemented yet'); },
+  describe: 'Train or evaluate the reference classifier used by score',
+  builder: (y) => y.command(trainCommand as never).command(evalCommand as never).demandCommand(1),
+  handler: () => {},
 };

@@ -1,0 +1,382 @@
+/**
+ * Training the reference classifier: Adam, cross-entropy (optionally
+ * class-weighted), random flips and 90° rotations (the 8 symmetries of the
+ * square: a cell on a slide has no up or left), early stopping on the
+ * validation split with the best weights restored. Everything random (weight
+ * init, shuffling, augmentation, dropout masks, validation carve-out) comes
+ * from one seed.
+ */
+import path from 'node:path';
+import { tf, ensureBackend, type LayersModel, type Tensor } from '../../engine/index.js';
+import { Rng } from '../../util/rng.js';
+import { silentLogger, type Logger } from '../../util/log.js';
+import { buildDirAtomic } from '../../util/atomic.js';
+import { CellganError } from '../../util/errors.js';
+import * as v from '../../util/validate.js';
+import { loadDataset, readSplit, selectSplit } from '../../data/dataset.js';
+import type { Dataset, DatasetItem, SplitFile } from '../../data/types.js';
+import { batchFloats, decodeLabeled, type LabeledImages } from '../images.js';
+import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArchitecture } from './model.js';
+import { loadClassifier, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
+
+export interface TrainClassifierOptions {
+  /** Data root (ImageFolder) or an already loaded Dataset. */
+  data: string | Dataset;
+  /** labels CSV for `data` (passed to loadDataset). */
+  labels?: string;
+  /** Split file (path or parsed); without it all items train and 10 % are carved out for validation. */
+  split?: string | SplitFile;
+  /** Output folder (model.json, weights.bin, classifier.json). Optional for in-memory use. */
+  out?: string;
+  force?: boolean;
+  size?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Weight the loss by N / (K · n_class) so rare classes count as much as common ones. */
+  classWeights?: boolean;
+  /** Epochs without validation-loss improvement before stopping. */
+  patience?: number;
+  augment?: boolean;
+  /** A saved classifier folder to fine-tune from (transfer learning). */
+  init?: string;
+  seed?: number;
+  architecture?: Partial<ClassifierArchitecture>;
+  /** Use at most this many training images per class (seeded pick), for quick runs. */
+  maxPerClass?: number;
+  /** Fraction of train carved out for validation when the split has no val images. */
+  valFraction?: number;
+  logger?: Logger;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+export interface TrainClassifierResult {
+  model: LayersModel;
+  info: ClassifierInfo;
+  /** Where it was saved, if `out` was given. */
+  out?: string;
+}
+
+/** Already decoded training input (used by score() for synthetic sets). */
+export interface TrainOnImagesOptions extends Omit<TrainClassifierOptions, 'data' | 'labels' | 'split' | 'maxPerClass'> {
+  classes: string[];
+  train: LabeledImages;
+  val?: LabeledImages;
+  /** Recorded in classifier.json. */
+  dataDescription: string;
+}
+
+interface Resolved {
+  size: number; epochs: number; batchSize: number; learningRate: number; classWeights: boolean;
+  patience: number; augment: boolean; seed: number; valFraction: number; architecture: ClassifierArchitecture;
+}
+
+function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: number): Resolved {
+  const arch = { ...DEFAULT_ARCHITECTURE, ...(o.architecture ?? {}) };
+  v.integer('architecture.blocks', arch.blocks, 1, 6);
+  v.integer('architecture.width', arch.width, 1, 256);
+  v.integer('architecture.featureUnits', arch.featureUnits, 2, 1024);
+  v.number('architecture.dropout', arch.dropout, 0, 0.95);
+  const size = v.integer('--size', o.size ?? initSize ?? 64, 8, 512);
+  if (size % 2 ** arch.blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** arch.blocks} (the model halves it ${arch.blocks} times)`, size);
+  return {
+    size,
+    epochs: v.integer('--epochs', o.epochs ?? 30, 1, 10_000),
+    batchSize: v.integer('--batch', o.batchSize ?? 32, 1, 4096),
+    learningRate: v.number('--lr', o.learningRate ?? (o.init ? 3e-4 : 1e-3), 0, 1, { exclusiveMin: true }),
+    classWeights: v.boolean('--class-weights', o.classWeights ?? false),
+    patience: v.integer('--patience', o.patience ?? 5, 1, 10_000),
+    augment: v.boolean('--augment', o.augment ?? true),
+    seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
+    valFraction: v.number('valFraction', o.valFraction ?? 0.1, 0, 0.9),
+    architecture: arch,
+  };
+}
+
+/** Stratified seeded carve-out of `fraction` of each class. */
+export function carveValidation(items: DatasetItem[], fraction: number, rng: Rng): { train: DatasetItem[]; val: DatasetItem[] } {
+  const byClass = new Map<string, DatasetItem[]>();
+  for (const it of items) (byClass.get(it.label) ?? byClass.set(it.label, []).get(it.label)!).push(it);
+  const train: DatasetItem[] = [], val: DatasetItem[] = [];
+  for (const [, list] of [...byClass].sort(([a], [b]) => a.localeCompare(b))) {
+    const shuffled = rng.shuffle([...list]);
+    const nVal = list.length >= 5 ? Math.max(1, Math.round(list.length * fraction)) : 0;
+    val.push(...shuffled.slice(0, nVal));
+    train.push(...shuffled.slice(nVal));
+  }
+  return { train, val };
+}
+
+/** Trains the reference classifier on a dataset's train split (see the module comment). */
+export async function trainClassifier(opts: TrainClassifierOptions): Promise<TrainClassifierResult> {
+  const logger = opts.logger ?? silentLogger;
+  const initInfo = opts.init ? (await loadClassifier(opts.init).then((c) => { c.model.dispose(); return c.info; })) : undefined;
+  const r = resolveOptions(opts, initInfo?.inputSize);
+  if (opts.maxPerClass !== undefined) v.integer('--max-per-class', opts.maxPerClass, 1);
+  if (opts.out !== undefined) v.nonEmptyString('--out', opts.out);
+  const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
+  const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
+  const rng = new Rng(`classifier-data/${r.seed}`);
+  let trainItems = split ? selectSplit(dataset, split, 'train') : dataset.items;
+  let valItems = split ? selectSplit(dataset, split, 'val') : [];
+  let valSource: ClassifierInfo['training']['valSource'] = 'split';
+  if (!valItems.length) {
+    ({ train: trainItems, val: valItems } = carveValidation(trainItems, r.valFraction, rng.fork('val')));
+    valSource = valItems.length ? 'carved-from-train' : 'none';
+  }
+  if (opts.maxPerClass) trainItems = capPerClass(trainItems, opts.maxPerClass, rng.fork('cap'));
+  if (!trainItems.length) throw new CellganError('the training split is empty', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
+  const classes = [...new Set(trainItems.map((i) => i.label))].sort();
+  if (classes.length < 2) throw new CellganError(`need at least 2 classes to train a classifier, found ${classes.length}`, { file: dataset.root });
+  valItems = valItems.filter((i) => classes.includes(i.label));
+  logger.info(`decoding ${trainItems.length} training and ${valItems.length} validation images at ${r.size} px`);
+  const train = await decodeLabeled(trainItems, classes, r.size, logger, 'training images');
+  const val = valItems.length ? await decodeLabeled(valItems, classes, r.size, logger, 'validation images') : undefined;
+  const result = await trainOnImages({ ...opts, ...r, classes, train, val, dataDescription: dataset.root }, valSource);
+  return result;
+}
+
+function capPerClass(items: DatasetItem[], max: number, rng: Rng): DatasetItem[] {
+  const byClass = new Map<string, DatasetItem[]>();
+  for (const it of items) (byClass.get(it.label) ?? byClass.set(it.label, []).get(it.label)!).push(it);
+  const keep = new Set<DatasetItem>();
+  for (const [, list] of [...byClass].sort(([a], [b]) => a.localeCompare(b))) for (const it of rng.shuffle([...list]).slice(0, max)) keep.add(it);
+  return items.filter((i) => keep.has(i));
+}
+
+/** Trains on decoded images; saves to `out` when given. */
+export async function trainOnImages(opts: TrainOnImagesOptions, valSource: ClassifierInfo['training']['valSource'] = opts.val?.labels.length ? 'split' : 'none'): Promise<TrainClassifierResult> {
+  const logger = opts.logger ?? silentLogger;
+  const backend = await ensureBackend();
+  const r = resolveOptions(opts, opts.train.size);
+  if (r.size !== opts.train.size) throw new Error(`images are ${opts.train.size} px but size ${r.size} was asked for`);
+  const { classes, train, val } = opts;
+  const K = classes.length;
+  const started = Date.now();
+
+  let model = buildClassifier(r.size, K, r.architecture, r.seed);
+  let init: ClassifierInfo['training']['init'] = null;
+  if (opts.init) {
+    const transferred = await transferFrom(opts.init, model, classes, r.architecture);
+    init = { from: path.resolve(opts.init), outputLayer: transferred };
+    logger.info(`initialised from ${opts.init} (output layer ${transferred})`);
+  }
+
+  const counts = new Array(K).fill(0);
+  for (const l of train.labels) counts[l]++;
+  const missing = classes.filter((_, k) => counts[k] === 0);
+  if (missing.length) logger.warn(`no training images for class(es) ${missing.join(', ')}; the classifier can never predict them correctly`);
+  const weights = r.classWeights
+    ? counts.map((n) => (n ? train.labels.length / (K * n) : 0))
+    : counts.map(() => 1);
+
+  const optimizer = tf.train.adam(r.learningRate);
+  const rng = new Rng(`classifier-train/${r.seed}`);
+  const history: EpochRecord[] = [];
+  let best = { loss: Infinity, epoch: 0, weights: null as Tensor[] | null };
+  let stoppedEpoch = r.epochs;
+  const n = train.labels.length;
+  try {
+    for (let epoch = 1; epoch <= r.epochs; epoch++) {
+      const t0 = Date.now();
+      const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+      let lossSum = 0, correct = 0;
+      for (let start = 0; start < n; start += r.batchSize) {
+        const idx = order.slice(start, start + r.batchSize);
+        const transforms = r.augment ? idx.map(() => rng.int(8)) : undefined;
+        const xs = batchFloats(train, idx, transforms);
+        const ys = idx.map((i) => train.labels[i]);
+        const masks = r.architecture.dropout > 0 ? dropoutMask(rng, idx.length * r.architecture.featureUnits, r.architecture.dropout) : null;
+        const { loss, hits } = trainStep(model, optimizer, xs, ys, idx.map((i) => weights[train.labels[i]]), masks, r);
+        lossSum += loss * idx.length;
+        correct += hits;
+      }
+      const record: EpochRecord = { epoch, loss: lossSum / n, trainAccuracy: correct / n, valLoss: null, valAccuracy: null, seconds: 0 };
+      if (val && val.labels.length) {
+        const probs = predictProbabilities(model, val, r.batchSize * 2);
+        const e = lossAndAccuracy(probs, val.labels, K, weights);
+        record.valLoss = e.loss; record.valAccuracy = e.accuracy;
+      }
+      record.seconds = (Date.now() - t0) / 1000;
+      history.push(record);
+      opts.onEpoch?.(record);
+      logger.info(`epoch ${epoch}/${r.epochs} loss ${record.loss.toFixed(4)} acc ${record.trainAccuracy.toFixed(4)}` +
+        (record.valLoss !== null ? ` val_loss ${record.valLoss.toFixed(4)} val_acc ${record.valAccuracy!.toFixed(4)}` : '') + ` (${record.seconds.toFixed(1)} s)`);
+      if (record.valLoss !== null) {
+        if (record.valLoss < best.loss) {
+          best.weights?.forEach((w) => w.dispose());
+          best = { loss: record.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+        } else if (epoch - best.epoch >= r.patience) {
+          stoppedEpoch = epoch;
+          logger.info(`early stop: no validation improvement for ${r.patience} epochs; restoring epoch ${best.epoch}`);
+          break;
+        }
+      }
+    }
+    if (best.weights) model.setWeights(best.weights);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    best.weights?.forEach((w) => w.dispose());
+    optimizer.dispose();
+  }
+
+  const info: ClassifierInfo = {
+    format: 'cellgan-classifier', version: 1, classes, inputSize: r.size,
+    preprocessing: { size: r.size, range: [-1, 1], colorSpace: 'srgb', resize: 'EXIF-rotate, flatten on white, centre-crop to square (cover), lanczos3' },
+    architecture: r.architecture,
+    training: {
+      seed: r.seed, epochs: r.epochs, batchSize: r.batchSize, learningRate: r.learningRate,
+      augment: r.augment ? 'random flips and 90° rotations (8 dihedral transforms)' : 'none',
+      classWeights: r.classWeights ? Object.fromEntries(classes.map((c, k) => [c, round6(weights[k])])) : null,
+      earlyStopping: { patience: r.patience, monitor: 'val_loss', bestEpoch: best.epoch || history.length, stoppedEpoch: Math.min(stoppedEpoch, history.length) },
+      init, data: opts.dataDescription, counts: { train: n, val: val?.labels.length ?? 0 }, valSource,
+      seconds: (Date.now() - started) / 1000, backend: backend.name,
+    },
+    history,
+  };
+  if (opts.out) {
+    const out = opts.out;
+    try {
+      await buildDirAtomic(out, async (dir) => {
+        await saveLayersModel(model, dir);
+        await writeClassifierInfo(dir, info);
+      }, { force: opts.force });
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    logger.info(`classifier saved to ${out}`);
+  }
+  return { model, info, out: opts.out };
+}
+
+function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
+
+/** Inverted-dropout mask (kept units scaled by 1/(1-rate)) from the seeded stream. */
+function dropoutMask(rng: Rng, length: number, rate: number): Float32Array {
+  const m = new Float32Array(length);
+  const scale = 1 / (1 - rate);
+  for (let i = 0; i < length; i++) m[i] = rng.next() < rate ? 0 : scale;
+  return m;
+}
+
+/** Runs the model layer by layer in training mode, applying our own dropout mask. */
+function forwardTraining(model: LayersModel, x: Tensor, mask: Tensor | null): Tensor {
+  let h = x;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.getClassName() === 'Dropout') { if (mask) h = tf.mul(h, mask); continue; }
+    h = layer.apply(h, { training: true }) as Tensor;
+  }
+  return h;
+}
+
+function trainStep(model: LayersModel, optimizer: tf.Optimizer, xs: Float32Array, ys: number[], sampleWeights: number[], mask: Float32Array | null, r: Resolved): { loss: number; hits: number } {
+  const b = ys.length, K = model.outputs[0].shape[1] as number;
+  let predicted: Tensor | undefined;
+  const lossT = tf.tidy(() => {
+    const x = tf.tensor4d(xs, [b, r.size, r.size, 3]);
+    const y = tf.oneHot(tf.tensor1d(ys, 'int32'), K);
+    const w = tf.tensor1d(sampleWeights);
+    const m = mask ? tf.tensor2d(mask, [b, r.architecture.featureUnits]) : null;
+    return optimizer.minimize(() => {
+      const probs = forwardTraining(model, x, m);
+      predicted = tf.keep(probs.argMax(-1));
+      const nll = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1));
+      return tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1e-7)) as tf.Scalar;
+    }, true)!;
+  });
+  const loss = lossT.dataSync()[0];
+  lossT.dispose();
+  const pred = predicted!.dataSync();
+  predicted!.dispose();
+  let hits = 0;
+  for (let i = 0; i < b; i++) if (pred[i] === ys[i]) hits++;
+  return { loss, hits };
+}
+
+/** Softmax outputs (N × K, row-major) of `model` on `set`, in inference mode. */
+export function predictProbabilities(model: LayersModel, set: LabeledImages, batchSize = 64): Float32Array {
+  return runModel(model, set, batchSize);
+}
+
+/** Output rows of any single-input image model on `set` (flattened per image). */
+export function runModel(model: LayersModel, set: LabeledImages, batchSize = 64): Float32Array {
+  const n = set.labels.length, s = set.size;
+  const chunks: Float32Array[] = [];
+  let width = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+    const xs = batchFloats(set, idx);
+    const out = tf.tidy(() => {
+      const y = model.predict(tf.tensor4d(xs, [idx.length, s, s, 3])) as Tensor;
+      return y.reshape([idx.length, -1]);
+    });
+    width = out.shape[1] as number;
+    chunks.push(out.dataSync() as Float32Array);
+    out.dispose();
+  }
+  const all = new Float32Array(n * width);
+  let o = 0;
+  for (const c of chunks) { all.set(c, o); o += c.length; }
+  return all;
+}
+
+function lossAndAccuracy(probs: Float32Array, labels: Int32Array, K: number, weights: number[]): { loss: number; accuracy: number } {
+  let loss = 0, wsum = 0, hits = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const row = probs.subarray(i * K, (i + 1) * K);
+    const w = weights[labels[i]] || 1;
+    loss += -Math.log(Math.max(row[labels[i]], 1e-7)) * w;
+    wsum += w;
+    if (argmax(row) === labels[i]) hits++;
+  }
+  return { loss: loss / wsum, accuracy: hits / labels.length };
+}
+
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+  return best;
+}
+
+/**
+ * Copies every layer's weights from the saved classifier at `dir` into
+ * `model` by layer name. The output layer's columns are mapped by class name;
+ * classes the saved model did not know keep their fresh initialisation.
+ */
+async function transferFrom(dir: string, model: LayersModel, classes: string[], arch: ClassifierArchitecture): Promise<'mapped' | 'replaced' | 'partial'> {
+  const src = await loadClassifier(dir);
+  try {
+    const a = src.info.architecture;
+    if (a.blocks !== arch.blocks || a.width !== arch.width || a.featureUnits !== arch.featureUnits) {
+      throw new CellganError(`--init model has architecture ${JSON.stringify(a)}, which differs from ${JSON.stringify(arch)}`, { file: dir });
+    }
+    for (const layer of model.layers) {
+      if (layer.name === OUTPUT_LAYER || !layer.weights.length) continue;
+      layer.setWeights(src.model.getLayer(layer.name).getWeights());
+    }
+    const oldIndex = new Map(src.info.classes.map((c, i) => [c, i]));
+    const mapped = classes.filter((c) => oldIndex.has(c)).length;
+    if (mapped === 0) return 'replaced';
+    const out = model.getLayer(OUTPUT_LAYER);
+    const [newKernel, newBias] = out.getWeights();
+    const [oldKernel, oldBias] = src.model.getLayer(OUTPUT_LAYER).getWeights();
+    const nk = newKernel.arraySync() as number[][], nb = newBias.arraySync() as number[];
+    const ok = oldKernel.arraySync() as number[][], ob = oldBias.arraySync() as number[];
+    classes.forEach((c, j) => {
+      const i = oldIndex.get(c);
+      if (i === undefined) return;
+      for (let u = 0; u < nk.length; u++) nk[u][j] = ok[u][i];
+      nb[j] = ob[i];
+    });
+    const k = tf.tensor2d(nk), b = tf.tensor1d(nb);
+    out.setWeights([k, b]);
+    k.dispose(); b.dispose();
+    return mapped === classes.length && classes.length === src.info.classes.length ? 'mapped' : 'partial';
+  } finally {
+    src.model.dispose();
+  }
+}
