@@ -79,7 +79,7 @@ export function drawTransform(kinds: readonly AugmentKind[], order: Geometry[], 
     t.color = {
       brightness: around1(COLOR_LIMITS.brightness),
       saturation: around1(COLOR_LIMITS.saturation),
-      hue: Math.round((rng.next() * 2 - 1) * COLOR_LIMITS.hueDegrees),
+      hue: Math.round((rng.next() * 2 - 1) * COLOR_LIMITS.hueDegrees) || 0, // never -0
     };
   }
   return t;

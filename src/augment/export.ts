@@ -21,7 +21,8 @@ import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
 import { MAX_INPUT_PIXELS, describeSharpError } from '../data/image.js';
 import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
-import { planExport, mixToString, type Mix, type Plan } from './plan.js';
+import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
+import { Rng } from '../util/rng.js';
 import { forEachBounded } from './pool.js';
 import { readSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
 import { findSourceDocs, renderCard } from './card.js';
@@ -213,6 +214,7 @@ type Task =
   | { origin: 'augmented'; split: 'train'; cls: string; out: string; item: DatasetItem; transform: string; plan: Plan['classes'][number]['augmented'][number] };
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const bySynthetic = (a: SyntheticImage, b: SyntheticImage) => a.dirIndex - b.dirIndex || cmp(a.file, b.file);
 
 /** File names safe everywhere: no separators, no control characters. */
 function safeName(s: string): string {
@@ -267,34 +269,53 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   const realTrain = new Map<string, DatasetItem[]>(classes.map((c) => [c, []]));
   for (const item of bySplit.get('train')!) realTrain.get(item.label)?.push(item);
 
-  // Synthetic folders: only classes of the dataset, only classes that may need them.
+  // Synthetic folders: only classes of the dataset are used.
   const folders: SyntheticFolder[] = [];
   for (let i = 0; i < o.synthetic.length; i++) folders.push(await readSyntheticFolder(o.synthetic[i], i + 1));
-  const perClassUpper = o.perClass === 'max' ? Math.max(0, ...[...realTrain.values()].map((x) => x.length)) : o.perClass;
-  const synthCandidates: SyntheticImage[] = [];
+  const candidates = new Map<string, SyntheticImage[]>(classes.map((c) => [c, []]));
   for (const f of folders) {
     skipped.push(...f.skipped);
     if (!f.fromManifest) warn(`${f.dir}: no manifest.jsonl, so synthetic images are recorded by path only (no run/checkpoint/seed)`);
     const unknown = new Set<string>();
     for (const img of f.images) {
-      if (!classSet.has(img.class)) { unknown.add(img.class); continue; }
-      if ((realTrain.get(img.class)?.length ?? 0) >= perClassUpper) continue;
-      synthCandidates.push(img);
+      if (classSet.has(img.class)) candidates.get(img.class)!.push(img);
+      else unknown.add(img.class);
     }
     for (const c of [...unknown].sort(cmp)) warn(`${f.dir}: class "${c}" is not in the data; its synthetic images are ignored`);
   }
+
+  // A class never takes more synthetic images than it lacks, so only that
+  // many are checked: walk a seeded order of its candidates and stop once
+  // enough readable ones are found (a folder of 100,000 costs no more than
+  // the few hundred needed).
+  const N = resolvePerClass(o.perClass, realTrain);
+  const needs = classes.map((c) => ({ cls: c, need: Math.max(0, N - (realTrain.get(c)?.length ?? 0)) }));
+  const rootRng = new Rng(o.seed);
   const synthProbe = new Map<SyntheticImage, Probe>();
-  done = 0;
-  await forEachBounded(synthCandidates, o.concurrency, async (img) => {
-    try {
-      synthProbe.set(img, await probeImage(img.abs));
-    } catch (err) {
-      skipped.push({ file: path.join(img.dir, img.file), reason: `${(err as Error).message} (skipped)` });
-    }
-    opts.onProgress?.('check-synthetic', ++done, synthCandidates.length);
-  });
   const synthetic = new Map<string, SyntheticImage[]>(classes.map((c) => [c, []]));
-  for (const img of synthCandidates) if (synthProbe.has(img)) synthetic.get(img.class)!.push(img);
+  const checkTotal = needs.reduce((n, x) => n + Math.min(x.need, candidates.get(x.cls)!.length), 0);
+  done = 0;
+  for (const { cls, need } of needs) {
+    const order = rootRng.fork(`synthetic-check/${cls}`).shuffle([...candidates.get(cls)!].sort(bySynthetic));
+    const found = synthetic.get(cls)!;
+    let pos = 0;
+    while (found.length < need && pos < order.length) {
+      const batch = order.slice(pos, pos + Math.max(o.concurrency, Math.min(256, need - found.length)));
+      pos += batch.length;
+      const ok = new Array<boolean>(batch.length).fill(false);
+      await forEachBounded(batch, o.concurrency, async (img, i) => {
+        try {
+          synthProbe.set(img, await probeImage(img.abs));
+          ok[i] = true;
+        } catch (err) {
+          skipped.push({ file: path.join(img.dir, img.file), reason: `${(err as Error).message} (skipped)` });
+        }
+        opts.onProgress?.('check-synthetic', Math.min(++done, checkTotal), checkTotal);
+      });
+      for (let i = 0; i < batch.length && found.length < need; i++) if (ok[i]) found.push(batch[i]);
+    }
+    found.sort(bySynthetic);
+  }
 
   const plan = planExport({ classes, realTrain, synthetic, perClass: o.perClass, mix: o.mix, augment: o.augment, cap: o.cap, seed: o.seed });
 
