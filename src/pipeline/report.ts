@@ -257,15 +257,18 @@ async function trainingSection(page: Page, dir: string, state: PipelineState | u
       const dgz = num(r, 'd_fake', 'D_G_z', 'dgz', 'd_g_z', 'dFake');
       if (dx !== undefined) disc.push({ run: run.name, iteration: it, value: dx, output: 'D(x) real' });
       if (dgz !== undefined) disc.push({ run: run.name, iteration: it, value: dgz, output: 'D(G(z)) fake' });
-      const div = num(r, 'diversity', 'fake_diversity', 'diversity_ratio');
-      if (div !== undefined) {
-        diversity.push({ run: run.name, iteration: it, value: div, series: 'synthetic' });
-        const real = num(r, 'real_diversity', 'diversity_real');
-        if (real !== undefined) diversity.push({ run: run.name, iteration: it, value: real, series: 'real' });
-        threshold ??= num(r, 'diversity_threshold', 'collapse_threshold', 'threshold');
-        if (r.collapse === true || r.collapse_alarm === true || r.alarm === true || r.mode_collapse === true) alarms.push({ run: run.name, iteration: it, value: div });
+      // The alarm compares the samples' diversity with the real images' (a ratio) against a threshold.
+      const ratio = num(r, 'diversity_ratio');
+      const div = num(r, 'diversity');
+      const real = num(r, 'real_diversity');
+      const value = ratio ?? (div !== undefined && real ? div / real : undefined);
+      if (value !== undefined) {
+        diversity.push({ run: run.name, iteration: it, value, series: 'synthetic / real diversity' });
+        if (r.collapse_warning === true || r.collapse === true) alarms.push({ run: run.name, iteration: it, value });
       }
     }
+    const opts = await readJson<{ options?: { collapseThreshold?: number; collapseAfter?: number } }>(path.join(run.dir, 'options.json'));
+    threshold ??= opts?.options?.collapseThreshold;
   }
   const facet = runs.length > 1;
   if (loss.length) {
@@ -276,15 +279,18 @@ async function trainingSection(page: Page, dir: string, state: PipelineState | u
   }
   html += '<h3 id="collapse">Mode-collapse alarm</h3>';
   if (diversity.length) {
-    html += '<p>Diversity of a fixed batch of samples over training, against the real data’s; the alarm fires when it falls below the threshold.</p>';
-    const layers: unknown[] = [
-      { mark: 'line', encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', title: 'diversity' }, color: { field: 'series', type: 'nominal' } } },
+    html += '<p>Mean pairwise distance of a fixed batch of generator samples divided by that of real training images, over training. The alarm warns when the ratio falls below the threshold (dashed) — a sign the generator makes the same few images (mode collapse).</p>';
+    // One data source for every layer, so the same spec works faceted by run (per-class mode).
+    const values = diversity.map((d) => ({ ...d, threshold: threshold ?? null, alarm: alarms.some((a) => a.run === d.run && a.iteration === d.iteration) }));
+    const x = { field: 'iteration', type: 'quantitative' };
+    const layer: unknown[] = [
+      { mark: 'line', encoding: { x, y: { field: 'value', type: 'quantitative', title: 'sample diversity / real diversity' } } },
+      { transform: [{ filter: 'datum.alarm' }], mark: { type: 'point', color: 'red', filled: true, size: 50 }, encoding: { x, y: { field: 'value', type: 'quantitative' } } },
     ];
-    if (threshold !== undefined) layers.push({ data: { values: [{ threshold }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'red' }, encoding: { y: { field: 'threshold', type: 'quantitative' } } });
-    if (alarms.length) layers.push({ data: { values: alarms }, mark: { type: 'point', color: 'red', filled: true, size: 60 }, encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' } } });
+    if (threshold !== undefined) layer.push({ mark: { type: 'rule', strokeDash: [4, 4], color: 'red' }, encoding: { y: { aggregate: 'mean', field: 'threshold', type: 'quantitative' } } });
     const spec = facet
-      ? { title: 'Sample diversity', data: { values: diversity }, facet: { field: 'run', type: 'nominal' }, columns: 4, spec: { width: 220, height: 140, layer: layers.slice(0, 1) } }
-      : { title: 'Sample diversity', data: { values: diversity }, width: 520, height: 200, layer: layers };
+      ? { title: 'Mode-collapse alarm trace', data: { values }, facet: { field: 'run', type: 'nominal' }, columns: 4, spec: { width: 220, height: 140, layer } }
+      : { title: 'Mode-collapse alarm trace', data: { values }, width: 520, height: 200, layer };
     html += await page.chart('collapse', spec as unknown as ChartSpec, 'sample diversity and collapse alarm');
     html += `<p>${alarms.length ? `<strong>The alarm fired ${alarms.length} time(s)</strong> (${alarms.slice(0, 10).map((a) => `${esc(a.run)} @ ${esc(a.iteration)}`).join(', ')}).` : 'The alarm did not fire.'}${threshold !== undefined ? ` Threshold: ${fmt(threshold)}.` : ''}</p>`;
   } else html += missing('collapse alarm trace', 'stats.jsonl has no diversity values');

@@ -1,0 +1,62 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { renderReport } from '../../src/pipeline/report.js';
+import { tempDir } from '../helpers/env.js';
+import { writeFixturePipeline } from './fixture.js';
+import { checkReportInChromium, assertChromium } from './browser.js';
+
+const tmp = tempDir('cellgan-report-');
+afterAll(() => tmp.cleanup());
+
+const ALL_CHARTS = ['class-counts', 'loss', 'discriminator', 'collapse', 'confusion-baseline', 'confusion-gan_train', 'confusion-gan_test', 'distances', 'export'];
+
+describe('report.html', () => {
+  it('is one self-contained file: no src/href pointing anywhere but data: URIs and in-page anchors', async () => {
+    const dir = path.join(tmp.dir, 'full');
+    await writeFixturePipeline(dir);
+    const r = await renderReport({ dir });
+    expect(r.file).toBe(path.join(dir, 'report.html'));
+    const html = await fs.readFile(r.file, 'utf8');
+    const refs = [...html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(ref.startsWith('data:') || ref.startsWith('#'), ref.slice(0, 60)).toBe(true);
+    expect(html).not.toMatch(/<script|<link|@import|url\(http/i);
+    expect(r.sections.every((s) => s.available), JSON.stringify(r.sections)).toBe(true);
+    expect(r.charts).toBe(ALL_CHARTS.length);
+    // the fixture's content shows up, not just the headings
+    expect(html).toContain('eosinophil/c.jpg = basophil/d.jpg');
+    expect(html).toMatch(/75\.0%/);
+    expect(html).toMatch(/The alarm fired \d+ time/);
+  });
+
+  it('renders in headless Chromium: every image loads, every chart is present, no console errors, no requests', async () => {
+    assertChromium(); // fails (not skips) when Chromium is missing
+    const dir = path.join(tmp.dir, 'full');
+    const check = await checkReportInChromium(path.join(dir, 'report.html'));
+    expect(check.requests).toEqual([]);
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.broken).toEqual([]);
+    // real and synthetic grid per class (2 × 2), the training grid, and every chart
+    expect(check.images).toBeGreaterThanOrEqual(4 + 1 + ALL_CHARTS.length);
+    expect(check.charts.sort()).toEqual([...ALL_CHARTS].sort());
+    expect(check.sectionIds).toEqual(expect.arrayContaining(['overview', 'dataset', 'samples', 'training', 'scores', 'distances', 'export']));
+    expect(check.missingNotes).toEqual([]);
+  });
+
+  it('renders from whatever stages completed and says what is missing', async () => {
+    const dir = path.join(tmp.dir, 'partial');
+    await writeFixturePipeline(dir, { omit: ['train', 'generate', 'score', 'export'] });
+    const r = await renderReport({ dir });
+    const available = Object.fromEntries(r.sections.map((s) => [s.id, s.available]));
+    expect(available).toMatchObject({ dataset: true, samples: false, training: false, scores: false, distances: false, export: false });
+    const check = await checkReportInChromium(r.file);
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.broken).toEqual([]);
+    expect(check.charts).toEqual(['class-counts']);
+    expect(check.missingNotes.join('\n')).toMatch(/Not available: training statistics \(the train stage has not run\)/);
+    expect(check.missingNotes.join('\n')).toMatch(/Not available: scores/);
+    // real images still shown for each class even without synthetic ones
+    expect(check.images).toBeGreaterThanOrEqual(1 + 2);
+  });
+});
