@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Opens a report in Debian's headless Chromium (through playwright-core, no
  * browser download) and collects what a person opening it would hit: images
