@@ -54,7 +54,7 @@ export interface ExportOptions {
   /** `imagefolder` (default), or `hf` to also write Hugging Face `metadata.jsonl` files. */
   format?: ExportFormat;
   /** Seed of every random choice (default 0). */
-  seed?: number;
+  seed?: number | string;
   /** Subsample classes with more than N real training images down to N. */
   cap?: boolean;
   /** Replace a non-empty `out`. */
@@ -66,7 +66,7 @@ export interface ExportOptions {
   /** The command line that made the export, recorded in the card and dataset.json. */
   command?: string;
   /** Images processed at once (default 4). */
-  concurrency?: number;
+  concurrency?: number | string;
   logger?: Logger;
   onProgress?: (phase: ExportPhase, done: number, total: number) => void;
 }

@@ -13,12 +13,12 @@ interface Args extends GlobalArgs {
   mix: string;
   out: string;
   format: string;
-  seed: number;
+  seed: string;
   cap?: boolean;
   force?: boolean;
   citation?: string;
   license?: string;
-  concurrency: number;
+  concurrency: string;
 }
 
 /** The command line as one shell-pastable string, for the dataset card. */
@@ -42,12 +42,12 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
     .option('mix', { type: 'string', default: 'synthetic-first', describe: 'how to fill a class: synthetic-first, augment-first, or ratio:<share of synthetic, e.g. 0.5>' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (built beside it, then renamed into place)' })
     .option('format', { type: 'string', default: 'imagefolder', describe: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split)' })
-    .option('seed', { type: 'number', default: 0, describe: 'seed of every random choice' })
+    .option('seed', { type: 'string', default: '0', describe: 'seed of every random choice' })
     .option('cap', { type: 'boolean', describe: 'subsample classes with more than N real training images down to N' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' })
     .option('citation', { type: 'string', describe: 'citation of the real images for the dataset card (default: read from README/CITATION beside the data)' })
     .option('license', { type: 'string', describe: 'licence of the real images for the dataset card (default: read from README/LICENSE beside the data)' })
-    .option('concurrency', { type: 'number', default: 4, describe: 'images processed at once' }),
+    .option('concurrency', { type: 'string', default: '4', describe: 'images processed at once' }),
   handler: handler<Args>(async (args, ctx) => {
     let bar: Progress | undefined;
     let phase: ExportPhase | undefined;
