@@ -21,8 +21,10 @@ export class Adam {
   constructor(readonly config: AdamConfig, readonly model: LayersModel) {
     for (const [i, w] of model.trainableWeights.entries()) {
       const name = weightNames(model, true)[i];
-      this.m.set(name, tf.variable(tf.zerosLike(w.read()), false));
-      this.v.set(name, tf.variable(tf.zerosLike(w.read()), false));
+      const zeros = tf.zerosLike(w.read());
+      this.m.set(name, tf.variable(zeros, false));
+      this.v.set(name, tf.variable(zeros, false));
+      zeros.dispose();
     }
   }
 

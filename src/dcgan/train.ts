@@ -33,7 +33,7 @@ export const CONDITIONAL_METHOD = 'conditional DCGAN: one-hot label concatenated
 
 type Resolved = RunOptionsFile['options'];
 
-const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force']);
+const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
 
 function resolveOptions(o: TrainOptions): Resolved {
   if (o.className !== undefined && o.conditional) throw new OptionError('Pass either --class or --conditional, not both');
@@ -416,6 +416,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           lastCurve = performance.now();
         }
       }
+      options.onIteration?.(it);
       // Lets signal handlers and I/O run between iterations (tfjs ops are synchronous).
       await new Promise((r) => setImmediate(r));
     }

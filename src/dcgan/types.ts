@@ -53,6 +53,8 @@ export interface TrainOptions {
   logger?: Logger;
   signal?: AbortSignal;
   progress?: boolean;
+  /** Called after each completed iteration (e.g. to watch tf.memory() or drive a UI). */
+  onIteration?: (iteration: number) => void;
   /** Test-only fault injection. */
   faults?: { nanAtIteration?: number; failCheckpointAt?: number };
 }

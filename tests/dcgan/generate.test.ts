@@ -1,0 +1,73 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { tempDir } from '../helpers/env.js';
+import { train, generate, type ManifestRow } from '../../src/dcgan/index.js';
+import { tf, initBackend } from '../../src/engine/index.js';
+import { tinyOptions, readJsonl } from './helpers.js';
+
+const tmp = tempDir('cellgan-generate-');
+const run = path.join(tmp.dir, 'run');
+const out = (name: string) => path.join(tmp.dir, name);
+let classes: string[] = [];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  // Width 8 so that samples differ by more than PNG quantisation (width 2 gives near-uniform grey).
+  const r = await train(tinyOptions(run, { conditional: true, className: undefined, iters: 2, gWidth: 8 }));
+  classes = r.classes;
+}, 120_000);
+afterAll(() => tmp.cleanup());
+
+describe('generate', () => {
+  it('a conditional model makes exactly --count images of every class, with a manifest', async () => {
+    const r = await generate({ model: run, count: 5, out: out('all'), seed: 3, batch: 2 });
+    expect(classes).toEqual(['basophil', 'eosinophil', 'erythroblast', 'ig', 'lymphocyte', 'monocyte', 'neutrophil']);
+    expect(r.classes).toEqual(classes);
+    expect(r.total).toBe(5 * classes.length);
+    const rows = await readJsonl<ManifestRow>(path.join(out('all'), 'manifest.jsonl'));
+    expect(rows).toHaveLength(5 * classes.length);
+    for (const c of classes) {
+      const files = (await fs.readdir(path.join(out('all'), c))).sort();
+      expect(files).toEqual(['000000.png', '000001.png', '000002.png', '000003.png', '000004.png']);
+      expect(rows.filter((x) => x.class === c).map((x) => x.index)).toEqual([0, 1, 2, 3, 4]);
+    }
+    expect(rows[0]).toEqual({ file: 'basophil/000000.png', class: 'basophil', run: path.resolve(run), checkpoint: 2, seed: 3, index: 0 });
+    const meta = await sharp(path.join(out('all'), rows[7].file)).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([32, 32, 3]);
+    expect((await fs.readdir(tmp.dir)).filter((n) => n.startsWith('.'))).toEqual([]); // no staging left
+  });
+
+  it('any image can be regenerated alone: the same (seed, class, index) gives the same PNG whatever the batch', async () => {
+    await generate({ model: run, count: 3, className: 'monocyte', out: out('b1'), seed: 9, batch: 1 });
+    await generate({ model: run, count: 3, className: 'monocyte', out: out('b3'), seed: 9, batch: 3 });
+    await generate({ model: run, count: 3, className: 'monocyte', out: out('s10'), seed: 10, batch: 3 });
+    expect(await fs.readdir(out('b1'))).toEqual(expect.arrayContaining(['monocyte', 'manifest.jsonl']));
+    expect((await fs.readdir(out('b1'))).length).toBe(2);
+    for (const f of ['000000.png', '000002.png']) {
+      const a = await fs.readFile(path.join(out('b1'), 'monocyte', f));
+      expect(Buffer.compare(a, await fs.readFile(path.join(out('b3'), 'monocyte', f)))).toBe(0);
+      expect(Buffer.compare(a, await fs.readFile(path.join(out('s10'), 'monocyte', f)))).not.toBe(0);
+    }
+    // Different classes from the same noise differ (the label is used).
+    await generate({ model: run, count: 1, className: 'basophil', out: out('baso'), seed: 9 });
+    const aM = await sharp(path.join(out('b1'), 'monocyte', '000000.png')).raw().toBuffer();
+    const aB = await sharp(path.join(out('baso'), 'basophil', '000000.png')).raw().toBuffer();
+    expect(Buffer.compare(aM, aB)).not.toBe(0);
+  });
+
+  it('refuses a non-empty --out without force, unknown classes and checkpoints; keeps tensors flat', async () => {
+    await fs.mkdir(out('busy')); await fs.writeFile(path.join(out('busy'), 'x'), '');
+    await expect(generate({ model: run, count: 1, out: out('busy') })).rejects.toThrow(/not empty.*--force/);
+    await expect(generate({ model: run, count: 1, out: out('busy'), className: 'platelet' })).rejects.toThrow(/does not make class "platelet"/);
+    await expect(generate({ model: run, count: 1, out: out('c'), checkpoint: 1 })).rejects.toThrow(/no checkpoint 1; available: 0, 2/);
+    await expect(generate({ model: run, count: 0, out: out('c') })).rejects.toThrow(/--count/);
+    await expect(generate({ model: tmp.dir, count: 1, out: out('c') })).rejects.toThrow(/not a cellgan run folder/);
+    const before = tf.memory().numTensors;
+    const r = await generate({ model: run, count: 2, out: out('busy'), force: true, className: 'ig' });
+    expect(r.total).toBe(2);
+    expect(await fs.readdir(out('busy'))).not.toContain('x');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
