@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { describeFsError } from '../util/errors.js';
-import { hashBytes } from '../util/hash.js';
+import { hashBytes, hashFile } from '../util/hash.js';
 import { formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES, type SupportedFormat } from './formats.js';
 import { describeSharpError, MAX_INPUT_PIXELS } from './image.js';
 import { mapPool } from './pool.js';
@@ -38,12 +38,36 @@ export interface CheckOptions {
 
 const DEPTH_BITS: Record<string, string> = { uchar: '8-bit', char: '8-bit', ushort: '16-bit', short: '16-bit', uint: '32-bit', int: '32-bit', float: 'float', double: 'double' };
 
+/** Files larger than this are hashed as a stream and checked from their head and tail, never held whole. */
+export const WHOLE_FILE_LIMIT = 64 * 1024 * 1024;
+
+/** The file's bytes, or for a large file its first and last 64 KiB (enough for sniffing, headers and end markers). */
+async function readForCheck(abs: string): Promise<{ bytes: Buffer; size: number; sha256: string; partial: boolean }> {
+  const st = await fs.stat(abs);
+  if (st.size <= WHOLE_FILE_LIMIT) {
+    const bytes = await fs.readFile(abs);
+    return { bytes, size: bytes.length, sha256: hashBytes(bytes), partial: false };
+  }
+  const h = await fs.open(abs, 'r');
+  try {
+    const head = Buffer.alloc(65536), tail = Buffer.alloc(65536);
+    await h.read(head, 0, head.length, 0);
+    await h.read(tail, 0, tail.length, st.size - tail.length);
+    return { bytes: Buffer.concat([head, tail]), size: st.size, sha256: await hashFile(abs), partial: true };
+  } finally {
+    await h.close();
+  }
+}
+
 export async function checkImage(item: DatasetItem, opts: { deep?: boolean } = {}): Promise<ImageCheck> {
   const out: ImageCheck = { file: item.file, label: item.label, bytes: 0 };
-  let bytes: Buffer;
-  try { bytes = await fs.readFile(item.abs); } catch (err) { out.problem = `cannot read: ${describeFsError(err)}`; return out; }
-  out.bytes = bytes.length;
-  out.sha256 = hashBytes(bytes);
+  let read;
+  try { read = await readForCheck(item.abs); } catch (err) { out.problem = `cannot read: ${describeFsError(err)}`; return out; }
+  const { bytes, partial } = read;
+  // Large files go to sharp by path (it streams); small ones from memory.
+  const input = partial ? item.abs : bytes;
+  out.bytes = read.size;
+  out.sha256 = read.sha256;
   const sniffed = sniffFormat(bytes.subarray(0, SNIFF_BYTES));
   const formatIssue = formatProblem(sniffed);
   if (formatIssue || sniffed.kind !== 'supported') { out.problem = formatIssue ?? 'not an image'; return out; }
@@ -51,7 +75,7 @@ export async function checkImage(item: DatasetItem, opts: { deep?: boolean } = {
   let meta: sharp.Metadata;
   try {
     // The header only: the pixel limit is checked below so the reason can give the claimed size.
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
     out.problem = describeSharpError(err);
     return out;
@@ -68,7 +92,7 @@ export async function checkImage(item: DatasetItem, opts: { deep?: boolean } = {
   if (cut) { out.problem = cut; return out; }
   if (opts.deep) {
     try {
-      await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+      await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
     } catch (err) {
       out.problem = describeSharpError(err);
     }

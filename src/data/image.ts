@@ -24,17 +24,37 @@ export const IMAGE_SIZES = [16, 32, 64, 128, 256] as const;
  */
 export async function decodeImage(file: string, size: number): Promise<Float32Array> {
   let bytes: Buffer;
-  try { bytes = await fs.readFile(file); } catch (err) { throw new Error(describeFsError(err)); }
+  try {
+    const st = await fs.stat(file);
+    if (st.size > WHOLE_FILE_BYTES) {
+      // A large file is not held whole: sniff its head, let sharp stream the rest.
+      const h = await fs.open(file, 'r');
+      const head = Buffer.alloc(SNIFF_BYTES);
+      try { await h.read(head, 0, SNIFF_BYTES, 0); } finally { await h.close(); }
+      return decodeInput(file, head, size);
+    }
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code) throw new Error(describeFsError(err));
+    throw err;
+  }
   return decodeImageBytes(bytes, size);
 }
 
+/** Files above this size are decoded from disk by sharp instead of being read into memory first. */
+const WHOLE_FILE_BYTES = 64 * 1024 * 1024;
+
 /** Like decodeImage, from the file's bytes. */
 export async function decodeImageBytes(bytes: Uint8Array, size: number): Promise<Float32Array> {
-  const problem = formatProblem(sniffFormat(bytes.subarray(0, SNIFF_BYTES)));
+  return decodeInput(bytes, bytes.subarray(0, SNIFF_BYTES), size);
+}
+
+async function decodeInput(input: Uint8Array | string, head: Uint8Array, size: number): Promise<Float32Array> {
+  const problem = formatProblem(sniffFormat(head));
   if (problem) throw new Error(problem);
   let raw: Buffer;
   try {
-    raw = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
+    raw = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
       .rotate() // honour EXIF orientation
       .flatten({ background: { r: 255, g: 255, b: 255 } }) // transparent areas become white, like a slide background
       .toColourspace('srgb') // grayscale, CMYK and 16-bit inputs become 8-bit sRGB
