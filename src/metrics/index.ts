@@ -16,8 +16,7 @@ export { bootstrapIntervals, bootstrapStatistic, percentileInterval } from './bo
 export { confusionChartPng, confusionChartSpec } from './confusion-chart.js';
 export { readSyntheticFolder } from './images.js';
 export type { LabeledImages, SyntheticSet } from './images.js';
-// TEMP stubs (replaced in the next commits)
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function score(_o: any): Promise<any> { throw new Error('score: not yet'); }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function featureDistances(_o: any): Promise<any> { throw new Error('featureDistances: not yet'); }
+export { score, scoreMarkdown, toPart } from './score.js';
+export type { ScoreOptions, ScoreResult, ScorePart, Estimate } from './score.js';
+export { featureDistances, distancesBetween, frechetDistance, kernelInceptionDistance, precisionRecall, loadFeatureExtractor, computeFeatures, traceSqrtProduct, sqrtPsd, symmetricEigen, meanAndCovariance } from './distances/index.js';
+export type { FeatureDistancesOptions, FeatureDistancesResult, ClassDistances, FeatureExtractor, FeatureSet } from './distances/index.js';

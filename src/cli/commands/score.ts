@@ -1,10 +1,51 @@
 import type { CommandModule } from 'yargs';
-import { CellganError } from '../../util/errors.js';
-import type { GlobalArgs } from '../context.js';
+import { handler, type GlobalArgs } from '../context.js';
+import { score } from '../../metrics/index.js';
 
-// Placeholder until the score command lands; replaced by its owner.
-export const scoreCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+interface Args extends GlobalArgs {
+  data: string; labels?: string; split: string; synthetic: string; out: string; size: number; epochs: number; batch: number;
+  seed: number; features?: string; distances: boolean; 'class-weights'?: boolean; force?: boolean; resamples: number;
+  'max-per-class'?: number; width?: number; json?: boolean;
+}
+
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)} %`);
+
+export const scoreCommand: CommandModule<GlobalArgs, Args> = {
   command: 'score',
-  describe: '(score: not implemented yet)',
-  handler: () => { throw new CellganError('score is not implemented yet'); },
+  describe: 'GAN-train / GAN-test accuracies (with 95 % CIs) and per-class FID, KID, precision/recall of a synthetic folder',
+  builder: (y) => y
+    .option('data', { type: 'string', demandOption: true, describe: 'real data (ImageFolder root)' })
+    .option('labels', { type: 'string', describe: 'labels CSV instead of class folders' })
+    .option('split', { type: 'string', demandOption: true, describe: 'split.json of the real data (train → classifier, test → accuracies)' })
+    .option('synthetic', { type: 'string', demandOption: true, describe: 'folder of generated images (<dir>/<class>/*.png, as cellgan generate writes)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (score.json, score.md, distances.json, classifiers, confusion PNGs)' })
+    .option('size', { type: 'number', default: 64, describe: 'classifier input size' })
+    .option('epochs', { type: 'number', default: 30, describe: 'maximum classifier epochs (early stopping on validation loss)' })
+    .option('batch', { type: 'number', default: 32 })
+    .option('class-weights', { type: 'boolean', describe: 'inverse-frequency class weights in the classifier loss' })
+    .option('max-per-class', { type: 'number', describe: 'cap real training images per class for the baseline (quick runs)' })
+    .option('width', { type: 'number', describe: 'filters of the classifier\'s first conv block (default 16)' })
+    .option('features', { type: 'string', describe: 'tfjs layers model folder for FID/KID/PR features (default: the baseline classifier\'s penultimate layer)' })
+    .option('distances', { type: 'boolean', default: true, describe: 'compute FID/KID/precision-recall (--no-distances to skip)' })
+    .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs' })
+    .option('seed', { type: 'number', default: 0 })
+    .option('json', { type: 'boolean', describe: 'print score.json to stdout' })
+    .option('force', { type: 'boolean', describe: 'replace a non-empty --out (its feature cache is kept)' }),
+  handler: handler<Args>(async (args, ctx) => {
+    await ctx.backend();
+    const r = await score({
+      data: args.data, labels: args.labels, split: args.split, synthetic: args.synthetic, out: args.out, size: args.size,
+      epochs: args.epochs, batchSize: args.batch, seed: args.seed, features: args.features, distances: args.distances,
+      classWeights: args['class-weights'], force: args.force, resamples: args.resamples, maxPerClass: args['max-per-class'],
+      architecture: args.width !== undefined ? { width: args.width } : undefined, logger: ctx.logger,
+    });
+    if (args.json) {
+      const { out: _o, ...json } = r;
+      void _o;
+      process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(`baseline  ${pct(r.baseline.accuracy.value)}\nGAN-train ${pct(r.gan_train?.accuracy.value ?? null)}\nGAN-test  ${pct(r.gan_test?.accuracy.value ?? null)}\n` +
+      `wrote ${args.out}/score.json and score.md\n`);
+  }),
 };

@@ -1,0 +1,280 @@
+/**
+ * GAN-train / GAN-test (Shmelkov, Schmid & Alahari, "How good is my GAN?",
+ * ECCV 2018), with the baseline they are read against:
+ *   baseline  — classifier trained on the real training split, tested on the real test split;
+ *   GAN-train — the same architecture and recipe trained only on synthetic images, tested on
+ *               the real test split (high = synthetic images carry the classes' information);
+ *   GAN-test  — the baseline classifier tested on the synthetic images (high = synthetic
+ *               images look like their class to a model of the real data).
+ * Every accuracy is a fraction with a 95 % percentile-bootstrap CI. Also
+ * writes per-class feature distances (FID, KID, precision/recall).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ensureBackend } from '../engine/index.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { buildDirAtomic, exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { CellganError, OptionError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import * as v from '../util/validate.js';
+import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
+import type { Dataset, SplitFile } from '../data/types.js';
+import { decodeLabeled, readSyntheticFolder, type LabeledImages } from './images.js';
+import { trainClassifier, trainOnImages, carveValidation } from './classifier/train.js';
+import { predictImages } from './classifier/evaluate.js';
+import type { ClassifierArchitecture } from './classifier/model.js';
+import { computeMetrics, type MetricsReport, type Num } from './report.js';
+import { confusionChartPng } from './confusion-chart.js';
+import { featureDistances, type FeatureDistancesResult } from './distances/index.js';
+
+export interface ScoreOptions {
+  data: string | Dataset;
+  labels?: string;
+  split: string | SplitFile;
+  /** Synthetic folder as `cellgan generate` writes it. */
+  synthetic: string;
+  out: string;
+  force?: boolean;
+  size?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  patience?: number;
+  classWeights?: boolean;
+  seed?: number;
+  architecture?: Partial<ClassifierArchitecture>;
+  /** Cap of real training images per class for the baseline (quick runs). */
+  maxPerClass?: number;
+  /** A tfjs layers model folder for the feature distances (default: the baseline classifier's penultimate layer). */
+  features?: string;
+  /** Compute FID/KID/precision-recall (default true). */
+  distances?: boolean;
+  /** Bootstrap resamples for the CIs (default 1000). */
+  resamples?: number;
+  logger?: Logger;
+}
+
+export interface Estimate { value: Num; ci95: [Num, Num] }
+
+export interface ScorePart {
+  /** What the classifier was trained on and what it was tested on. */
+  trained_on: string;
+  tested_on: string;
+  n_train: number;
+  n: number;
+  classes: string[];
+  accuracy: Estimate;
+  balanced_accuracy: Estimate;
+  macro_f1: Estimate;
+  mcc: Estimate;
+  per_class: Record<string, { n: number; sensitivity: Estimate; specificity: Estimate; precision: Estimate; f1: Estimate; jaccard: Estimate; mcc: Estimate }>;
+  confusion: { classes: string[]; matrix: number[][] };
+}
+
+export interface ScoreResult {
+  format: 'cellgan-score';
+  version: 1;
+  real_classes: string[];
+  synthetic_classes: string[];
+  /** Classes in both, on which GAN-train / GAN-test are computed. */
+  scored_classes: string[];
+  missing_in_synthetic: string[];
+  missing_in_real: string[];
+  baseline: ScorePart;
+  /** Baseline restricted to the scored classes' test images (only when some class is missing from the synthetic set). */
+  baseline_scored_classes?: ScorePart;
+  gan_train: ScorePart | null;
+  gan_test: ScorePart | null;
+  distances: FeatureDistancesResult | null;
+  settings: Record<string, unknown>;
+  notes: string[];
+  out: string;
+}
+
+const FEATURES_CACHE = 'features-cache';
+
+export async function score(opts: ScoreOptions): Promise<ScoreResult> {
+  const logger = opts.logger ?? silentLogger;
+  v.nonEmptyString('--out', opts.out);
+  v.nonEmptyString('--synthetic', opts.synthetic);
+  if (!opts.split) throw new OptionError('Expected a split file for --split but received undefined');
+  const size = v.integer('--size', opts.size ?? 64, 8, 512);
+  const epochs = v.integer('--epochs', opts.epochs ?? 30, 1, 10_000);
+  const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
+  const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
+  const withDistances = opts.distances ?? true;
+  const backend = await ensureBackend();
+  const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
+  const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
+  const synthetic = await readSyntheticFolder(opts.synthetic);
+  if (path.resolve(opts.out) === synthetic.root || path.resolve(opts.out) === dataset.root) {
+    throw new CellganError('--out must not be an input folder', { file: opts.out });
+  }
+  const trainItems = selectSplit(dataset, split, 'train');
+  const testItems = selectSplit(dataset, split, 'test');
+  if (!testItems.length) throw new CellganError('the split has no test images; GAN-train and the baseline are measured on the real test split', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
+  const realClasses = [...new Set(trainItems.map((i) => i.label))].sort();
+  const scored = realClasses.filter((c) => synthetic.classes.includes(c));
+  const missingInSynthetic = realClasses.filter((c) => !synthetic.classes.includes(c));
+  const missingInReal = synthetic.classes.filter((c) => !realClasses.includes(c));
+  const notes: string[] = [];
+  if (missingInSynthetic.length) {
+    const msg = `no synthetic images for class(es) ${missingInSynthetic.join(', ')}: GAN-train is trained and tested on the ${scored.length} class(es) present in both, GAN-test uses only the synthetic classes`;
+    logger.warn(msg); notes.push(msg);
+  }
+  if (missingInReal.length) {
+    const msg = `synthetic class(es) ${missingInReal.join(', ')} do not exist in the real training split and are ignored`;
+    logger.warn(msg); notes.push(msg);
+  }
+  if (!scored.length) throw new CellganError(`the synthetic folder shares no class with the real data (real: ${realClasses.join(', ')})`, { file: opts.synthetic });
+
+  const recipe = {
+    size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
+    classWeights: opts.classWeights, architecture: opts.architecture, logger,
+  };
+  const oldCache = path.join(opts.out, FEATURES_CACHE);
+  const hadCache = await exists(oldCache);
+
+  return buildDirAtomic(opts.out, async (dir) => {
+    if (hadCache) await fs.cp(oldCache, path.join(dir, FEATURES_CACHE), { recursive: true }).catch(() => {});
+    // Baseline: real train → real test.
+    logger.info('baseline: training on the real training split');
+    const base = await trainClassifier({ ...recipe, data: dataset, split, out: path.join(dir, 'baseline'), maxPerClass: opts.maxPerClass });
+    try {
+      const classes = base.info.classes;
+      const realTest = await decodeLabeled(testItems.filter((i) => classes.includes(i.label)), classes, size, logger, 'real test images');
+      const baseEval = predictImages(base.model, realTest, classes.length);
+      const baseline = toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples, seed }), 'real train split', 'real test split', base.info.training.counts.train);
+      let baselineScored: ScorePart | undefined;
+      if (missingInSynthetic.length) {
+        const keep = Array.from(baseEval.yTrue, (t, i) => (scored.includes(classes[t]) ? i : -1)).filter((i) => i >= 0);
+        baselineScored = toPart(computeMetrics(keep.map((i) => baseEval.yTrue[i]), keep.map((i) => baseEval.yPred[i]), classes, { resamples, seed }),
+          'real train split', `real test split, scored classes only (${scored.join(', ')})`, base.info.training.counts.train);
+      }
+
+      // GAN-test: baseline classifier → synthetic images.
+      const synthItems = synthetic.items.filter((i) => scored.includes(i.label));
+      const synthSet = await decodeLabeled(synthItems, classes, size, logger, 'synthetic images');
+      const ganTestEval = predictImages(base.model, synthSet, classes.length);
+      const ganTest = toPart(computeMetrics(ganTestEval.yTrue, ganTestEval.yPred, classes, { resamples, seed }), 'real train split', 'synthetic images', base.info.training.counts.train);
+
+      // GAN-train: same recipe on synthetic only (validation carved from the synthetic set) → real test.
+      let ganTrain: ScorePart | null = null;
+      if (scored.length >= 2) {
+        logger.info(`GAN-train: training on ${synthItems.length} synthetic images`);
+        const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, 0.1, new Rng(`score-val/${seed}`));
+        const synTrain = await decodeLabeled(synTrainItems, scored, size, logger, 'synthetic images');
+        const synVal = synValItems.length ? await decodeLabeled(synValItems, scored, size, logger, 'synthetic images') : undefined;
+        const gan = await trainOnImages({
+          ...recipe, classes: scored, train: synTrain, val: synVal, dataDescription: synthetic.root, out: path.join(dir, 'gan_train'),
+        }, synVal ? 'carved-from-train' : 'none');
+        try {
+          const testScored = await decodeLabeled(testItems.filter((i) => scored.includes(i.label)), scored, size, logger, 'real test images');
+          const e = predictImages(gan.model, testScored, scored.length);
+          ganTrain = toPart(computeMetrics(e.yTrue, e.yPred, scored, { resamples, seed }), 'synthetic images', 'real test split', synTrain.labels.length);
+        } finally {
+          gan.model.dispose();
+        }
+      } else {
+        const msg = `GAN-train needs at least 2 classes with synthetic images; found ${scored.length}`;
+        logger.warn(msg); notes.push(msg);
+      }
+
+      let distances: FeatureDistancesResult | null = null;
+      if (withDistances) {
+        logger.info('feature distances (FID, KID, precision/recall)');
+        distances = await featureDistances({
+          data: dataset, split, synthetic: opts.synthetic, model: path.join(dir, 'baseline'), features: opts.features,
+          cacheDir: path.join(dir, FEATURES_CACHE), seed, logger,
+        });
+        // The staging folder's name must not leak into the report.
+        distances.feature_space = distances.feature_space.split(dir).join(opts.out);
+        await writeJsonAtomic(path.join(dir, 'distances.json'), distances);
+      }
+
+      for (const [name, part] of [['baseline', baseline], ['gan_train', ganTrain], ['gan_test', ganTest]] as const) {
+        if (part) await writeFileAtomic(path.join(dir, `confusion-${name}.png`), await confusionChartPng(part.confusion.matrix, part.confusion.classes, `${name.replace('_', '-')}: ${part.trained_on} → ${part.tested_on}`));
+      }
+      const result: ScoreResult = {
+        format: 'cellgan-score', version: 1,
+        real_classes: realClasses, synthetic_classes: synthetic.classes, scored_classes: scored,
+        missing_in_synthetic: missingInSynthetic, missing_in_real: missingInReal,
+        baseline, ...(baselineScored ? { baseline_scored_classes: baselineScored } : {}),
+        gan_train: ganTrain, gan_test: ganTest, distances,
+        settings: {
+          size, epochs, seed, batch_size: base.info.training.batchSize, learning_rate: base.info.training.learningRate,
+          architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(opts.classWeights),
+          bootstrap: { method: 'percentile', resamples, level: 0.95 }, backend: backend.name,
+          data: dataset.root, synthetic: synthetic.root, features: distances?.feature_space ?? null,
+        },
+        notes, out: opts.out,
+      };
+      const { out: _out, ...json } = result;
+      void _out;
+      await writeJsonAtomic(path.join(dir, 'score.json'), json);
+      await writeFileAtomic(path.join(dir, 'score.md'), scoreMarkdown(result));
+      return result;
+    } finally {
+      base.model.dispose();
+    }
+  }, { force: opts.force });
+}
+
+const est = (r: MetricsReport, name: string): Estimate => ({ value: r.metrics[name].value as Num, ci95: (r.metrics[name].ci95 as [Num, Num]) ?? [null, null] });
+const estClass = (r: MetricsReport, name: string, c: string): Estimate => ({
+  value: (r.metrics[name].value as Record<string, Num>)[c], ci95: (r.metrics[name].ci95 as Record<string, [Num, Num]>)[c],
+});
+
+export function toPart(r: MetricsReport, trainedOn: string, testedOn: string, nTrain: number): ScorePart {
+  return {
+    trained_on: trainedOn, tested_on: testedOn, n_train: nTrain, n: r.n, classes: r.classes,
+    accuracy: est(r, 'accuracy'), balanced_accuracy: est(r, 'balanced_accuracy'), macro_f1: est(r, 'macro_f1'), mcc: est(r, 'mcc'),
+    per_class: Object.fromEntries(r.classes.map((c) => [c, {
+      n: r.support[c], sensitivity: estClass(r, 'sensitivity', c), specificity: estClass(r, 'specificity', c),
+      precision: estClass(r, 'precision', c), f1: estClass(r, 'f1', c), jaccard: estClass(r, 'jaccard', c), mcc: estClass(r, 'mcc_per_class', c),
+    }])),
+    confusion: { classes: r.classes, matrix: r.metrics.confusion_matrix.value as number[][] },
+  };
+}
+
+const pct = (x: Num): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}`);
+const withCi = (e: Estimate | undefined): string => (!e || e.value === null ? 'n/a' : `${pct(e.value)} [${pct(e.ci95[0])}, ${pct(e.ci95[1])}]`);
+const fixed = (x: Num | undefined, digits: number): string => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
+
+/** score.md: tables a paper can quote. */
+export function scoreMarkdown(s: ScoreResult): string {
+  const L: string[] = ['# GAN-train / GAN-test scores', ''];
+  L.push('Accuracies in %, with 95 % percentile-bootstrap confidence intervals ' +
+    `(${(s.settings.bootstrap as { resamples: number }).resamples} resamples of the test images). ` +
+    'Protocol: Shmelkov, Schmid & Alahari, "How good is my GAN?", ECCV 2018.', '');
+  L.push('| measure | trained on | tested on | n train | n test | accuracy % [95 % CI] | balanced accuracy % [95 % CI] |', '|---|---|---|---:|---:|---|---|');
+  const rows: [string, ScorePart | null | undefined][] = [['baseline', s.baseline], ['baseline (scored classes)', s.baseline_scored_classes], ['GAN-train', s.gan_train], ['GAN-test', s.gan_test]];
+  for (const [name, p] of rows) {
+    if (p === undefined) continue;
+    if (p === null) { L.push(`| ${name} | – | – | – | – | n/a | n/a |`); continue; }
+    L.push(`| ${name} | ${p.trained_on} | ${p.tested_on} | ${p.n_train} | ${p.n} | ${withCi(p.accuracy)} | ${withCi(p.balanced_accuracy)} |`);
+  }
+  L.push('', '## Per-class sensitivity (recall), % [95 % CI]', '', '| class | baseline | GAN-train | GAN-test |', '|---|---|---|---|');
+  for (const c of s.real_classes) {
+    L.push(`| ${c} | ${withCi(s.baseline.per_class[c]?.sensitivity)} | ${withCi(s.gan_train?.per_class[c]?.sensitivity)} | ${withCi(s.gan_test?.per_class[c]?.n ? s.gan_test.per_class[c].sensitivity : undefined)} |`);
+  }
+  if (s.distances) {
+    const d = s.distances;
+    L.push('', `## Feature-space distances (real ${d.real_subset} images vs synthetic)`, '', `Features: ${d.feature_space}, ${d.feature_dim} dimensions.`, '',
+      '| class | n real | n synthetic | FID | KID ×10³ (± std) | precision | recall |', '|---|---:|---:|---:|---:|---:|---:|');
+    const row = (name: string, x: FeatureDistancesResult['overall']): string =>
+      `| ${name} | ${x.n_real} | ${x.n_fake} | ${fixed(x.fid, 2)} | ${x.kid.value === null ? 'n/a' : `${(x.kid.value * 1e3).toFixed(2)} ± ${((x.kid.std ?? 0) * 1e3).toFixed(2)}`} | ${fixed(x.precision, 3)} | ${fixed(x.recall, 3)} |`;
+    for (const [c, x] of Object.entries(d.classes)) L.push(row(c, x));
+    L.push(row('**all classes**', d.overall));
+    const warned = Object.entries(d.classes).filter(([, x]) => x.warnings.length);
+    if (warned.length) L.push('', ...warned.map(([c, x]) => `- ${c}: ${x.warnings.join('; ')}`));
+  }
+  if (s.missing_in_synthetic.length) L.push('', `Classes without synthetic images (not scored by GAN-train/GAN-test): ${s.missing_in_synthetic.join(', ')}.`);
+  if (s.notes.length) L.push('', '## Notes', '', ...s.notes.map((n) => `- ${n}`));
+  const st = s.settings;
+  L.push('', '## Settings', '', `Classifier: cellgan reference CNN ${JSON.stringify(st.architecture)}, ${st.size} px, up to ${st.epochs} epochs (early stopping on validation loss), ` +
+    `batch ${st.batch_size}, Adam lr ${st.learning_rate}, augmentation: ${st.augment}, class weights: ${st.class_weights ? 'inverse frequency' : 'none'}, seed ${st.seed}, backend ${st.backend}.`, '');
+  return L.join('\n');
+}
+
+export type { LabeledImages };
