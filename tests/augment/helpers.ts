@@ -36,17 +36,25 @@ export async function writeSyntheticFolder(dir: string, opts: { perClass: number
   const size = opts.size ?? 16;
   const classes = opts.classes ?? CLASSES;
   const rng = new Rng(opts.seed ?? 7);
+  // Up to 64 distinct noise PNGs, reused round-robin: encoding thousands
+  // with sharp would dominate the test's time, and the export does not care
+  // whether two synthetic files happen to be equal.
+  const pngs: Buffer[] = [];
+  for (let v = 0; v < Math.min(64, opts.perClass * classes.length); v++) {
+    const px = Buffer.alloc(size * size * 3);
+    for (let k = 0; k < px.length; k++) px[k] = rng.int(256);
+    pngs.push(await sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
+  }
   const rows: string[] = [];
+  let n = 0;
   for (const c of classes) {
     await fs.mkdir(path.join(dir, c), { recursive: true });
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < opts.perClass; i++) {
-      const px = Buffer.alloc(size * size * 3);
-      for (let k = 0; k < px.length; k++) px[k] = rng.int(256);
       const file = `${c}/${String(i).padStart(6, '0')}.png`;
-      writes.push(sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toFile(path.join(dir, file)));
+      writes.push(fs.writeFile(path.join(dir, file), pngs[n++ % pngs.length]));
       rows.push(JSON.stringify({ file, class: c, run: opts.run ?? 'runs/fake', checkpoint: opts.checkpoint ?? 'ckpt-000100', seed: opts.seed ?? 7, index: i }));
-      if (writes.length >= 16) await Promise.all(writes.splice(0));
+      if (writes.length >= 32) await Promise.all(writes.splice(0));
     }
     await Promise.all(writes);
   }
