@@ -224,16 +224,29 @@ async function loadCsv(data: string, csvFile: string): Promise<Dataset> {
     candidates.push(c);
   }
 
+  // Each folder is resolved once (a linked folder could lead out of the root); each file is lstat'ed,
+  // and resolved only when it is itself a link.
+  const realDirs = new Map<string, Promise<string>>();
+  const realDir = (dir: string) => {
+    let p = realDirs.get(dir);
+    if (!p) { p = fs.realpath(dir); realDirs.set(dir, p); }
+    return p;
+  };
   const checked = await mapPool(candidates, 16, async (c): Promise<DatasetItem | null> => {
     const abs = path.join(root, ...c.file.split('/'));
     const where = `${csvName} line ${c.line}`;
     let real: string;
-    try { real = await fs.realpath(abs); } catch (err) {
+    let st;
+    try {
+      const dir = await realDir(path.dirname(abs));
+      st = await fs.lstat(abs);
+      real = st.isSymbolicLink() ? await fs.realpath(abs) : path.join(dir, path.basename(abs));
+      if (st.isSymbolicLink()) st = await fs.stat(real);
+    } catch (err) {
       skipped.push({ file: c.file, reason: `${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeFsError(err)}` });
       return null;
     }
     if (!inside(realRoot, real)) { skipped.push({ file: c.file, reason: `${where}: symbolic link points outside the data root; refused` }); return null; }
-    const st = await fs.stat(real);
     if (!st.isFile()) { skipped.push({ file: c.file, reason: `${where}: not a regular file` }); return null; }
     const problem = extensionProblem(c.file);
     if (problem) { skipped.push({ file: c.file, reason: `${where}: ${problem}` }); return null; }

@@ -42,6 +42,7 @@ describe('scanning an ImageFolder full of bad input', () => {
     expect(files).not.toContain(CASES.bmp);
     expect(ds.classes).toEqual(['Zellen mit Ümlaut é', 'good']); // the empty class is left out
     expect(reasonOf(ds.skipped, CASES.linkOut)).toMatch(/outside the data root; refused/);
+    expect(reasonOf(ds.skipped, 'linked folder')).toMatch(/outside the data root; refused/);
     expect(reasonOf(ds.skipped, CASES.hidden)).toMatch(/hidden/);
     expect(reasonOf(ds.skipped, CASES.dsStore)).toMatch(/\.DS_Store/);
     expect(reasonOf(ds.skipped, '.DS_Store')).toMatch(/\.DS_Store/);
@@ -130,6 +131,7 @@ describe('a labels CSV full of bad rows', () => {
     expect(reasonOf(s, 'good/ok-5.jpg')).toMatch(/path separator/);
     expect(reasonOf(s, CASES.linkOut)).toMatch(/outside the data root; refused/);
     expect(reasonOf(s, 'labels.csv line 18')).toMatch(/expected 3 fields, found 2/);
+    expect(reasonOf(s, 'linked folder/secret.jpg')).toMatch(/line 19: symbolic link points outside the data root; refused/);
   });
 
   it('a CSV missing a required column is an error naming the file and the column', async () => {

@@ -135,6 +135,7 @@ export async function buildCorpus(dir: string): Promise<string> {
   // The target outside is byte-identical to a file inside: if the link were followed, a duplicate would show.
   await fs.writeFile(path.join(outside, 'secret.jpg'), await fs.readFile(path.join(root, 'good/ok-0.jpg')));
   await fs.symlink(path.join(outside, 'secret.jpg'), path.join(root, CASES.linkOut));
+  await fs.symlink(outside, path.join(root, 'linked folder'));
 
   await put('labels.csv', [
     'file,class,patient',
@@ -155,6 +156,7 @@ export async function buildCorpus(dir: string): Promise<string> {
     `${CASES.truncatedJpeg},good,p6`,
     '"good/text.png",good,p6',
     'good/ok-4.jpg,good', // a field short
+    'linked folder/secret.jpg,good,p7', // through a linked folder that leads outside
   ].join('\r\n') + '\r\n');
   await put('labels-missing-column.csv', 'file,label\ngood/ok-0.jpg,good\n');
   return root;
