@@ -347,7 +347,7 @@ export function argmax(row: ArrayLike<number>): number {
  * `model` by layer name. The output layer's columns are mapped by class name;
  * classes the saved model did not know keep their fresh initialisation.
  */
-async function transferFrom(dir: string, model: LayersModel, classes: string[], arch: ClassifierArchitecture): Promise<'mapped' | 'replaced' | 'partial'> {
+export async function transferFrom(dir: string, model: LayersModel, classes: string[], arch: ClassifierArchitecture): Promise<'mapped' | 'replaced' | 'partial'> {
   const src = await loadClassifier(dir);
   try {
     const a = src.info.architecture;
