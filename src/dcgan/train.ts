@@ -15,7 +15,7 @@ import path from 'node:path';
 import { tf, ensureBackend, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
-import { assertWritableOutput, buildDirAtomic, removeStaleStaging, writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
+import { assertWritableOutput, buildDirAtomic, removeStaleStaging, tempNameBeside, writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { silentLogger, withLogFile, type Logger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
@@ -189,7 +189,11 @@ async function writeCheckpoint(runDir: string, st: LoopState, models: { g: Layer
   }
   const all = await listCheckpoints(runDir);
   for (const old of all.slice(0, Math.max(0, all.length - keep))) {
-    await fs.rm(path.join(runDir, 'checkpoints', checkpointName(old)), { recursive: true, force: true });
+    // Renamed away first, so a kill mid-delete never leaves a half-deleted folder under a checkpoint name.
+    const target = path.join(runDir, 'checkpoints', checkpointName(old));
+    const trash = tempNameBeside(target, 'old');
+    await fs.rename(target, trash);
+    await fs.rm(trash, { recursive: true, force: true });
   }
   logger.debug({ checkpoint: dir }, 'checkpoint written');
   return dir;
@@ -292,7 +296,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
-      await removeStaleStaging(ck);
+      // Staging or half-deleted folders of a killed process are hidden; remove them.
+      for (const name of await fs.readdir(path.join(runDir, 'checkpoints'))) {
+        const m = /^\.(\d+)\.(tmp|old)-\d+-[0-9a-f]+$/.exec(name);
+        if (m) await removeStaleStaging(path.join(runDir, 'checkpoints', m[1]));
+      }
       await loadModelWeights(g, path.join(ck, 'generator'));
       await loadModelWeights(gEma, path.join(ck, 'generator_ema'));
       await loadModelWeights(d, path.join(ck, 'discriminator'));
