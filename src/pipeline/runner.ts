@@ -58,10 +58,6 @@ function now(): string { return new Date().toISOString(); }
 /** Runs `stages` in order, recording each in `state` (written to `<dir>/pipeline.json` after every change). */
 export async function runStages(dir: string, state: PipelineState, stages: StageDefinition[], logger: Logger): Promise<RunStagesResult> {
   const outcomes: RunStagesResult['outcomes'] = {};
-  // Stages that are not part of this run (e.g. `select` without --classes) are forgotten.
-  const names = new Set(stages.map((s) => s.name));
-  for (const name of Object.keys(state.stages) as StageName[]) if (!names.has(name)) delete state.stages[name];
-
   for (const stage of stages) {
     const stageDir = path.join(dir, stage.name);
     const optionsHash = hashValue(stage.options);
@@ -80,7 +76,9 @@ export async function runStages(dir: string, state: PipelineState, stages: Stage
       continue;
     }
 
-    const resume = Boolean(same && stage.resumable && prev.status !== 'done' && (await exists(stageDir)));
+    // A killed (still 'running') or interrupted attempt continues; a failed one starts clean, since
+    // continuing would likely fail the same way (e.g. a NaN loss resumes into the same NaN).
+    const resume = Boolean(same && stage.resumable && (prev.status === 'running' || prev.status === 'interrupted') && (await exists(stageDir)));
     if (!resume) {
       if (prev) logger.info(`pipeline: ${stage.name}: ${!same ? 'options or inputs changed' : prev.status === 'done' ? 'outputs missing' : `previous attempt ${prev.status}`}, running again from scratch`);
       await fs.rm(stageDir, { recursive: true, force: true });

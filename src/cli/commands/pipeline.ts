@@ -1,10 +1,71 @@
 import type { CommandModule } from 'yargs';
-import { CellganError } from '../../util/errors.js';
-import type { GlobalArgs } from '../context.js';
+import path from 'node:path';
+import { handler, type GlobalArgs } from '../context.js';
+import { runPipeline, PIPELINE_MODES } from '../../pipeline/pipeline.js';
+import { BUDGETS, BUDGET_NAMES, type BudgetName } from '../../pipeline/budgets.js';
+import type { StageName } from '../../pipeline/state.js';
 
-// Placeholder until the pipeline command lands; replaced by its owner.
-export const pipelineCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+interface PipelineArgs extends GlobalArgs {
+  data: string;
+  out: string;
+  labels?: string;
+  classes?: string;
+  budget: string;
+  size?: number;
+  mode: string;
+  seed: number;
+  iters?: number;
+  count?: number;
+  until?: string;
+}
+
+export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
   command: 'pipeline',
-  describe: '(pipeline: not implemented yet)',
-  handler: () => { throw new CellganError('pipeline is not implemented yet'); },
+  describe: 'inspect → split → train → generate → score → export on one dataset, then write report.html (re-run to resume)',
+  builder: (y) => y
+    .option('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>), or the folder --labels paths are relative to' })
+    .option('out', { type: 'string', demandOption: true, describe: 'pipeline folder: each stage writes <out>/<stage>/, plus pipeline.json and report.html; run again to skip completed stages and resume training' })
+    .option('labels', { type: 'string', describe: 'labels CSV with columns file,class' })
+    .option('classes', { type: 'string', describe: 'only these classes, comma-separated (at least 2)' })
+    .option('budget', {
+      type: 'string', default: 'quick', choices: [...BUDGET_NAMES],
+      describe: `compute budget: ${BUDGET_NAMES.map((b) => `${b} (${BUDGETS[b].iters} GAN iterations, widths ${BUDGETS[b].gWidth}, ${BUDGETS[b].count} images/class)`).join('; ')}`,
+    })
+    .option('size', { type: 'number', describe: 'image size, 32, 64 or 128 (default: the budget\'s, 64)' })
+    .option('mode', { type: 'string', default: 'conditional', choices: [...PIPELINE_MODES], describe: 'one class-conditional GAN, or one GAN per class' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of the split, training, generation and export' })
+    .option('iters', { type: 'number', describe: 'override the budget\'s GAN iterations' })
+    .option('count', { type: 'number', describe: 'override the budget\'s synthetic images per class' })
+    .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
+    .example('$0 pipeline --data samples/pbc-mini --out runs/demo --budget quick', 'the bundled demo (npm start)'),
+  handler: handler<PipelineArgs>(async (args, ctx) => {
+    await ctx.backend();
+    const controller = new AbortController();
+    // First Ctrl-C: training saves a checkpoint and the pipeline stops (resumable); a second one kills.
+    const onSignal = () => {
+      if (controller.signal.aborted) process.exit(130);
+      ctx.logger.warn('pipeline: stopping after a checkpoint (Ctrl-C again to kill)');
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const overrides: Record<string, number> = {};
+      if (args.iters !== undefined) overrides.iters = args.iters;
+      if (args.count !== undefined) overrides.count = args.count;
+      const result = await runPipeline({
+        data: args.data, out: args.out, labels: args.labels, classes: args.classes,
+        budget: args.budget as BudgetName, size: args.size, mode: args.mode as (typeof PIPELINE_MODES)[number], seed: args.seed,
+        overrides, until: args.until as StageName | undefined, logger: ctx.logger, signal: controller.signal,
+        progress: Boolean(process.stderr.isTTY) && !process.env.CI,
+      });
+      const ran = Object.entries(result.outcomes).map(([s, o]) => `${s}: ${o}`).join(', ');
+      ctx.logger.info(`pipeline: finished in ${result.seconds}s (${ran})`);
+      const rel = result.report ? path.relative(process.cwd(), result.report) || result.report : undefined;
+      process.stdout.write(rel ? `Report: ${rel.startsWith('..') ? result.report : rel}\n` : `Pipeline folder: ${result.out} (no report written)\n`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }),
 };

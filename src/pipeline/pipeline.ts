@@ -1,0 +1,384 @@
+/**
+ * `cellgan pipeline`: inspect → split → train → generate → score → export on
+ * one dataset, each stage writing under `<out>/<stage>/`, with
+ * `<out>/pipeline.json` recording what is complete (see state.ts) and
+ * `<out>/report.html` summarising it (see report.ts).
+ *
+ * With `classes`, a `select` stage first copies those classes' images into
+ * `<out>/select/data/` (the input is never modified, and every later stage
+ * sees exactly the chosen classes whatever it derives its class list from).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { silentLogger, type Logger } from '../util/log.js';
+import { CellganError, InterruptedError } from '../util/errors.js';
+import { exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import * as v from '../util/validate.js';
+import { VERSION } from '../version.js';
+import { loadDataset } from '../data/dataset.js';
+import { inspect, formatInspectReport } from '../data/inspect.js';
+import { makeSplit, writeSplit } from '../data/index.js';
+import type { Dataset } from '../data/types.js';
+import { train, generate, readRun } from '../dcgan/index.js';
+import { score, featureDistances } from '../metrics/index.js';
+import { exportDataset } from '../augment/index.js';
+import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
+import { fingerprintData, fingerprintFiles, readState, writeState, type PipelineState, type StageName } from './state.js';
+import { runStages, type StageDefinition, type StageOutcome, type StageRunContext } from './runner.js';
+import { renderReport } from './report.js';
+
+export const PIPELINE_MODES = ['conditional', 'per-class'] as const;
+export type PipelineMode = (typeof PIPELINE_MODES)[number];
+
+export interface PipelineOptions {
+  /** ImageFolder root (or the folder a labels CSV's paths are relative to). */
+  data: string;
+  /** Pipeline folder; a new or empty folder, or one a previous pipeline run wrote (then it resumes). */
+  out: string;
+  /** A labels CSV (`file,class`). */
+  labels?: string;
+  /** Only these classes (at least 2). */
+  classes?: string[] | string;
+  budget?: BudgetName;
+  /** Image size (default: the budget's). */
+  size?: number;
+  /** One class-conditional GAN (default) or one GAN per class. */
+  mode?: PipelineMode;
+  seed?: number;
+  /** Change single budget fields (e.g. iterations) without a new budget name. */
+  overrides?: Partial<Omit<Budget, 'purpose'>>;
+  /** Write report.html at the end (default true; also after a failed stage). */
+  report?: boolean;
+  logger?: Logger;
+  /** Aborting stops training at the next step with a checkpoint, then the pipeline stops (resumable). */
+  signal?: AbortSignal;
+  /** Progress bars on a terminal. */
+  progress?: boolean;
+  /** Stop after this stage (the later ones are left as they are). */
+  until?: StageName;
+}
+
+export interface PipelineResult {
+  out: string;
+  report?: string;
+  state: PipelineState;
+  outcomes: Partial<Record<StageName, StageOutcome>>;
+  seconds: number;
+}
+
+interface Resolved {
+  data: string;
+  labels?: string;
+  out: string;
+  classes?: string[];
+  budgetName: BudgetName;
+  budget: Budget;
+  size: number;
+  mode: PipelineMode;
+  seed: number;
+}
+
+const SIZES = [32, 64, 128] as const;
+
+function inside(parent: string, child: string): boolean {
+  const r = path.relative(parent, child);
+  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+}
+
+async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
+  v.nonEmptyString('--data', opts.data);
+  v.nonEmptyString('--out', opts.out);
+  if (opts.labels !== undefined) v.nonEmptyString('--labels', opts.labels);
+  const budgetName = v.oneOf('--budget', opts.budget ?? 'quick', BUDGET_NAMES);
+  const budget: Budget = { ...BUDGETS[budgetName], ...(opts.overrides ?? {}) };
+  v.integer('iters', budget.iters, 1);
+  v.integer('batch', budget.batch, 1, 4096);
+  v.integer('gWidth', budget.gWidth, 1, 1024);
+  v.integer('dWidth', budget.dWidth, 1, 1024);
+  v.integer('count', budget.count, 1);
+  v.integer('classifierEpochs', budget.classifierEpochs, 1);
+  v.integer('checkpointEvery', budget.checkpointEvery, 1);
+  const size = v.oneOf('--size', opts.size ?? budget.size, SIZES);
+  const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
+  const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
+  let classes: string[] | undefined;
+  if (opts.classes !== undefined) {
+    const list = (Array.isArray(opts.classes) ? opts.classes : String(opts.classes).split(',')).map((c) => c.trim()).filter(Boolean);
+    if (list.length < 2 || new Set(list).size !== list.length) throw v.invalid('--classes', 'a comma-separated list of at least 2 different class names', opts.classes);
+    classes = [...list].sort();
+  }
+  const data = path.resolve(opts.data);
+  const out = path.resolve(opts.out);
+  const st = await fs.stat(data).catch(() => null);
+  if (!st) throw new CellganError('no such data folder', { file: opts.data });
+  const labels = opts.labels !== undefined ? path.resolve(opts.labels) : undefined;
+  if (labels && !(await exists(labels))) throw new CellganError('no such labels file', { file: opts.labels });
+  // The data fingerprint would include our own outputs, and inputs are never written to.
+  const dataRoot = st.isDirectory() ? data : path.dirname(data);
+  if (inside(dataRoot, out)) throw new CellganError('the pipeline folder must not be inside the data folder (inputs are never modified)', { file: opts.out });
+  return { data, labels, out, classes, budgetName, budget, size, mode, seed };
+}
+
+/** Refuses a second pipeline on the same folder at the same time. */
+async function takeLock(out: string): Promise<() => Promise<void>> {
+  const lock = path.join(out, '.pipeline.lock');
+  try {
+    const pid = Number(await fs.readFile(lock, 'utf8'));
+    if (pid && pid !== process.pid) {
+      let alive = false;
+      try { process.kill(pid, 0); alive = true; } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM'; }
+      if (alive) throw new CellganError(`another cellgan pipeline (pid ${pid}) is running on this folder`, { file: out });
+    }
+  } catch (err) {
+    if (err instanceof CellganError) throw err;
+  }
+  await fs.writeFile(lock, String(process.pid));
+  return () => fs.rm(lock, { force: true });
+}
+
+/** Copies the chosen classes' images (and a labels CSV when the input had one) into `dest`. */
+async function copySelection(dataset: Dataset, classes: string[], dest: string): Promise<number> {
+  const known = new Set(dataset.classes);
+  const unknown = classes.filter((c) => !known.has(c));
+  if (unknown.length) throw new CellganError(`--classes names ${unknown.join(', ')}, not in the dataset (its classes: ${dataset.classes.join(', ')})`, { file: dataset.root });
+  const want = new Set(classes);
+  const items = dataset.items.filter((i) => want.has(i.label));
+  for (const item of items) {
+    const target = path.join(dest, ...item.file.split('/'));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.copyFile(item.abs, target);
+  }
+  if (dataset.source === 'csv') {
+    const metaKeys = [...new Set(items.flatMap((i) => Object.keys(i.meta ?? {})))].filter((k) => k !== 'file' && k !== 'class');
+    const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = [['file', 'class', ...metaKeys].join(','), ...items.map((i) => [i.file, i.label, ...metaKeys.map((k) => i.meta?.[k] ?? '')].map(q).join(','))];
+    await writeFileAtomic(path.join(dest, 'labels.csv'), lines.join('\n') + '\n');
+  }
+  return items.length;
+}
+
+/** Runs the pipeline (see the module comment). */
+export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
+  const t0 = Date.now();
+  const logger = opts.logger ?? silentLogger;
+  const r = await resolveOptions(opts);
+  const { out, budget } = r;
+
+  // A non-empty folder that is not a pipeline folder is refused: it is someone else's.
+  await fs.mkdir(out, { recursive: true });
+  const entries = (await fs.readdir(out)).filter((n) => !n.startsWith('.'));
+  const previous = await readState(out);
+  if (!previous && entries.length) throw new CellganError('output folder exists, is not empty and holds no pipeline.json; choose a new --out', { file: out, exitCode: 1 });
+  const releaseLock = await takeLock(out);
+
+  try {
+    const baseDataset = await loadDataset(r.data, { labels: r.labels });
+    const dataFingerprint = await fingerprintData(baseDataset.root, r.labels);
+
+    // Where later stages read the data from: the input, or the copy of the chosen classes.
+    let data = r.data;
+    let labels = r.labels;
+    let dataRoot = baseDataset.root;
+    if (r.classes) {
+      data = path.join(out, 'select', 'data');
+      labels = baseDataset.source === 'csv' ? path.join(data, 'labels.csv') : undefined;
+      dataRoot = data;
+    }
+
+    const state: PipelineState = previous ?? { format: 'cellgan-pipeline/1', tool: { name: 'cellgan', version: VERSION }, options: {}, stages: {}, updatedAt: '' };
+    state.tool = { name: 'cellgan', version: VERSION };
+    state.options = {
+      data: r.data, labels: r.labels ?? null, classes: r.classes ?? null, budget: r.budgetName, budgetValues: budget,
+      size: r.size, mode: r.mode, seed: r.seed, dataRoot,
+    };
+    // Without --classes there is no select stage; its old record would only mislead.
+    if (!r.classes) delete state.stages.select;
+    await writeState(out, state);
+
+    const dataInput = r.classes ? undefined : { data: dataFingerprint };
+    const dataReads: StageName[] = r.classes ? ['select'] : [];
+    const trainDir = path.join(out, 'train');
+    const generateDir = path.join(out, 'generate');
+    const splitFile = path.join(out, 'split', 'split.json');
+    const stages: StageDefinition[] = [];
+
+    if (r.classes) {
+      const classes = r.classes;
+      stages.push({
+        name: 'select', reads: [], extraInputs: { data: dataFingerprint }, options: { classes },
+        async run(ctx) {
+          const n = await copySelection(baseDataset, classes, path.join(ctx.stageDir, 'data'));
+          logger.info(`pipeline: copied ${n} images of ${classes.length} classes`);
+          return { outputs: { data: 'select/data' }, summary: { images: n, classes } };
+        },
+        fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['data/**']),
+      });
+    }
+
+    stages.push({
+      name: 'inspect', reads: dataReads, extraInputs: dataInput, options: {},
+      async run(ctx) {
+        const report = await inspect(data, { labels });
+        await writeJsonAtomic(path.join(ctx.stageDir, 'inspect.json'), report);
+        await writeFileAtomic(path.join(ctx.stageDir, 'inspect.txt'), formatInspectReport(report) + '\n');
+        return {
+          outputs: { report: 'inspect/inspect.json' },
+          summary: { images: report.images, classes: report.classes, duplicates: report.duplicates.length, conflicts: report.conflicts.length, unreadable: report.unreadable.length },
+        };
+      },
+      fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['inspect.json']),
+    });
+
+    const splitOptions = { val: 0.1, test: 0.2, seed: r.seed };
+    stages.push({
+      name: 'split', reads: dataReads, extraInputs: dataInput, options: splitOptions,
+      async run(ctx) {
+        const split = await makeSplit(data, { labels, ...splitOptions });
+        await writeSplit(path.join(ctx.stageDir, 'split.json'), split, { force: true });
+        // The report needs each file's class; with a labels CSV it is not the folder name.
+        const dataset = await loadDataset(data, { labels });
+        const inSplit = new Set([...split.splits.train, ...split.splits.val, ...split.splits.test]);
+        await writeJsonAtomic(path.join(ctx.stageDir, 'classes.json'), Object.fromEntries(dataset.items.filter((i) => inSplit.has(i.file)).map((i) => [i.file, i.label])));
+        return { outputs: { split: 'split/split.json' }, summary: { train: split.splits.train.length, val: split.splits.val.length, test: split.splits.test.length, excluded: split.excluded.length } };
+      },
+      fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['split.json']),
+    });
+
+    const trainOptions = {
+      mode: r.mode, size: r.size, iters: budget.iters, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth,
+      checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: 'color,translation',
+    };
+    stages.push({
+      name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
+      async run(ctx) {
+        const classes = r.mode === 'conditional' ? [null] : await splitClasses(splitFile, data, labels);
+        const summary: Record<string, unknown> = {};
+        for (const cls of classes) {
+          const runDir = cls === null ? ctx.stageDir : path.join(ctx.stageDir, cls);
+          const result = await trainOrResume(ctx, runDir, {
+            data, labels, split: splitFile, size: r.size, iters: budget.iters, batch: budget.batch,
+            gWidth: budget.gWidth, dWidth: budget.dWidth, seed: r.seed, diffAugment: trainOptions.diffAugment,
+            checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery,
+            logEvery: Math.max(1, Math.min(10, Math.floor(budget.iters / 20))),
+            ...(cls === null ? { conditional: true } : { className: cls }),
+            logger, signal: opts.signal, progress: opts.progress,
+          });
+          summary[cls ?? 'conditional'] = { iteration: result.iteration, collapse_warning: result.stats?.collapse_warning ?? false, diversity_ratio: result.stats?.diversity_ratio };
+          if (result.interrupted) throw new InterruptedError(`training interrupted at iteration ${result.iteration}; run the same command again to resume`);
+        }
+        return { outputs: { run: 'train' }, summary };
+      },
+      async fingerprint(ctx) {
+        return fingerprintFiles(ctx.stageDir, ['options.json', '*/options.json', 'checkpoints/*/generator_ema/*', '*/checkpoints/*/generator_ema/*']);
+      },
+    });
+
+    const generateOptions = { count: budget.count, seed: r.seed + 1 };
+    stages.push({
+      name: 'generate', reads: ['train'], options: generateOptions,
+      async run(ctx) {
+        if (r.mode === 'conditional') {
+          const g = await generate({ model: trainDir, count: budget.count, out: ctx.stageDir, seed: generateOptions.seed, logger, signal: opts.signal, progress: opts.progress, force: true });
+          return { outputs: { synthetic: 'generate', manifest: 'generate/manifest.jsonl' }, summary: { counts: g.counts, checkpoint: g.checkpoint } };
+        }
+        // Per class: each run generates into its own folder, then the parts merge into one synthetic folder.
+        const counts: Record<string, number> = {};
+        const manifest: string[] = [];
+        await fs.mkdir(ctx.stageDir, { recursive: true });
+        for (const cls of await splitClasses(splitFile, data, labels)) {
+          const part = path.join(ctx.stageDir, '.parts', cls);
+          await fs.rm(part, { recursive: true, force: true });
+          const g = await generate({ model: path.join(trainDir, cls), count: budget.count, out: part, seed: generateOptions.seed, logger, signal: opts.signal, progress: opts.progress, force: true });
+          counts[cls] = g.counts[cls] ?? g.total;
+          await fs.rm(path.join(ctx.stageDir, cls), { recursive: true, force: true });
+          await fs.rename(path.join(part, cls), path.join(ctx.stageDir, cls));
+          manifest.push(...(await fs.readFile(g.manifest, 'utf8')).split('\n').filter(Boolean));
+        }
+        await fs.rm(path.join(ctx.stageDir, '.parts'), { recursive: true, force: true });
+        await writeFileAtomic(path.join(ctx.stageDir, 'manifest.jsonl'), manifest.join('\n') + '\n');
+        return { outputs: { synthetic: 'generate', manifest: 'generate/manifest.jsonl' }, summary: { counts } };
+      },
+      fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['manifest.jsonl', '*/*.png']),
+    });
+
+    const scoreOptions = { size: r.size, epochs: budget.classifierEpochs, seed: r.seed };
+    stages.push({
+      name: 'score', reads: ['split', 'generate', ...dataReads], extraInputs: dataInput, options: scoreOptions,
+      async run(ctx) {
+        const s = await score({ data, labels, split: splitFile, synthetic: generateDir, out: ctx.stageDir, size: r.size, epochs: budget.classifierEpochs, seed: r.seed, logger, force: true });
+        const distances = await featureDistances({ data, labels, split: splitFile, synthetic: generateDir, model: path.join(ctx.stageDir, 'baseline'), logger });
+        await writeJsonAtomic(path.join(ctx.stageDir, 'distances.json'), distances);
+        return {
+          outputs: { score: 'score/score.json', distances: 'score/distances.json' },
+          summary: { baseline: s.baseline?.accuracy, gan_train: s.gan_train?.accuracy, gan_test: s.gan_test?.accuracy },
+        };
+      },
+      fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['score.json', 'distances.json']),
+    });
+
+    const exportOptions = { perClass: 'max', augment: 'flip,rot90,color', mix: 'synthetic-first', seed: r.seed };
+    stages.push({
+      name: 'export', reads: ['split', 'generate', ...dataReads], extraInputs: dataInput, options: exportOptions,
+      async run(ctx) {
+        const e = await exportDataset({ data, labels, split: splitFile, synthetic: [generateDir], perClass: 'max', augment: exportOptions.augment, mix: exportOptions.mix, out: ctx.stageDir, seed: r.seed, force: true, logger, command: `cellgan pipeline (stage export of ${out})` });
+        return { outputs: { dataset: 'export/dataset.json' }, summary: { perClass: e.perClass, files: e.files, warnings: e.warnings } };
+      },
+      fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['dataset.json', 'manifest.jsonl']),
+    });
+
+    if (opts.until !== undefined) {
+      const stop = v.oneOf('--until', opts.until, stages.map((s) => s.name));
+      stages.splice(stages.findIndex((s) => s.name === stop) + 1);
+    }
+    let outcomes: Partial<Record<StageName, StageOutcome>> = {};
+    let failure: unknown;
+    try {
+      ({ outcomes } = await runStages(out, state, stages, logger));
+    } catch (err) {
+      failure = err;
+    }
+    let report: string | undefined;
+    if (opts.report ?? true) {
+      try {
+        report = (await renderReport({ dir: out })).file;
+      } catch (err) {
+        logger.warn(`pipeline: could not write the report: ${(err as Error).message}`);
+      }
+    }
+    if (failure) {
+      if (report) logger.info(`pipeline: report of the completed stages: ${report}`);
+      throw failure;
+    }
+    return { out, report, state, outcomes, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+  } finally {
+    await releaseLock();
+  }
+}
+
+/** Classes of the split's training images (per-class mode trains one GAN for each). */
+async function splitClasses(splitFile: string, data: string, labels: string | undefined): Promise<string[]> {
+  const split = JSON.parse(await fs.readFile(splitFile, 'utf8')) as { splits: { train: string[] } };
+  const dataset = await loadDataset(data, { labels });
+  const train = new Set(split.splits.train);
+  return [...new Set(dataset.items.filter((i) => train.has(i.file)).map((i) => i.label))].sort();
+}
+
+type TrainCall = Parameters<typeof train>[0];
+
+/**
+ * Continues a run folder that has a checkpoint (an interrupted or killed
+ * attempt), or starts it afresh.
+ */
+async function trainOrResume(ctx: StageRunContext, runDir: string, options: TrainCall): Promise<Awaited<ReturnType<typeof train>>> {
+  if (ctx.resume && (await exists(path.join(runDir, 'options.json')))) {
+    const info = await readRun(runDir).catch(() => undefined);
+    if (info?.latest !== undefined) {
+      ctx.logger.info(`pipeline: train: resuming ${path.relative(ctx.dir, runDir) || 'train'} from iteration ${info.latest}`);
+      return train({ resume: runDir, iters: options.iters, logger: options.logger, signal: options.signal, progress: options.progress });
+    }
+  }
+  await fs.rm(runDir, { recursive: true, force: true });
+  return train({ ...options, out: runDir });
+}
+
+
