@@ -22,7 +22,7 @@ import type { Dataset, SplitFile } from '../data/types.js';
 import { decodeLabeled, readSyntheticFolder, type LabeledImages } from './images.js';
 import { trainClassifier, trainOnImages, carveValidation } from './classifier/train.js';
 import { predictImages } from './classifier/evaluate.js';
-import type { ClassifierArchitecture } from './classifier/model.js';
+import { DEFAULT_ARCHITECTURE, type ClassifierArchitecture } from './classifier/model.js';
 import { computeMetrics, type MetricsReport, type Num } from './report.js';
 import { confusionChartPng } from './confusion-chart.js';
 import { featureDistances, type FeatureDistancesResult } from './distances/index.js';
@@ -103,6 +103,8 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
   const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
   const withDistances = opts.distances ?? true;
+  const blocks = opts.architecture?.blocks ?? DEFAULT_ARCHITECTURE.blocks;
+  if (size % 2 ** blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** blocks} (the classifier halves it ${blocks} times)`, size);
   const backend = await ensureBackend();
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
