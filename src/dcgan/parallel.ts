@@ -31,6 +31,8 @@ export interface GradientStep {
   discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch): Promise<DiscriminatorGradients>;
   generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch): Promise<GeneratorGradients>;
   close(): Promise<void>;
+  /** Live tensors per worker (for leak checks); [] when local. */
+  workerTensorCounts(): Promise<number[]>;
 }
 
 /** step.ts in this thread. */
@@ -40,6 +42,7 @@ export function localStep(): GradientStep {
     discriminatorGradients: async (g, d, b) => discriminatorGradients(g, d, b),
     generatorGradients: async (g, d, b) => generatorGradients(g, d, b),
     close: async () => {},
+    workerTensorCounts: async () => [],
   };
 }
 
@@ -139,5 +142,6 @@ export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOpti
       return { grads: r.grads, loss: tf.scalar(r.loss) as Scalar };
     },
     close: () => pool.close(),
+    workerTensorCounts: () => pool.map<number>('numTensors', Array.from({ length: pool.size }, () => null)),
   };
 }

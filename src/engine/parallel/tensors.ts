@@ -1,0 +1,42 @@
+/**
+ * Moving named Float32 tensors between threads: packed into one buffer (a
+ * SharedArrayBuffer when the same data goes to every worker, so it is not
+ * cloned per worker) with a table of names, shapes and offsets.
+ */
+export interface PackedTensors {
+  buffer: ArrayBuffer | SharedArrayBuffer;
+  entries: { name: string; shape: number[]; offset: number; length: number }[];
+}
+
+export function packTensors(items: { name: string; shape: number[]; values: ArrayLike<number> }[], shared = false): PackedTensors {
+  const total = items.reduce((s, t) => s + t.values.length, 0);
+  const buffer = shared ? new SharedArrayBuffer(total * 4) : new ArrayBuffer(total * 4);
+  const all = new Float32Array(buffer);
+  const entries: PackedTensors['entries'] = [];
+  let offset = 0;
+  for (const t of items) {
+    all.set(t.values, offset);
+    entries.push({ name: t.name, shape: t.shape, offset, length: t.values.length });
+    offset += t.values.length;
+  }
+  return { buffer, entries };
+}
+
+/** Views (no copy) of each packed tensor's values, by name. */
+export function unpackTensors(p: PackedTensors): Map<string, { shape: number[]; values: Float32Array }> {
+  const out = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const e of p.entries) out.set(e.name, { shape: e.shape, values: new Float32Array(p.buffer, e.offset * 4, e.length) });
+  return out;
+}
+
+/** Splits `rows` into `parts` contiguous [start, end) ranges as equal as possible (earlier ones larger). */
+export function splitRows(rows: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < parts; i++) {
+    const n = Math.floor(rows / parts) + (i < rows % parts ? 1 : 0);
+    out.push([start, start + n]);
+    start += n;
+  }
+  return out;
+}
