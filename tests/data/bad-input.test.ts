@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellganError } from '../../src/util/errors.js';
 import { decodeImage, decodeImages, inspect, loadDataset, type InspectReport } from '../../src/data/index.js';
-import { runCli, tempDir } from '../helpers/env.js';
+import { runCli, tempDir, type CliResult } from '../helpers/env.js';
 import { buildCorpus, CASES, hashTree, READABLE, UNREADABLE } from './corpus.js';
 
 const tmp = tempDir('cellgan-data-bad-');
@@ -144,38 +144,44 @@ describe('a labels CSV full of bad rows', () => {
 
 describe('cellgan inspect on the corpus (CLI)', () => {
   const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at /);
+  // CLI start-up dominates these tests, so the four runs start together.
+  let json: CliResult, summary: CliResult, missing: CliResult, noClassColumn: CliResult;
+  beforeAll(async () => {
+    [json, summary, missing, noClassColumn] = await Promise.all([
+      runCli(['inspect', root, '--json']),
+      runCli(['inspect', root, '--labels', path.join(root, 'labels.csv')]),
+      runCli(['inspect', path.join(tmp.dir, 'no-such-folder')]),
+      runCli(['inspect', root, '--labels', path.join(root, 'labels-missing-column.csv'), '--json']),
+    ]);
+  });
 
-  it('--json prints one JSON object with classes, unreadable, duplicates and conflicts; exit 0', async () => {
-    const r = await runCli(['inspect', root, '--json']);
-    expect(r.code).toBe(0);
-    noStack(r.stderr);
-    const report = JSON.parse(r.stdout) as InspectReport;
+  it('--json prints one JSON object with classes, unreadable, duplicates and conflicts; exit 0', () => {
+    expect(json.code, json.stderr).toBe(0);
+    noStack(json.stderr);
+    const report = JSON.parse(json.stdout) as InspectReport;
     expect(report.classes.good).toBeGreaterThan(0);
     expect(report.unreadable.map((u) => u.file).sort()).toEqual([...UNREADABLE].sort());
     expect(report.duplicates).toContainEqual([CASES.sameClassDupA, CASES.sameClassDupB]);
     expect(report.conflicts).toEqual([{ files: [CASES.conflictB, CASES.conflictA], classes: ['Zellen mit Ümlaut é', 'good'] }]);
   });
 
-  it('the summary names every problem file with its reason on one line', async () => {
-    const r = await runCli(['inspect', root, '--labels', path.join(root, 'labels.csv')]);
-    expect(r.code).toBe(0);
-    noStack(r.stderr);
+  it('the summary names every problem file with its reason on one line', () => {
+    expect(summary.code, summary.stderr).toBe(0);
+    noStack(summary.stderr);
     for (const [file, reason] of [
       ['good/truncated.jpg', 'truncated JPEG'], ['good/text.png', 'not an image'], ['../outside/secret.jpg', 'leaves the data root'],
       ['good/missing.jpg', 'no such file'], [CASES.linkOut, 'outside the data root'],
     ]) {
-      expect(r.stdout.split('\n').some((line) => line.includes(file) && line.includes(reason))).toBe(true);
+      expect(summary.stdout.split('\n').some((line) => line.includes(file) && line.includes(reason)), `${file}: ${reason}`).toBe(true);
     }
   });
 
-  it('cannot go on → one error line and a non-zero exit: missing folder, CSV without a class column', async () => {
-    const missing = await runCli(['inspect', path.join(tmp.dir, 'no-such-folder')]);
+  it('cannot go on → one error line and a non-zero exit: missing folder, CSV without a class column', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toMatch(/^cellgan: error: .*no-such-folder: cannot read the data folder: no such file or folder$/);
-    const csv = await runCli(['inspect', root, '--labels', path.join(root, 'labels-missing-column.csv'), '--json']);
-    expect(csv.code).toBe(1);
-    expect(csv.stdout).toBe('');
-    expect(csv.stderr.trim().split('\n')).toHaveLength(1);
-    expect(csv.stderr).toMatch(/labels-missing-column\.csv: missing required column "class"/);
+    expect(noClassColumn.code).toBe(1);
+    expect(noClassColumn.stdout).toBe('');
+    expect(noClassColumn.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noClassColumn.stderr).toMatch(/labels-missing-column\.csv: missing required column "class"/);
   });
 });
