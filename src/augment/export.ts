@@ -192,8 +192,28 @@ async function probeImage(abs: string): Promise<Probe> {
   const bytes = await fs.readFile(abs).catch((err: unknown) => { throw new Error(`cannot read: ${describeFsError(err)}`); });
   let meta: sharp.Metadata;
   try { meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata(); } catch (err) { throw new Error(describeSharpError(err)); }
-  await readRgb(bytes);
+  await decodeWithReason(bytes);
   return { convert: needsConversion(abs, meta) };
+}
+
+/**
+ * libvips keeps its error text in a process-wide buffer, so when several
+ * decodes fail or finish at once a failure can arrive as a bare "Unknown
+ * error". The reason matters (it goes to the user), so such a failure is
+ * retried a few times to recover it.
+ */
+async function decodeWithReason(bytes: Buffer): Promise<void> {
+  let last: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await readRgb(bytes);
+      return;
+    } catch (err) {
+      last = err as Error;
+      if (!/^unknown error$/i.test(last.message.trim())) throw last;
+    }
+  }
+  throw new Error('cannot be decoded (the image library gave no reason)');
 }
 
 /**

@@ -86,8 +86,18 @@ export async function readSyntheticFolder(dir: string, dirIndex: number): Promis
       images.push({ dir, dirIndex, file, abs: path.join(root, file), class: file.split('/')[0] });
     }
   }
-  images.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return { dir, images, fromManifest: text !== undefined, skipped };
+  // A symlink inside the folder may point anywhere: read only what really lives inside it.
+  const realRoot = await fs.realpath(root);
+  const inside: SyntheticImage[] = [];
+  for (const img of images) {
+    let target: string;
+    try { target = await fs.realpath(img.abs); } catch { inside.push(img); continue; } // missing: reported when checked
+    const rel = path.relative(realRoot, target);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) skipped.push({ file: path.join(dir, img.file), reason: 'a link pointing outside the synthetic folder (not read)' });
+    else inside.push(img);
+  }
+  inside.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { dir, images: inside, fromManifest: text !== undefined, skipped };
 }
 
 /** The manifest `source` string of a synthetic image. */

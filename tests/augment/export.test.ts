@@ -235,6 +235,35 @@ describe('exportDataset with unreadable and odd inputs', () => {
     expect(card).toMatch(/truncated\.jpg/);
   });
 
+  it('reads a synthetic folder safely: manifest rows outside it, links out of it and missing files are skipped and listed', async () => {
+    const split = path.join(tmp.dir, 'split-syn.json');
+    await writeUnevenSplit(split);
+    const syn = path.join(tmp.dir, 'syn-odd');
+    await writeSyntheticFolder(syn, { perClass: 10, classes: [CLASSES[0]], run: 'runs/odd' });
+    const secret = path.join(tmp.dir, 'secret.png');
+    await fs.copyFile(path.join(syn, CLASSES[0], '000000.png'), secret);
+    await fs.symlink(secret, path.join(syn, CLASSES[0], 'link.png'));
+    const extra = [
+      { file: '../secret.png', class: CLASSES[0], run: 'x', checkpoint: 'y', seed: 1, index: 98 },
+      { file: `${CLASSES[0]}/link.png`, class: CLASSES[0], run: 'x', checkpoint: 'y', seed: 1, index: 99 },
+      { file: `${CLASSES[0]}/missing.png`, class: CLASSES[0], run: 'x', checkpoint: 'y', seed: 1, index: 100 },
+      { file: 'martian/000001.png', class: 'martian', run: 'x', checkpoint: 'y', seed: 1, index: 101 },
+    ];
+    await fs.appendFile(path.join(syn, 'manifest.jsonl'), extra.map((r) => JSON.stringify(r)).join('\n') + '\nnot json\n');
+    const out = path.join(tmp.dir, 'out-syn');
+    // Only class 0 has synthetic images and it needs 16 - 4 = 12: all 10 good ones, plus every odd row tried.
+    const res = await exportDataset({ data: SAMPLES, split, synthetic: syn, perClass: 16, out, augment: 'flip,rot90,color' });
+    const reasons = res.skipped.map((s) => `${s.file}: ${s.reason}`).join('\n');
+    expect(reasons).toMatch(/manifest\.jsonl:\d+: "file" points outside the folder: \.\.\/secret\.png/);
+    expect(reasons).toMatch(/link\.png: a link pointing outside the synthetic folder/);
+    expect(reasons).toMatch(/missing\.png: cannot read: no such file or folder \(skipped\)/);
+    expect(reasons).toMatch(/manifest\.jsonl:\d+: not valid JSON/);
+    expect(res.warnings.join()).toMatch(/class "martian" is not in the data/);
+    expect(res.counts.train[CLASSES[0]]).toEqual({ real: 4, synthetic: 10, augmented: 2 });
+    const rows = readJsonl<ManifestRow>(path.join(out, 'manifest.jsonl'));
+    expect(rows.some((r) => /index=(98|99|100|101)$/.test(r.source))).toBe(false);
+  });
+
   it('stops with a clear error naming the class when N cannot be reached, and writes nothing', async () => {
     const split = path.join(tmp.dir, 'split2.json');
     await writeUnevenSplit(split);
