@@ -430,6 +430,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     progress.finish();
     if (interrupted) {
+      if (st.iteration % opts.gridEvery !== 0) await writeGrid();
       if (!lastCheckpoint.endsWith(checkpointName(st.iteration))) {
         lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, undefined, logger);
       }
