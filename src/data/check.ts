@@ -59,7 +59,30 @@ async function readForCheck(abs: string): Promise<{ bytes: Buffer; size: number;
   }
 }
 
+/**
+ * Results by absolute path, valid while size and mtime are unchanged, so a
+ * process that inspects and then splits the same data (the pipeline) reads
+ * each file once.
+ */
+const cache = new Map<string, { size: number; mtimeMs: number; deep: boolean; check: Omit<ImageCheck, 'file' | 'label'> }>();
+const CACHE_LIMIT = 250_000;
+
 export async function checkImage(item: DatasetItem, opts: { deep?: boolean } = {}): Promise<ImageCheck> {
+  const deep = opts.deep ?? false;
+  let st;
+  try { st = await fs.stat(item.abs); } catch (err) { return { file: item.file, label: item.label, bytes: 0, problem: `cannot read: ${describeFsError(err)}` }; }
+  const hit = cache.get(item.abs);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && (hit.deep || !deep)) return { file: item.file, label: item.label, ...hit.check };
+  const result = await checkUncached(item, deep);
+  if (result.sha256) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    const { file: _file, label: _label, ...check } = result;
+    cache.set(item.abs, { size: st.size, mtimeMs: st.mtimeMs, deep, check });
+  }
+  return result;
+}
+
+async function checkUncached(item: DatasetItem, deep: boolean): Promise<ImageCheck> {
   const out: ImageCheck = { file: item.file, label: item.label, bytes: 0 };
   let read;
   try { read = await readForCheck(item.abs); } catch (err) { out.problem = `cannot read: ${describeFsError(err)}`; return out; }
@@ -90,7 +113,7 @@ export async function checkImage(item: DatasetItem, opts: { deep?: boolean } = {
   }
   const cut = truncationProblem(sniffed.format, bytes);
   if (cut) { out.problem = cut; return out; }
-  if (opts.deep) {
+  if (deep) {
     try {
       await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
     } catch (err) {

@@ -6,7 +6,7 @@ export { checkImage, checkImages } from './check.js';
 export type { ImageCheck, CheckOptions } from './check.js';
 export { inspect, formatInspectReport, findDuplicates, TINY_SIDE } from './inspect.js';
 export type { InspectOptions, InspectReport, DuplicateConflict } from './inspect.js';
-export { makeSplit, writeSplit, serializeSplit, validateSplitOptions } from './split.js';
+export { makeSplit, makeSplit as split, writeSplit, serializeSplit, validateSplitOptions } from './split.js';
 export type { SplitOptions } from './split.js';
 export { parseCsv } from './csv.js';
 export { sniffFormat, SUPPORTED_FORMATS, IMAGE_EXTENSIONS } from './formats.js';
