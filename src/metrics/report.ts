@@ -69,7 +69,10 @@ export function formatReport(r: MetricsReport): string {
     const e = r.metrics[name];
     if (!e) continue;
     const ci = e.ci95 as [Num, Num] | undefined;
-    lines.push(`${name.padEnd(18)} ${pct(e.value as Num)} %${ci ? `  [${pct(ci[0])}, ${pct(ci[1])}]` : ''}`);
+    // MCC is a correlation in [-1, 1], not a percentage.
+    const f = name === 'mcc' ? (x: Num): string => (x === null ? '   n/a' : x.toFixed(4).padStart(6)) : pct;
+    const unit = name === 'mcc' ? '  ' : ' %';
+    lines.push(`${name.padEnd(18)} ${f(e.value as Num)}${unit}${ci ? `  [${f(ci[0])}, ${f(ci[1])}]` : ''}`);
   }
   const cols = ['sensitivity', 'specificity', 'precision', 'f1', 'jaccard'].filter((c) => r.metrics[c]);
   lines.push('', `${'class'.padEnd(14)} ${'n'.padStart(5)} ${cols.map((c) => c.padStart(11)).join(' ')}`);

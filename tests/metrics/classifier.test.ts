@@ -27,7 +27,7 @@ async function copySubset(dest: string, classes: Record<string, string>, perClas
 
 beforeAll(async () => {
   await initBackend('wasm');
-  trained = await trainClassifier({ data: SAMPLES, size: SIZE, epochs: 2, architecture: ARCH, out: clfDir, seed: 1 });
+  trained = await trainClassifier({ data: SAMPLES, size: SIZE, epochs: 2, architecture: ARCH, out: clfDir, seed: 1, checkpointDir: path.join(tmp.dir, 'ckpt') });
 });
 afterAll(() => { trained?.model.dispose(); tmp.cleanup(); });
 
@@ -49,6 +49,10 @@ describe('reference classifier', () => {
     } finally {
       loaded.model.dispose();
     }
+    // The best-so-far checkpoint is a complete classifier folder too.
+    const ckpt = await loadClassifier(path.join(tmp.dir, 'ckpt'));
+    expect(ckpt.info.history.length).toBeGreaterThanOrEqual(1);
+    ckpt.model.dispose();
     // Refuses to overwrite without force.
     await expect(trainClassifier({ data: SAMPLES, size: SIZE, epochs: 1, architecture: ARCH, out: clfDir })).rejects.toThrow(/not empty.*--force/);
   });

@@ -5,7 +5,7 @@ import { trainClassifier, evaluateClassifier } from '../../metrics/index.js';
 interface TrainArgs extends GlobalArgs {
   data: string; labels?: string; split?: string; size: number; out: string; epochs: number; batch: number; lr?: number;
   'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; augment: boolean;
-  'max-per-class'?: number; width?: number;
+  'max-per-class'?: number; width?: number; checkpoint?: string;
 }
 
 interface EvalArgs extends GlobalArgs {
@@ -32,6 +32,7 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     .option('max-per-class', { type: 'number', describe: 'use at most this many training images per class (quick runs)' })
     .option('width', { type: 'number', describe: 'filters of the first conv block (default 16)' })
     .option('seed', { type: 'number', default: 0 })
+    .option('checkpoint', { type: 'string', describe: 'also save the best-so-far classifier here after each improving epoch' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }),
   handler: handler<TrainArgs>(async (args, ctx) => {
     await ctx.backend();
@@ -40,6 +41,7 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
       batchSize: args.batch, learningRate: args.lr, classWeights: args['class-weights'], init: args.init, seed: args.seed,
       force: args.force, patience: args.patience, augment: args.augment, maxPerClass: args['max-per-class'],
       architecture: args.width !== undefined ? { width: args.width } : undefined, logger: ctx.logger,
+      checkpointDir: args.checkpoint,
     });
     const last = r.info.history[r.info.training.earlyStopping.bestEpoch - 1];
     process.stdout.write(`saved ${args.out}: ${r.info.classes.length} classes, best epoch ${r.info.training.earlyStopping.bestEpoch}` +

@@ -48,6 +48,8 @@ export interface TrainClassifierOptions {
   valFraction?: number;
   logger?: Logger;
   onEpoch?: (record: EpochRecord) => void;
+  /** Save the best-so-far classifier here after every epoch that improves validation loss (replaced each time). */
+  checkpointDir?: string;
 }
 
 export interface TrainClassifierResult {
@@ -170,6 +172,20 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
     ? counts.map((n) => (n ? train.labels.length / (K * n) : 0))
     : counts.map(() => 1);
 
+  const makeInfo = (): ClassifierInfo => ({
+    format: 'cellgan-classifier', version: 1, classes, inputSize: r.size,
+    preprocessing: { size: r.size, range: [-1, 1], colorSpace: 'srgb', resize: 'EXIF-rotate, flatten on white, centre-crop to square (cover), lanczos3' },
+    architecture: r.architecture,
+    training: {
+      seed: r.seed, epochs: r.epochs, batchSize: r.batchSize, learningRate: r.learningRate,
+      augment: r.augment ? 'random flips and 90° rotations (8 dihedral transforms)' : 'none',
+      classWeights: r.classWeights ? Object.fromEntries(classes.map((c, k) => [c, round6(weights[k])])) : null,
+      earlyStopping: { patience: r.patience, monitor: 'val_loss', bestEpoch: best.epoch || history.length, stoppedEpoch: Math.min(stoppedEpoch, history.length) },
+      init, data: opts.dataDescription, counts: { train: n, val: val?.labels.length ?? 0 }, valSource,
+      seconds: (Date.now() - started) / 1000, backend: backend.name,
+    },
+    history,
+  });
   const optimizer = tf.train.adam(r.learningRate);
   const rng = new Rng(`classifier-train/${r.seed}`);
   const history: EpochRecord[] = [];
@@ -206,6 +222,10 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
         if (record.valLoss < best.loss) {
           best.weights?.forEach((w) => w.dispose());
           best = { loss: record.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+          if (opts.checkpointDir) {
+            // Best-so-far model, usable if a long run has to be stopped early.
+            await buildDirAtomic(opts.checkpointDir, async (dir) => { await saveLayersModel(model, dir); await writeClassifierInfo(dir, makeInfo()); }, { force: true });
+          }
         } else if (epoch - best.epoch >= r.patience) {
           stoppedEpoch = epoch;
           logger.info(`early stop: no validation improvement for ${r.patience} epochs; restoring epoch ${best.epoch}`);
@@ -222,20 +242,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
     optimizer.dispose();
   }
 
-  const info: ClassifierInfo = {
-    format: 'cellgan-classifier', version: 1, classes, inputSize: r.size,
-    preprocessing: { size: r.size, range: [-1, 1], colorSpace: 'srgb', resize: 'EXIF-rotate, flatten on white, centre-crop to square (cover), lanczos3' },
-    architecture: r.architecture,
-    training: {
-      seed: r.seed, epochs: r.epochs, batchSize: r.batchSize, learningRate: r.learningRate,
-      augment: r.augment ? 'random flips and 90° rotations (8 dihedral transforms)' : 'none',
-      classWeights: r.classWeights ? Object.fromEntries(classes.map((c, k) => [c, round6(weights[k])])) : null,
-      earlyStopping: { patience: r.patience, monitor: 'val_loss', bestEpoch: best.epoch || history.length, stoppedEpoch: Math.min(stoppedEpoch, history.length) },
-      init, data: opts.dataDescription, counts: { train: n, val: val?.labels.length ?? 0 }, valSource,
-      seconds: (Date.now() - started) / 1000, backend: backend.name,
-    },
-    history,
-  };
+  const info = makeInfo();
   if (opts.out) {
     const out = opts.out;
     try {
