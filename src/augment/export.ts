@@ -24,7 +24,7 @@ import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, trans
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
 import { forEachBounded } from './pool.js';
-import { readSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
+import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
 import { findSourceDocs, renderCard } from './card.js';
 
 export const EXPORT_FORMATS = ['imagefolder', 'hf'] as const;
@@ -100,7 +100,7 @@ export interface ExportResult {
   peakInFlight: number;
 }
 
-export interface ManifestRow {
+export interface ExportManifestRow {
   /** Relative to the export folder, POSIX. */
   file: string;
   split: SplitName;
@@ -291,7 +291,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
 
   // Synthetic folders: only classes of the dataset are used.
   const folders: SyntheticFolder[] = [];
-  for (let i = 0; i < o.synthetic.length; i++) folders.push(await readSyntheticFolder(o.synthetic[i], i + 1));
+  for (let i = 0; i < o.synthetic.length; i++) folders.push(await scanSyntheticFolder(o.synthetic[i], i + 1));
   const candidates = new Map<string, SyntheticImage[]>(classes.map((c) => [c, []]));
   for (const f of folders) {
     skipped.push(...f.skipped);
@@ -401,7 +401,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   let peakInFlight = 0;
   const outAbs = path.resolve(o.out);
   await buildDirAtomic(o.out, async (staging) => {
-    const rows: ManifestRow[] = [];
+    const rows: ExportManifestRow[] = [];
     const dirs = new Set(tasks.map((t) => path.posix.dirname(t.out)));
     for (const d of [...dirs].sort(cmp)) await fs.mkdir(path.join(staging, d), { recursive: true });
     let written = 0;
@@ -464,13 +464,13 @@ function emptyCounts(classes: string[]): ExportCounts {
   return counts;
 }
 
-const CSV_COLUMNS: (keyof ManifestRow)[] = ['file', 'split', 'class', 'origin', 'source', 'transform', 'sha256'];
+const CSV_COLUMNS: (keyof ExportManifestRow)[] = ['file', 'split', 'class', 'origin', 'source', 'transform', 'sha256'];
 
 function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(rows: ManifestRow[]): string {
+export function toCsv(rows: ExportManifestRow[]): string {
   return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(String(r[c]))).join(','))].join('\n') + '\n';
 }
 

@@ -42,7 +42,7 @@ function isInside(rel: string): boolean {
   return rel !== '' && !path.posix.isAbsolute(rel) && !rel.split('/').includes('..') && !/^[a-zA-Z]:/.test(rel);
 }
 
-export async function readSyntheticFolder(dir: string, dirIndex: number): Promise<SyntheticFolder> {
+export async function scanSyntheticFolder(dir: string, dirIndex: number): Promise<SyntheticFolder> {
   const root = path.resolve(dir);
   let stat;
   try { stat = await fs.stat(root); } catch (err) { throw new CellganError(`cannot read the synthetic folder: ${describeFsError(err)}`, { file: dir }); }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { exportDataset, type ManifestRow } from '../../src/augment/index.js';
+import { exportDataset, type ExportManifestRow } from '../../src/augment/index.js';
 import { SAMPLES, runCli, tempDir } from '../helpers/env.js';
 import { CLASSES, hashTree, readJsonl, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
 
@@ -61,7 +61,7 @@ describe('export under kills and at scale', () => {
         if (done % 100 === 0) rssPeak = Math.max(rssPeak, rss);
       },
     });
-    const rows = readJsonl<ManifestRow>(path.join(libOut, 'manifest.jsonl'));
+    const rows = readJsonl<ExportManifestRow>(path.join(libOut, 'manifest.jsonl'));
     expect(res.files).toBe(rows.length);
     expect(res.counts.train[CLASSES[0]].synthetic).toBe(PER_CLASS - 4);
     expect(imagesIn(libOut)).toBe(PER_CLASS * CLASSES.length);
@@ -84,7 +84,7 @@ describe('export under kills and at scale', () => {
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toMatch(/exported \d+ images/);
     expect(staging(cliOut)).toEqual([]); // the stale staging folder was cleared
-    const rows = readJsonl<ManifestRow>(path.join(cliOut, 'manifest.jsonl'));
+    const rows = readJsonl<ExportManifestRow>(path.join(cliOut, 'manifest.jsonl'));
     const tree = await hashTree(cliOut);
     for (const r of rows) expect(tree.get(r.file), r.file).toBe(r.sha256);
     // Same options and seed as the in-process run: the same files, byte for byte.

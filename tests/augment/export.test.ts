@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { exportDataset, type ManifestRow } from '../../src/augment/index.js';
+import { exportDataset, type ExportManifestRow } from '../../src/augment/index.js';
 import { CellganError } from '../../src/util/errors.js';
 import { SAMPLES, tempDir } from '../helpers/env.js';
 import { CLASSES, hashTree, readJsonl, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
@@ -53,7 +53,7 @@ describe('exportDataset on samples/pbc-mini', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  const rows = () => readJsonl<ManifestRow>(path.join(out, 'manifest.jsonl'));
+  const rows = () => readJsonl<ExportManifestRow>(path.join(out, 'manifest.jsonl'));
 
   it('fills every training class to exactly N: all real first, then synthetic, then augmented', async () => {
     for (const c of CLASSES) {
@@ -168,7 +168,7 @@ describe('exportDataset on samples/pbc-mini', () => {
     expect(info.classNotes[CLASSES[6]].join()).toMatch(/10 real images, more than 4: a seeded subsample of 4 kept/);
     // The subsample depends on the seed, not on file order alone.
     const cappedFiles = (seed: number) => exportDataset({ data: SAMPLES, split, perClass: 4, out: path.join(tmp.dir, `capped-${seed}`), augment: 'none', cap: true, seed })
-      .then(() => readJsonl<ManifestRow>(path.join(tmp.dir, `capped-${seed}`, 'manifest.jsonl')).filter((r) => r.split === 'train').map((r) => r.file).join());
+      .then(() => readJsonl<ExportManifestRow>(path.join(tmp.dir, `capped-${seed}`, 'manifest.jsonl')).filter((r) => r.split === 'train').map((r) => r.file).join());
     expect(await cappedFiles(1)).not.toBe(await cappedFiles(2));
   });
 
@@ -226,7 +226,7 @@ describe('exportDataset with unreadable and odd inputs', () => {
     expect(info.skipped.map((s: { file: string }) => path.basename(s.file))).toContain('truncated.jpg');
     for (const c of classes) expect(Object.values(res.counts.train[c]).reduce((a, b) => a + b, 0)).toBe(8);
     expect(res.counts.train[c0].real).toBe(5); // 4 good + the CMYK one; the truncated one skipped
-    const cmyk = readJsonl<ManifestRow>(path.join(out, 'manifest.jsonl')).find((r) => r.origin === 'real' && r.source === `${c0}/cmyk scan é.jpg`)!;
+    const cmyk = readJsonl<ExportManifestRow>(path.join(out, 'manifest.jsonl')).find((r) => r.origin === 'real' && r.source === `${c0}/cmyk scan é.jpg`)!;
     expect(cmyk).toMatchObject({ transform: 'convert:png', file: `train/${c0}/cmyk scan é.png` });
     expect((await sharp(path.join(out, cmyk.file)).metadata()).space).toBe('srgb');
     const card = readFileSync(path.join(out, 'README.md'), 'utf8');
@@ -260,7 +260,7 @@ describe('exportDataset with unreadable and odd inputs', () => {
     expect(reasons).toMatch(/manifest\.jsonl:\d+: not valid JSON/);
     expect(res.warnings.join()).toMatch(/class "martian" is not in the data/);
     expect(res.counts.train[CLASSES[0]]).toEqual({ real: 4, synthetic: 10, augmented: 2 });
-    const rows = readJsonl<ManifestRow>(path.join(out, 'manifest.jsonl'));
+    const rows = readJsonl<ExportManifestRow>(path.join(out, 'manifest.jsonl'));
     expect(rows.some((r) => /index=(98|99|100|101)$/.test(r.source))).toBe(false);
   });
 
