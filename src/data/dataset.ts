@@ -137,6 +137,7 @@ async function loadImageFolder(data: string): Promise<Dataset> {
       if (!extensionProblem(entry.name)) skipped.push({ file: entry.name, reason: 'image not inside a class folder (expected <class>/<image>), ignored' });
       continue;
     }
+    if (entry.name === '__MACOSX') { skipped.push({ file: entry.name + '/', reason: 'macOS archive metadata folder, ignored' }); continue; }
     const badName = classNameProblem(entry.name);
     if (badName) { skipped.push({ file: entry.name + '/', reason: badName }); continue; }
     const before = items.length;
@@ -233,13 +234,22 @@ async function loadCsv(data: string, csvFile: string): Promise<Dataset> {
     return p;
   };
   const checked = await mapPool(candidates, 16, async (c): Promise<DatasetItem | null> => {
-    const abs = path.join(root, ...c.file.split('/'));
+    let abs = path.join(root, ...c.file.split('/'));
     const where = `${csvName} line ${c.line}`;
     let real: string;
     let st;
     try {
+      st = await fs.lstat(abs).catch(async (err) => {
+        // A CSV written on macOS may spell accented names decomposed (NFD) where the disk has them composed, or back.
+        for (const form of ['NFC', 'NFD'] as const) {
+          const other = c.file.normalize(form);
+          if (other === c.file) continue;
+          const found = await fs.lstat(path.join(root, ...other.split('/'))).catch(() => null);
+          if (found) { c.file = other; abs = path.join(root, ...other.split('/')); return found; }
+        }
+        throw err;
+      });
       const dir = await realDir(path.dirname(abs));
-      st = await fs.lstat(abs);
       real = st.isSymbolicLink() ? await fs.realpath(abs) : path.join(dir, path.basename(abs));
       if (st.isSymbolicLink()) st = await fs.stat(real);
     } catch (err) {
@@ -252,7 +262,12 @@ async function loadCsv(data: string, csvFile: string): Promise<Dataset> {
     if (problem) { skipped.push({ file: c.file, reason: `${where}: ${problem}` }); return null; }
     return { file: c.file, abs, label: c.label, meta: c.meta };
   });
-  const items = checked.filter((i): i is DatasetItem => i !== null).sort(byFile);
+  const items: DatasetItem[] = [];
+  for (const item of checked.filter((i): i is DatasetItem => i !== null).sort(byFile)) {
+    // Two spellings (NFC/NFD) of one name found the same file.
+    if (items.length && items[items.length - 1].file === item.file) { skipped.push({ file: item.file, reason: `${csvName}: the same file is listed twice (under two Unicode spellings); later row ignored` }); continue; }
+    items.push(item);
+  }
   skipped.sort(byFile);
   if (items.length === 0) throw new CellganError('the labels file lists no usable images', { file: csvFile });
   const classes = [...new Set(items.map((i) => i.label))].sort();

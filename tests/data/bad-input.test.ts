@@ -134,6 +134,13 @@ describe('a labels CSV full of bad rows', () => {
     expect(reasonOf(s, 'linked folder/secret.jpg')).toMatch(/line 19: symbolic link points outside the data root; refused/);
   });
 
+  it('finds a file whose name the CSV spells decomposed (NFD) and the disk composed (NFC), once', async () => {
+    expect(CASES.unicode.normalize('NFD')).not.toBe(CASES.unicode);
+    const ds = await loadDataset(root, { labels: 'labels-nfd.csv' });
+    expect(ds.items.map((i) => i.file)).toEqual([CASES.unicode]);
+    expect(ds.skipped).toEqual([{ file: CASES.unicode, reason: expect.stringMatching(/listed twice \(under two Unicode spellings\)/) }]);
+  });
+
   it('a CSV missing a required column is an error naming the file and the column', async () => {
     const err = await loadDataset(root, { labels: 'labels-missing-column.csv' }).catch((e) => e);
     expect(err).toBeInstanceOf(CellganError);

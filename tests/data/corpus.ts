@@ -158,6 +158,7 @@ export async function buildCorpus(dir: string): Promise<string> {
     'good/ok-4.jpg,good', // a field short
     'linked folder/secret.jpg,good,p7', // through a linked folder that leads outside
   ].join('\r\n') + '\r\n');
+  await put('labels-nfd.csv', `file,class\n"${CASES.unicode.normalize('NFD')}",x\n"${CASES.unicode}",x\n`);
   await put('labels-missing-column.csv', 'file,label\ngood/ok-0.jpg,good\n');
   return root;
 }
