@@ -17,7 +17,7 @@ import { loadDataset, readSplit, selectSplit } from '../../data/dataset.js';
 import type { Dataset, DatasetItem, SplitFile } from '../../data/types.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../images.js';
 import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArchitecture } from './model.js';
-import { loadClassifier, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
+import { loadClassifier, readClassifierInfo, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
 
 export interface TrainClassifierOptions {
   /** Data root (ImageFolder) or an already loaded Dataset. */
@@ -112,7 +112,7 @@ export function carveValidation(items: DatasetItem[], fraction: number, rng: Rng
 /** Trains the reference classifier on a dataset's train split (see the module comment). */
 export async function trainClassifier(opts: TrainClassifierOptions): Promise<TrainClassifierResult> {
   const logger = opts.logger ?? silentLogger;
-  const initInfo = opts.init ? (await loadClassifier(opts.init).then((c) => { c.model.dispose(); return c.info; })) : undefined;
+  const initInfo = opts.init ? await readClassifierInfo(opts.init) : undefined;
   const r = resolveOptions(opts, initInfo?.inputSize);
   if (opts.maxPerClass !== undefined) v.integer('--max-per-class', opts.maxPerClass, 1);
   if (opts.out !== undefined) v.nonEmptyString('--out', opts.out);
