@@ -20,7 +20,7 @@ import { inspect, formatInspectReport } from '../data/inspect.js';
 import { makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
 import { train, generate, readRun } from '../dcgan/index.js';
-import { score, featureDistances } from '../metrics/index.js';
+import { score } from '../metrics/index.js';
 import { exportDataset } from '../augment/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
 import { fingerprintData, fingerprintFiles, readState, writeState, type PipelineState, type StageName } from './state.js';
@@ -98,6 +98,7 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   v.integer('count', budget.count, 1);
   v.integer('classifierEpochs', budget.classifierEpochs, 1);
   v.integer('checkpointEvery', budget.checkpointEvery, 1);
+  if (typeof budget.diffAugment !== 'string') throw v.invalid('diffAugment', 'a comma-separated DiffAugment policy or ""', budget.diffAugment);
   const size = v.oneOf('--size', opts.size ?? budget.size, SIZES);
   const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
   const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
@@ -246,7 +247,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
     const trainOptions = {
       mode: r.mode, size: r.size, iters: budget.iters, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth,
-      checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: 'color,translation',
+      checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: budget.diffAugment,
     };
     stages.push({
       name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
@@ -305,12 +306,11 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     stages.push({
       name: 'score', reads: ['split', 'generate', ...dataReads], extraInputs: dataInput, options: scoreOptions,
       async run(ctx) {
+        // score() trains the baseline and GAN-train classifiers, and writes distances.json (FID/KID/PR) too.
         const s = await score({ data, labels, split: splitFile, synthetic: generateDir, out: ctx.stageDir, size: r.size, epochs: budget.classifierEpochs, seed: r.seed, logger, force: true });
-        const distances = await featureDistances({ data, labels, split: splitFile, synthetic: generateDir, model: path.join(ctx.stageDir, 'baseline'), logger });
-        await writeJsonAtomic(path.join(ctx.stageDir, 'distances.json'), distances);
         return {
           outputs: { score: 'score/score.json', distances: 'score/distances.json' },
-          summary: { baseline: s.baseline?.accuracy, gan_train: s.gan_train?.accuracy, gan_test: s.gan_test?.accuracy },
+          summary: { baseline: s.baseline.accuracy.value, gan_train: s.gan_train?.accuracy.value ?? null, gan_test: s.gan_test?.accuracy.value ?? null },
         };
       },
       fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['score.json', 'distances.json']),

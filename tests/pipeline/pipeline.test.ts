@@ -1,0 +1,111 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPipeline } from '../../src/pipeline/pipeline.js';
+import { readState } from '../../src/pipeline/state.js';
+import { readRun } from '../../src/dcgan/index.js';
+import { initBackend } from '../../src/engine/index.js';
+import { SAMPLES, runCli, tempDir } from '../helpers/env.js';
+import { checkReportInChromium } from './browser.js';
+
+const tmp = tempDir('cellgan-pipeline-');
+afterAll(() => tmp.cleanup());
+
+const STAGES = ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'];
+const ARGS = ['pipeline', '--data', SAMPLES, '--budget', 'test', '--classes', 'basophil,eosinophil', '--seed', '3'];
+
+async function mtimes(dir: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const f of (await fs.readdir(dir, { recursive: true })).map(String)) {
+    const st = await fs.stat(path.join(dir, f));
+    if (st.isFile()) out[f] = st.mtimeMs;
+  }
+  return out;
+}
+
+describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
+  const out = path.join(tmp.dir, 'run');
+
+  it('runs every stage, writes pipeline.json and a report that renders, and prints where the report is', async () => {
+    const r = await runCli([...ARGS, '--out', out]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Report: ${path.join(out, 'report.html')}`);
+    const state = await readState(out);
+    for (const s of STAGES) expect(state?.stages[s as 'train']?.status, s).toBe('done');
+    // each stage wrote under <out>/<stage>/
+    for (const s of STAGES) expect((await fs.readdir(path.join(out, s))).length, s).toBeGreaterThan(0);
+    const manifest = (await fs.readFile(path.join(out, 'generate/manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(manifest.filter((m) => m.class === 'basophil')).toHaveLength(6);
+    expect(manifest.filter((m) => m.class === 'eosinophil')).toHaveLength(6);
+    const score = JSON.parse(await fs.readFile(path.join(out, 'score/score.json'), 'utf8'));
+    expect(score.baseline.accuracy).toBeDefined();
+
+    const check = await checkReportInChromium(path.join(out, 'report.html'));
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.requests).toEqual([]);
+    expect(check.broken).toEqual([]);
+    expect(check.missingNotes).toEqual([]);
+    expect(check.charts).toEqual(expect.arrayContaining(['class-counts', 'loss', 'collapse', 'confusion-baseline', 'distances', 'export']));
+  });
+
+  // The rest goes through the library API: the same code, without a CLI start-up per call.
+  const lib = { data: SAMPLES, out, budget: 'test' as const, classes: ['basophil', 'eosinophil'], seed: 3 };
+
+  it('a second run skips every stage and rewrites no stage output', async () => {
+    await initBackend('wasm');
+    const before = await mtimes(out);
+    const r = await runPipeline(lib);
+    expect(r.outcomes).toEqual(Object.fromEntries(STAGES.map((s) => [s, 'skipped'])));
+    const after = await mtimes(out);
+    for (const [f, t] of Object.entries(before)) {
+      if (f === 'pipeline.json' || f === 'report.html') continue;
+      expect(after[f], f).toBe(t);
+    }
+  });
+
+  it('a changed option redoes only the stages it affects', async () => {
+    const r = await runPipeline({ ...lib, overrides: { count: 4 } });
+    expect(r.outcomes).toEqual({ select: 'skipped', inspect: 'skipped', split: 'skipped', train: 'skipped', generate: 'ran', score: 'ran', export: 'ran' });
+    const manifest = (await fs.readFile(path.join(out, 'generate/manifest.jsonl'), 'utf8')).trim().split('\n');
+    expect(manifest).toHaveLength(8);
+  });
+
+  it('refuses a non-empty folder that is not a pipeline folder, unknown classes and an output inside the data', async () => {
+    const foreign = path.join(tmp.dir, 'foreign');
+    await fs.mkdir(foreign);
+    await fs.writeFile(path.join(foreign, 'keep.txt'), 'mine');
+    await expect(runPipeline({ ...lib, out: foreign })).rejects.toThrow(/foreign: output folder exists, is not empty and holds no pipeline.json/);
+    expect(await fs.readdir(foreign)).toEqual(['keep.txt']);
+    await expect(runPipeline({ ...lib, out: path.join(tmp.dir, 'x'), classes: ['basophil', 'nosuch'] })).rejects.toThrow(/--classes names nosuch, not in the dataset/);
+    await expect(runPipeline({ ...lib, out: path.join(SAMPLES, 'out') })).rejects.toThrow(/must not be inside the data folder/);
+    await expect(runPipeline({ ...lib, out: path.join(tmp.dir, 'y'), budget: 'huge' as 'quick' })).rejects.toThrow(/Expected one of .* for --budget but received "huge"/);
+    expect(await fs.readdir(SAMPLES)).not.toContain('out');
+  });
+
+  it('stopped during training, it resumes the run on the next call (library API)', async () => {
+    await initBackend('wasm');
+    const dir = path.join(tmp.dir, 'resume');
+    const controller = new AbortController();
+    const common = { data: SAMPLES, out: dir, budget: 'test' as const, classes: ['basophil', 'eosinophil'], overrides: { iters: 8 }, until: 'train' as const, report: false };
+    // Stop once training has logged iteration 3.
+    const poll = setInterval(() => {
+      fs.readFile(path.join(dir, 'train/stats.jsonl'), 'utf8').then((t) => { if (/"iteration":3\b/.test(t)) controller.abort(); }, () => {});
+    }, 20);
+    await expect(runPipeline({ ...common, signal: controller.signal })).rejects.toThrow(/interrupted/);
+    clearInterval(poll);
+    const stopped = await readState(dir);
+    expect(stopped?.stages.train?.status).toBe('interrupted');
+    const partial = await readRun(path.join(dir, 'train'));
+    expect(partial.latest).toBeGreaterThanOrEqual(3);
+    expect(partial.latest).toBeLessThan(8);
+
+    const result = await runPipeline(common);
+    expect(result.outcomes).toMatchObject({ select: 'skipped', inspect: 'skipped', split: 'skipped', train: 'resumed' });
+    const run = await readRun(path.join(dir, 'train'));
+    expect(run.latest).toBe(8);
+    expect(run.options.resumes).toHaveLength(1);
+    expect(run.options.resumes[0].fromIteration).toBe(partial.latest);
+    expect((await readState(dir))?.stages.train).toMatchObject({ status: 'done', attempts: 2 });
+  });
+});
