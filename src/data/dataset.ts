@@ -67,8 +67,10 @@ function extensionProblem(file: string): string | null {
   return ext ? `not an image file (extension ${ext})` : 'not an image file (no extension)';
 }
 
-function byFile(a: { file: string }, b: { file: string }): number {
-  return a.file < b.file ? -1 : a.file > b.file ? 1 : 0;
+function byFile(a: { file: string; reason?: string }, b: { file: string; reason?: string }): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  const ra = a.reason ?? '', rb = b.reason ?? '';
+  return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
 async function loadImageFolder(data: string): Promise<Dataset> {

@@ -49,6 +49,11 @@ export interface InspectReport {
   skipped: FileProblem[];
   /** Readable images smaller than TINY_SIDE on a side: they decode (upscaled) but are probably not cell crops. */
   tiny: FileProblem[];
+  /**
+   * Labels CSV only: rows whose class differs from their folder when most rows match their folder
+   * (`<class>/<file>` layout) — usually a typo or an unknown class.
+   */
+  labelMismatches: FileProblem[];
   /** Groups of byte-identical readable images (each sorted; groups sorted by first file). */
   duplicates: string[][];
   /** Duplicate groups whose labels disagree. */
@@ -117,6 +122,16 @@ export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[]
   }
   const { duplicates, conflicts } = findDuplicates(checks);
   const classes = sortedRecord(perClass);
+  const labelMismatches: FileProblem[] = [];
+  if (dataset.source === 'csv') {
+    const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : null);
+    const matching = dataset.items.filter((i) => folderOf(i.file) === i.label).length;
+    if (matching >= 0.8 * dataset.items.length) {
+      for (const i of dataset.items) {
+        if (folderOf(i.file) !== i.label) labelMismatches.push({ file: i.file, reason: `labelled "${i.label}" but lies in folder "${folderOf(i.file) ?? '.'}" (${matching} of ${dataset.items.length} rows match their folder)` });
+      }
+    }
+  }
   const underMinCount = Object.entries(classes).filter(([, n]) => n < opts.minCount).map(([name, count]) => ({ class: name, count }));
   return {
     root: dataset.root,
@@ -130,6 +145,7 @@ export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[]
     unreadable,
     skipped: dataset.skipped,
     tiny,
+    labelMismatches,
     duplicates,
     conflicts,
     minCount: opts.minCount,
@@ -159,6 +175,7 @@ export function formatInspectReport(r: InspectReport, opts: { maxList?: number }
   list('unreadable', r.unreadable.map((p) => `${p.file}: ${p.reason}`));
   list('duplicates (byte-identical)', r.duplicates.map((g) => g.join(' = ')));
   list('label conflicts (same image, different classes)', r.conflicts.map((c) => `${c.files.join(' = ')} (${c.classes.join(' vs ')})`));
+  list('labels that differ from their folder', r.labelMismatches.map((p) => `${p.file}: ${p.reason}`));
   list('tiny images', r.tiny.map((p) => `${p.file}: ${p.reason}`));
   list('skipped while scanning', r.skipped.map((p) => `${p.file}: ${p.reason}`));
   if (r.underMinCount.length) lines.push('', `classes under --min-count ${r.minCount}: ${r.underMinCount.map((u) => `${u.class} (${u.count})`).join(', ')}`);

@@ -141,6 +141,14 @@ describe('a labels CSV full of bad rows', () => {
     expect(ds.skipped).toEqual([{ file: CASES.unicode, reason: expect.stringMatching(/listed twice \(under two Unicode spellings\)/) }]);
   });
 
+  it('inspect flags a CSV class that disagrees with the folder when the CSV otherwise follows <class>/<file>', async () => {
+    const r = await inspect(root, { labels: 'labels.csv' });
+    // 8 usable rows: 7 match their folder ("good/…" → good, the Ümlaut file → its class), good/ok-3.jpg says "other".
+    expect(r.labelMismatches).toEqual([{ file: 'good/ok-3.jpg', reason: 'labelled "other" but lies in folder "good" (7 of 8 rows match their folder)' }]);
+    const folder = await inspect(root);
+    expect(folder.labelMismatches).toEqual([]);
+  });
+
   it('a CSV missing a required column is an error naming the file and the column', async () => {
     const err = await loadDataset(root, { labels: 'labels-missing-column.csv' }).catch((e) => e);
     expect(err).toBeInstanceOf(CellganError);
