@@ -26,8 +26,18 @@ const DOC_PATTERNS: [RegExp, SourceDoc['kind']][] = [
   [/^licen[cs]e(\.(md|txt))?$/i, 'license'],
 ];
 
-/** README / CITATION / LICENSE files in the data folder (and the labels CSV's folder). */
-export async function findSourceDocs(...dirs: (string | undefined)[]): Promise<SourceDoc[]> {
+/**
+ * README / CITATION / LICENSE files in the data folder (and the labels CSV's
+ * folder); when there are none, those beside the data folder (its parent,
+ * where a collection of datasets usually keeps them), named `../<file>`.
+ */
+export async function findSourceDocs(dataRoot: string, labelsDir?: string): Promise<SourceDoc[]> {
+  const inside = await docsIn([dataRoot, labelsDir], '');
+  if (inside.length) return inside;
+  return docsIn([path.dirname(dataRoot)], '../');
+}
+
+async function docsIn(dirs: (string | undefined)[], prefix: string): Promise<SourceDoc[]> {
   const docs: SourceDoc[] = [];
   const seen = new Set<string>();
   for (const dir of dirs) {
@@ -40,7 +50,7 @@ export async function findSourceDocs(...dirs: (string | undefined)[]): Promise<S
         try {
           const stat = await fs.stat(path.join(dir, name));
           if (!stat.isFile() || stat.size > 256 * 1024) continue;
-          docs.push({ name, kind, text: (await fs.readFile(path.join(dir, name), 'utf8')).replace(/\r\n/g, '\n').trim() });
+          docs.push({ name: prefix + name, kind, text: (await fs.readFile(path.join(dir, name), 'utf8')).replace(/\r\n/g, '\n').trim() });
         } catch { /* unreadable: just not quoted */ }
       }
     }
@@ -52,12 +62,14 @@ export async function findSourceDocs(...dirs: (string | undefined)[]): Promise<S
 export function relevantSections(markdown: string): string {
   const lines = markdown.split('\n');
   const out: string[] = [];
-  let keep = false;
+  // The text before the first heading (after a title) usually says what the data is.
+  let keep = true;
   let level = 0;
   for (const line of lines) {
     const h = /^(#{1,6})\s+(.*)$/.exec(line);
     if (h) {
-      if (keep && h[1].length > level) { out.push(line); continue; }
+      if (keep && level > 0 && h[1].length > level) { out.push(line); continue; }
+      if (h[1].length === 1 && level === 0) { out.push(line); continue; } // the title
       keep = /licen[cs]e|citation|cite|source|provenance|origin/i.test(h[2]);
       level = h[1].length;
     }

@@ -45,8 +45,9 @@ describe('exportDataset on samples/pbc-mini', () => {
 
   beforeAll(async () => {
     ({ trainCounts } = await writeUnevenSplit(split));
-    // synA: 3 per class with a manifest; synB: 2 per class for two classes, no manifest (folder fallback).
-    await writeSyntheticFolder(synA, { perClass: 3, run: 'runs/fake-a', checkpoint: 'ckpt-000300', seed: 11 });
+    // synA: 3 per class with a manifest (numeric checkpoint, as `cellgan generate` writes it);
+    // synB: 2 per class for two classes, no manifest (folder fallback).
+    await writeSyntheticFolder(synA, { perClass: 3, run: 'runs/fake-a', checkpoint: 300, seed: 11 });
     await writeSyntheticFolder(synB, { perClass: 2, classes: [CLASSES[0], CLASSES[1]], manifest: false, seed: 12 });
     inputsBefore = await inputHashes();
     await exportDataset(opts());
@@ -93,7 +94,7 @@ describe('exportDataset on samples/pbc-mini', () => {
     expect(csv.slice(1).map(csvLine)).toEqual(r.map((x) => [x.file, x.split, x.class, x.origin, x.source, x.transform, x.sha256]));
 
     const synth = r.filter((x) => x.origin === 'synthetic');
-    expect(synth.some((x) => /^run=runs\/fake-a checkpoint=ckpt-000300 seed=11 index=\d+$/.test(x.source))).toBe(true);
+    expect(synth.some((x) => /^run=runs\/fake-a checkpoint=300 seed=11 index=\d+$/.test(x.source))).toBe(true);
     expect(synth.some((x) => x.source.startsWith('synthetic:') && x.source.includes('synB'))).toBe(true);
     for (const x of r.filter((y) => y.origin === 'augmented')) {
       expect(x.transform).toMatch(/^(flipH|flipV|rot|color)/);
@@ -114,7 +115,9 @@ describe('exportDataset on samples/pbc-mini', () => {
     }
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(info.options).toMatchObject({ perClass: 12, mix: 'synthetic-first', seed: 5, format: 'hf' });
-    expect(info.generators).toEqual(expect.arrayContaining([expect.objectContaining({ run: 'runs/fake-a', checkpoint: 'ckpt-000300' })]));
+    const fromA = r.filter((x) => x.source.startsWith('run=runs/fake-a ')).length;
+    expect(fromA).toBeGreaterThan(0);
+    expect(info.generators).toEqual(expect.arrayContaining([expect.objectContaining({ run: 'runs/fake-a', checkpoint: '300', images: fromA })]));
 
     for (const s of ['train', 'val', 'test']) {
       const meta = readJsonl<{ file_name: string; label: string; origin: string }>(path.join(out, s, 'metadata.jsonl'));
@@ -128,7 +131,7 @@ describe('exportDataset on samples/pbc-mini', () => {
     expect(card).toMatch(/CC BY 4\.0/);
     expect(card).toMatch(/Acevedo/);
     expect(card).toContain('runs/fake-a');
-    expect(card).toContain('ckpt-000300');
+    expect(card).toContain(`| runs/fake-a | 300 | ${fromA} |`);
     expect(card).toContain(opts().command);
     expect(card).toMatch(/\| train \| basophil \| 4 \| 5 \| 3 \| 12 \|/);
   });
@@ -262,6 +265,32 @@ describe('exportDataset with unreadable and odd inputs', () => {
     expect(res.counts.train[CLASSES[0]]).toEqual({ real: 4, synthetic: 10, augmented: 2 });
     const rows = readJsonl<ExportManifestRow>(path.join(out, 'manifest.jsonl'));
     expect(rows.some((r) => /index=(98|99|100|101)$/.test(r.source))).toBe(false);
+  });
+
+  it('quotes the licence and citation from a README beside the data folder when the folder has none, and warns when there is none at all', async () => {
+    const collection = path.join(tmp.dir, 'collection');
+    const data = path.join(collection, 'cells-64');
+    const splits = { train: [] as string[], val: [] as string[], test: [] as string[] };
+    for (const c of CLASSES.slice(0, 2)) {
+      await fs.mkdir(path.join(data, c), { recursive: true });
+      for (const f of (await fs.readdir(path.join(SAMPLES, c))).sort().slice(0, 3)) {
+        await fs.copyFile(path.join(SAMPLES, c, f), path.join(data, c, f));
+        splits.train.push(`${c}/${f}`);
+      }
+    }
+    const split = path.join(tmp.dir, 'split-collection.json');
+    await fs.writeFile(split, JSON.stringify({ seed: 0, splits, excluded: [] }));
+    const noDocs = await exportDataset({ data, split, perClass: 3, out: path.join(tmp.dir, 'no-docs') });
+    expect(noDocs.warnings.join('\n')).toMatch(/no licence found.*--license/);
+    expect(readFileSync(path.join(tmp.dir, 'no-docs', 'README.md'), 'utf8')).toMatch(/No licence or citation was found/);
+
+    await fs.writeFile(path.join(collection, 'README.md'), '# Cell collection\n\nCite: Doe J. Cells (2021). Licence: CC0.\n\n## cells-64/\n\nInternal notes, not for the card.\n');
+    const res = await exportDataset({ data, split, perClass: 3, out: path.join(tmp.dir, 'with-docs') });
+    expect(res.warnings).toEqual([]);
+    const card = readFileSync(path.join(tmp.dir, 'with-docs', 'README.md'), 'utf8');
+    expect(card).toContain('From `../README.md` beside the data');
+    expect(card).toContain('> Cite: Doe J. Cells (2021). Licence: CC0.');
+    expect(card).not.toContain('Internal notes');
   });
 
   it('stops with a clear error naming the class when N cannot be reached, and writes nothing', async () => {

@@ -32,7 +32,7 @@ export async function writeUnevenSplit(file: string, opts: { trainBase?: number 
  * PNGs in <dir>/<class>/<index>.png and manifest.jsonl rows
  * {file, class, run, checkpoint, seed, index}.
  */
-export async function writeSyntheticFolder(dir: string, opts: { perClass: number; size?: number; classes?: string[]; manifest?: boolean; run?: string; checkpoint?: string; seed?: number }): Promise<void> {
+export async function writeSyntheticFolder(dir: string, opts: { perClass: number; size?: number; classes?: string[]; manifest?: boolean; run?: string; checkpoint?: string | number; seed?: number }): Promise<void> {
   const size = opts.size ?? 16;
   const classes = opts.classes ?? CLASSES;
   const rng = new Rng(opts.seed ?? 7);
