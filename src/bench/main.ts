@@ -1,0 +1,121 @@
+/**
+ * `npm run bench`: DCGAN iteration time and images/s, classifier training
+ * and generation throughput, peak RSS, per backend. A benchmark, not a test.
+ *
+ *   node dist/bench/main.js [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate]
+ *     [--backends wasm[,cpu]] [--iters 3] [--warmup 1] [--workers 0|1|2|auto] [--profile] [--out file.json]
+ *
+ * Every timing is recorded with the machine's load average (os.loadavg) at
+ * its start and end: on a shared machine figures are only comparable at
+ * similar load.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { initBackend, describeBackend, tf, type BackendName } from '../engine/index.js';
+import { benchClassifier, benchDcganSequential, benchGenerate, type KernelProfile, type Timed } from './cases.js';
+import { benchDcganParallel } from './parallel-case.js';
+
+const ALL_CASES = ['dcgan64-b32', 'dcgan64-b64', 'dcgan128-b16', 'classifier', 'generate'] as const;
+type CaseName = (typeof ALL_CASES)[number];
+
+interface Row {
+  backend: string; case: string; workers: number; batch: number; size: number; iters: number;
+  medianMs: number; minMs: number; maxMs: number; imagesPerSec: number;
+  /** CPU ms per iteration (all threads), median. */
+  cpuMs: number;
+  /** Wall time this would take on an otherwise idle machine: cpuMs / threads doing the work. */
+  idleEstimateMs: number;
+  load1Start: number; load1End: number; leakedTensors: number; kernels?: KernelProfile[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function usage(msg: string): never {
+  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json]`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      cases: { type: 'string', default: ALL_CASES.join(',') },
+      backends: { type: 'string', default: 'wasm' },
+      iters: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      workers: { type: 'string', default: 'auto' },
+      profile: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) usage('help');
+  const cases = values.cases!.split(',').filter(Boolean) as CaseName[];
+  for (const c of cases) if (!(ALL_CASES as readonly string[]).includes(c)) usage(`unknown case ${JSON.stringify(c)}`);
+  const backends = values.backends!.split(',').filter(Boolean) as BackendName[];
+  const iters = Number(values.iters), warmup = Number(values.warmup);
+  if (!Number.isInteger(iters) || iters < 1) usage(`--iters must be an integer ≥ 1, got ${values.iters}`);
+  if (!Number.isInteger(warmup) || warmup < 0) usage(`--warmup must be an integer ≥ 0, got ${values.warmup}`);
+  const workers = values.workers === 'auto' ? Math.min(2, os.availableParallelism()) : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 0) usage(`--workers must be auto or an integer ≥ 0, got ${values.workers}`);
+
+  const rows: Row[] = [];
+  const infos: string[] = [];
+  for (const backendName of backends) {
+    const info = await initBackend(backendName);
+    infos.push(describeBackend(info));
+    console.error(`backend: ${describeBackend(info)}`);
+    for (const c of cases) {
+      const load1Start = os.loadavg()[0];
+      let size = 64, batch = 64, w = 0;
+      let r: Timed;
+      const m = /^dcgan(\d+)-b(\d+)$/.exec(c);
+      if (m) {
+        size = Number(m[1]); batch = Number(m[2]);
+        // Data-parallel workers are a wasm feature (tfjs-node already uses every core).
+        w = backendName === 'wasm' && workers > 1 ? workers : 0;
+        r = w > 1 ? await benchDcganParallel(size, batch, w, iters, warmup)
+          : await benchDcganSequential(size, batch, iters, warmup, values.profile!);
+      } else if (c === 'classifier') {
+        r = await benchClassifier(size, batch, iters, warmup);
+      } else {
+        r = await benchGenerate(size, batch, iters, warmup);
+      }
+      const med = median(r.ms);
+      const row: Row = {
+        backend: backendName, case: c, workers: w, batch, size, iters,
+        medianMs: +med.toFixed(1), minMs: +Math.min(...r.ms).toFixed(1), maxMs: +Math.max(...r.ms).toFixed(1),
+        imagesPerSec: +(batch / (med / 1000)).toFixed(2),
+        cpuMs: +median(r.cpuMs).toFixed(0), idleEstimateMs: +(median(r.cpuMs) / Math.max(1, w)).toFixed(0),
+        load1Start: +load1Start.toFixed(2), load1End: +os.loadavg()[0].toFixed(2),
+        leakedTensors: r.leakedTensors, kernels: r.kernels,
+      };
+      rows.push(row);
+      console.error(`  ${c}: ${row.medianMs} ms (${row.imagesPerSec} img/s), cpu ${row.cpuMs} ms, load ${row.load1Start}→${row.load1End}`);
+      if (r.kernels) for (const k of r.kernels.slice(0, 15)) console.error(`      ${k.name.padEnd(26)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(0).padStart(8)} ms`);
+    }
+  }
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const header = ['backend', 'case', 'workers', 'batch', 'median ms', 'min ms', 'images/s', 'cpu ms', 'idle-est ms', 'idle-est img/s', 'load1'];
+  const table = [header, ...rows.map((r) => [r.backend, r.case, String(r.workers), String(r.batch), r.medianMs.toFixed(0), r.minMs.toFixed(0), r.imagesPerSec.toFixed(1),
+    r.cpuMs.toFixed(0), r.idleEstimateMs.toFixed(0), (r.batch / (r.idleEstimateMs / 1000)).toFixed(1), `${r.load1Start}→${r.load1End}`])];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  console.log(table.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n'));
+  console.log(`peak RSS: ${peakRssMb} MB (whole process, workers included)`);
+  console.log('idle-est = CPU time / threads working: the wall time on an otherwise idle machine (assumes the shards balance).');
+
+  const result = {
+    date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model, backends: infos, args: process.argv.slice(2), peakRssMb, rows,
+  };
+  const out = values.out ?? path.join('.bench', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${out}`);
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
