@@ -248,7 +248,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     const out = v.nonEmptyString('--out', options.out);
     runDir = path.resolve(out);
-    resolveOptions({ ...options, iters });
+    const checked = resolveOptions({ ...options, iters });
+    // --force replaces the run folder: never let that be (or contain) the inputs.
+    for (const input of [checked.data, checked.labels, checked.split]) {
+      if (input && (input === runDir || input.startsWith(runDir + path.sep))) {
+        throw new CellganError('the run folder would contain or replace the training data; choose another --out', { file: out, exitCode: 2 });
+      }
+    }
     await assertWritableOutput(runDir, options.force ?? false, 'run folder');
     runFile = undefined as unknown as RunOptionsFile;
   }

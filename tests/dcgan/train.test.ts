@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { tempDir } from '../helpers/env.js';
+import { tempDir, SAMPLES } from '../helpers/env.js';
 import { train, readRun, checkpointName } from '../../src/dcgan/index.js';
 import { tf, initBackend } from '../../src/engine/index.js';
 import { CellganError } from '../../src/util/errors.js';
@@ -75,6 +75,13 @@ describe('train: run folder', () => {
     expect(err).toBeInstanceOf(CellganError);
     expect(err.message).toMatch(/pbc-mini: no class "platelet"; classes are basophil, eosinophil/);
     await expect(fs.access(out('bad4'))).rejects.toThrow(); // nothing written for a bad option
+    // --force never deletes the inputs (checked on a copy of two images, never on the samples).
+    const parent = out('holder');
+    const copy = path.join(parent, 'data', 'basophil');
+    await fs.mkdir(copy, { recursive: true });
+    for (const f of (await fs.readdir(path.join(SAMPLES, 'basophil'))).slice(0, 2)) await fs.copyFile(path.join(SAMPLES, 'basophil', f), path.join(copy, f));
+    await expect(train({ ...tinyOptions(parent, { force: true }), data: path.join(parent, 'data') })).rejects.toThrow(/would contain or replace the training data/);
+    expect(await fs.readdir(copy)).toHaveLength(2);
   });
 });
 
