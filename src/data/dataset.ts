@@ -87,8 +87,12 @@ async function loadImageFolder(data: string): Promise<Dataset> {
     let target: string;
     try { target = await fs.realpath(abs); } catch { skipped.push({ file: rel(root, abs), reason: 'broken symbolic link' }); return null; }
     if (!inside(realRoot, target)) { skipped.push({ file: rel(root, abs), reason: 'symbolic link points outside the data root; refused' }); return null; }
-    const st = await fs.stat(target);
-    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : null;
+    const st = await fs.stat(target).catch(() => null);
+    if (!st) { skipped.push({ file: rel(root, abs), reason: "cannot read the symbolic link's target" }); return null; }
+    if (st.isDirectory()) return 'dir';
+    if (st.isFile()) return 'file';
+    skipped.push({ file: rel(root, abs), reason: 'symbolic link to something that is neither a file nor a folder' });
+    return null;
   }
 
   async function readDir(abs: string): Promise<Dirent[]> {
@@ -112,7 +116,7 @@ async function loadImageFolder(data: string): Promise<Dataset> {
         if (kind === 'dir') { skipped.push({ file, reason: 'symbolic link to a folder, not followed' }); continue; }
       }
       if (kind === 'dir') {
-        const real = await fs.realpath(abs);
+        const real = await fs.realpath(abs).catch(() => abs);
         if (seenDirs.has(real)) { skipped.push({ file: file + '/', reason: 'folder loop (a folder inside itself), not searched' }); continue; }
         if (depth >= MAX_DEPTH) { skipped.push({ file: file + '/', reason: `folder nested too deep (more than ${MAX_DEPTH} levels), not searched` }); continue; }
         await walk(abs, label, depth + 1, new Set([...seenDirs, real]));
@@ -132,7 +136,9 @@ async function loadImageFolder(data: string): Promise<Dataset> {
     if (entry.isSymbolicLink()) {
       const kind = await followLink(abs);
       if (kind === null) continue;
-      isDir = kind === 'dir';
+      // Like nested ones, a linked class folder inside the root would only show its images twice.
+      if (kind === 'dir') { skipped.push({ file: entry.name + '/', reason: 'symbolic link to a folder, not followed' }); continue; }
+      isDir = false;
     }
     if (!isDir) {
       // labels.csv, README.md and the like belong at the root; only stray images are worth a mention.
@@ -143,7 +149,7 @@ async function loadImageFolder(data: string): Promise<Dataset> {
     const badName = classNameProblem(entry.name);
     if (badName) { skipped.push({ file: entry.name + '/', reason: badName }); continue; }
     const before = items.length;
-    await walk(abs, entry.name, 1, new Set([await fs.realpath(abs)]));
+    await walk(abs, entry.name, 1, new Set([await fs.realpath(abs).catch(() => abs)]));
     if (items.length === before) skipped.push({ file: entry.name + '/', reason: 'empty class folder (no images); class left out' });
   }
   if (items.length === 0) {
