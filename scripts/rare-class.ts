@@ -1,0 +1,296 @@
+/**
+ * The rare-class experiment: does adding cellgan's synthetic images help a
+ * classifier recognise a class it has few real examples of?
+ *
+ *   npx tsx scripts/rare-class.ts --data ../shared/datasets/pbc-128 --out runs/rare-class \
+ *     [--class basophil] [--k 50] [--seed 0] [--size 64] [--per-class N] [--test-per-class N] \
+ *     [--gan-iters 2000] [--gan-batch 32] [--gan-width 32] [--epochs 15]
+ *
+ * 1. One stratified split of the data (70/10/20, `--seed`). The chosen class keeps only
+ *    K real training images (seeded pick; its validation images are cut in the same
+ *    proportion); `--per-class` optionally caps the other classes' training images to
+ *    make the run cheaper. The test split is the real test split (optionally capped per
+ *    class by `--test-per-class`), the same for every arm.
+ * 2. Three arms, each the reference classifier (same recipe and seed):
+ *    (a) real: the reduced training split as is;
+ *    (b) real + classic: an export balanced to the largest class with flips, 90° rotations
+ *        and mild colour changes of real images (`cellgan export --augment flip,rot90,color`);
+ *    (c) real + cellgan: a DCGAN (DiffAugment, EMA) trained on the K real images of the class,
+ *        its synthetic images first, then classic augmentation, to the same balance.
+ * 3. Each arm is evaluated on the real test split: the class's sensitivity and the balanced
+ *    accuracy over all classes, with 95 % percentile-bootstrap intervals.
+ *
+ * Writes `<out>/rare-class.md` (the table) and `<out>/rare-class.json`. Every step's result is
+ * kept, so running the same command again continues where it stopped (GAN training resumes).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { initBackend, describeBackend } from '../src/engine/index.js';
+import { createLogger, type Logger } from '../src/util/log.js';
+import { Rng } from '../src/util/rng.js';
+import { writeFileAtomic, writeJsonAtomic, exists } from '../src/util/atomic.js';
+import { CellganError } from '../src/util/errors.js';
+import * as v from '../src/util/validate.js';
+import { loadDataset, makeSplit, writeSplit, type Dataset, type SplitFile, type DatasetItem } from '../src/data/index.js';
+import { train, generate, readRun } from '../src/dcgan/index.js';
+import { trainClassifier, evaluateClassifier } from '../src/metrics/index.js';
+import { exportDataset } from '../src/augment/index.js';
+import { VERSION } from '../src/version.js';
+
+interface Args {
+  data: string; out: string; class: string; k: number; seed: number; size: number;
+  perClass?: number; testPerClass?: number; valFraction: number; testFraction: number;
+  ganIters: number; ganBatch: number; ganWidth: number; diffAugment: string;
+  epochs: number; batch: number; patience: number; resamples: number; backend?: string;
+}
+
+type Num = number | null;
+interface ArmResult {
+  arm: string;
+  description: string;
+  trainImages: { class: string; real: number; augmented: number; synthetic: number }[];
+  sensitivity: { value: Num; ci95: [Num, Num] };
+  balancedAccuracy: { value: Num; ci95: [Num, Num] };
+  accuracy: { value: Num; ci95: [Num, Num] };
+  testImages: number;
+  testImagesOfClass: number;
+  seconds: number;
+}
+
+function byClass(items: DatasetItem[]): Map<string, DatasetItem[]> {
+  const m = new Map<string, DatasetItem[]>();
+  for (const it of items) (m.get(it.label) ?? m.set(it.label, []).get(it.label)!).push(it);
+  return m;
+}
+
+/** Keeps at most `cap(cls)` files of each class (seeded pick, then sorted). */
+function capFiles(dataset: Dataset, files: string[], cap: (cls: string) => number | undefined, rng: Rng): string[] {
+  const wanted = new Set(files);
+  const items = dataset.items.filter((i) => wanted.has(i.file));
+  const keep: string[] = [];
+  for (const [cls, list] of [...byClass(items)].sort(([a], [b]) => a.localeCompare(b))) {
+    const n = cap(cls);
+    const chosen = n === undefined ? list : rng.fork(cls).shuffle([...list]).slice(0, n);
+    keep.push(...chosen.map((i) => i.file));
+  }
+  return keep.sort();
+}
+
+/** Reads an export's manifest into an in-memory dataset + split (its layout is <split>/<class>/<file>). */
+async function exportAsDataset(dir: string): Promise<{ dataset: Dataset; split: SplitFile; counts: Record<string, Record<string, number>> }> {
+  const rows = (await fs.readFile(path.join(dir, 'manifest.jsonl'), 'utf8')).split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as { file: string; split: 'train' | 'val' | 'test'; class: string; origin: string });
+  const items: DatasetItem[] = rows.map((r) => ({ file: r.file, abs: path.join(dir, r.file), label: r.class })).sort((a, b) => (a.file < b.file ? -1 : 1));
+  const split: SplitFile = { seed: 0, splits: { train: [], val: [], test: [] }, excluded: [] };
+  const counts: Record<string, Record<string, number>> = {};
+  for (const r of rows) {
+    split.splits[r.split].push(r.file);
+    if (r.split === 'train') {
+      counts[r.class] ??= { real: 0, augmented: 0, synthetic: 0 };
+      counts[r.class][r.origin] = (counts[r.class][r.origin] ?? 0) + 1;
+    }
+  }
+  const classes = [...new Set(items.map((i) => i.label))].sort();
+  return { dataset: { root: path.resolve(dir), source: 'csv', classes, items, skipped: [] }, split, counts };
+}
+
+function estimate(entry: { value: unknown; ci95?: unknown } | undefined, cls?: string): { value: Num; ci95: [Num, Num] } {
+  if (!entry) return { value: null, ci95: [null, null] };
+  const value = cls ? (entry.value as Record<string, Num>)[cls] : (entry.value as Num);
+  const ci = cls ? (entry.ci95 as Record<string, [Num, Num]> | undefined)?.[cls] : (entry.ci95 as [Num, Num] | undefined);
+  return { value: value ?? null, ci95: ci ?? [null, null] };
+}
+
+async function cached<T>(file: string, logger: Logger, what: string, make: () => Promise<T>): Promise<T> {
+  if (await exists(file)) {
+    logger.info(`${what}: done before, reusing ${file}`);
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  }
+  const value = await make();
+  await writeJsonAtomic(file, value);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('rare-class')
+    .usage('npx tsx scripts/rare-class.ts --data <pbc-128> --out <dir> [options]\n\nReal vs classic augmentation vs cellgan synthetic images for one rare class.')
+    .option('data', { type: 'string', demandOption: true, describe: 'ImageFolder dataset (e.g. ../shared/datasets/pbc-128)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (re-run the same command to continue)' })
+    .option('class', { type: 'string', default: 'basophil', describe: 'the class made rare' })
+    .option('k', { type: 'number', default: 50, describe: 'real training images kept for that class' })
+    .option('seed', { type: 'number', default: 0 })
+    .option('size', { type: 'number', default: 64, describe: 'image size for the GAN and the classifier' })
+    .option('per-class', { type: 'number', describe: 'cap on the other classes\' training images (cheaper runs)' })
+    .option('test-per-class', { type: 'number', describe: 'cap on test images per class (cheaper runs; default: the whole test split)' })
+    .option('val-fraction', { type: 'number', default: 0.1 })
+    .option('test-fraction', { type: 'number', default: 0.2 })
+    .option('gan-iters', { type: 'number', default: 2000, describe: 'DCGAN iterations on the rare class' })
+    .option('gan-batch', { type: 'number', default: 32 })
+    .option('gan-width', { type: 'number', default: 32, describe: 'DCGAN generator/discriminator base width' })
+    .option('diff-augment', { type: 'string', default: 'color,translation,cutout', describe: 'DiffAugment policy for the GAN' })
+    .option('epochs', { type: 'number', default: 15, describe: 'classifier epochs (early stopping on validation)' })
+    .option('batch', { type: 'number', default: 32, describe: 'classifier batch size' })
+    .option('patience', { type: 'number', default: 4 })
+    .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the CIs' })
+    .option('backend', { type: 'string' })
+    .strict()
+    .parseAsync() as unknown as Args;
+
+  const k = v.integer('--k', argv.k, 1);
+  v.integer('--seed', argv.seed, 0);
+  v.integer('--epochs', argv.epochs, 1);
+  v.integer('--gan-iters', argv.ganIters, 1);
+  if (argv.perClass !== undefined) v.integer('--per-class', argv.perClass, 1);
+  if (argv.testPerClass !== undefined) v.integer('--test-per-class', argv.testPerClass, 1);
+  const out = path.resolve(argv.out);
+  await fs.mkdir(out, { recursive: true });
+  const logger = createLogger({ level: 'info' });
+  const backend = await initBackend(argv.backend as never);
+  logger.info(`backend: ${describeBackend(backend)}`);
+  const t0 = Date.now();
+  const settings = { ...argv, k, version: VERSION, backend: backend.name, command: `npx tsx scripts/rare-class.ts ${process.argv.slice(2).join(' ')}` };
+  delete (settings as Record<string, unknown>)._; delete (settings as Record<string, unknown>).$0;
+  // A different command must not silently reuse another's results.
+  const settingsFile = path.join(out, 'settings.json');
+  if (await exists(settingsFile)) {
+    const before = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
+    const keys = ['data', 'class', 'k', 'seed', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'epochs', 'batch', 'patience', 'resamples'];
+    const changed = keys.filter((key) => JSON.stringify(before[key]) !== JSON.stringify((settings as Record<string, unknown>)[key]));
+    if (changed.length) throw new CellganError(`this folder holds a run with other settings (${changed.join(', ')}); choose a new --out`, { file: out });
+  }
+  await writeJsonAtomic(settingsFile, settings);
+
+  // 1. Splits.
+  const dataset = await loadDataset(argv.data);
+  const rare = argv.class;
+  if (!dataset.classes.includes(rare)) throw new CellganError(`no class ${rare}; classes: ${dataset.classes.join(', ')}`, { file: argv.data });
+  const splitFile = path.join(out, 'split.json');
+  if (!(await exists(splitFile))) {
+    const full = await makeSplit(dataset, { val: argv.valFraction, test: argv.testFraction, seed: argv.seed });
+    const rng = new Rng(`rare-class/${argv.seed}`);
+    const trainFraction = 1 - argv.valFraction - argv.testFraction;
+    const valCap = (n: number) => Math.max(1, Math.round((n * argv.valFraction) / trainFraction));
+    const reduced: SplitFile = {
+      seed: full.seed,
+      splits: {
+        train: capFiles(dataset, full.splits.train, (c) => (c === rare ? k : argv.perClass), rng.fork('train')),
+        val: capFiles(dataset, full.splits.val, (c) => (c === rare ? valCap(k) : argv.perClass !== undefined ? valCap(argv.perClass) : undefined), rng.fork('val')),
+        test: capFiles(dataset, full.splits.test, () => argv.testPerClass, rng.fork('test')),
+      },
+      excluded: full.excluded,
+      options: { ...(full.options ?? {}), rareClass: rare, k, perClass: argv.perClass ?? null, testPerClass: argv.testPerClass ?? null },
+    };
+    const trainOfRare = reduced.splits.train.filter((f) => dataset.items.find((i) => i.file === f)?.label === rare).length;
+    if (trainOfRare < k) logger.warn(`${rare} has only ${trainOfRare} training images (asked for ${k})`);
+    await writeSplit(splitFile, reduced, { force: true });
+  }
+  const split = JSON.parse(await fs.readFile(splitFile, 'utf8')) as SplitFile;
+  const labelOf = new Map(dataset.items.map((i) => [i.file, i.label]));
+  const trainCounts: Record<string, number> = {};
+  for (const f of split.splits.train) trainCounts[labelOf.get(f)!] = (trainCounts[labelOf.get(f)!] ?? 0) + 1;
+  const target = Math.max(...Object.values(trainCounts));
+  logger.info(`training images per class: ${JSON.stringify(trainCounts)}; balanced arms fill each class to ${target}`);
+
+  const recipe = { size: argv.size, epochs: argv.epochs, batchSize: argv.batch, patience: argv.patience, seed: argv.seed, logger };
+  const testSplitRef = split;
+
+  async function arm(name: string, description: string, data: Dataset, armSplit: SplitFile, counts: ArmResult['trainImages']): Promise<ArmResult> {
+    return cached(path.join(out, `arm-${name}.json`), logger, `arm ${name}`, async () => {
+      const ta = Date.now();
+      logger.info(`arm ${name}: training the classifier (${description})`);
+      const modelDir = path.join(out, `classifier-${name}`);
+      await fs.rm(modelDir, { recursive: true, force: true });
+      const trained = await trainClassifier({ ...recipe, data, split: armSplit, out: modelDir });
+      trained.model.dispose();
+      const ev = await evaluateClassifier({ model: modelDir, data: dataset, split: testSplitRef, subset: 'test', resamples: argv.resamples, seed: argv.seed, logger });
+      const m = ev.report.metrics;
+      return {
+        arm: name, description, trainImages: counts,
+        sensitivity: estimate(m.sensitivity, rare),
+        balancedAccuracy: estimate(m.balanced_accuracy),
+        accuracy: estimate(m.accuracy),
+        testImages: ev.report.n,
+        testImagesOfClass: ev.report.support[rare] ?? 0,
+        seconds: Math.round((Date.now() - ta) / 1000),
+      };
+    });
+  }
+
+  const realCounts = Object.entries(trainCounts).sort().map(([c, n]) => ({ class: c, real: n, augmented: 0, synthetic: 0 }));
+  const countsOf = (c: Record<string, Record<string, number>>) => Object.entries(c).sort().map(([cls, o]) => ({ class: cls, real: o.real ?? 0, augmented: o.augmented ?? 0, synthetic: o.synthetic ?? 0 }));
+
+  // (a) real only.
+  const a = await arm('a-real', 'real images only', dataset, split, realCounts);
+
+  // (b) real + classic augmentation.
+  const classicDir = path.join(out, 'export-classic');
+  if (!(await exists(path.join(classicDir, 'manifest.jsonl')))) {
+    logger.info('arm b: exporting a balanced dataset with classic augmentation');
+    await exportDataset({ data: argv.data, split: splitFile, perClass: target, augment: 'flip,rot90,color', out: classicDir, seed: argv.seed, force: true, logger });
+  }
+  const classic = await exportAsDataset(classicDir);
+  const b = await arm('b-classic', 'real + classic augmentation (flip, rot90, colour)', classic.dataset, classic.split, countsOf(classic.counts));
+
+  // (c) real + cellgan synthetic (+ classic where synthetic images run out).
+  const ganDir = path.join(out, 'gan');
+  const ganRun = await readRun(ganDir).catch(() => undefined);
+  if (ganRun?.latest !== undefined && ganRun.latest < argv.ganIters) {
+    logger.info(`arm c: resuming the DCGAN from iteration ${ganRun.latest}`);
+    await train({ resume: ganDir, iters: argv.ganIters, logger });
+  } else if (ganRun?.latest === undefined) {
+    logger.info(`arm c: training a DCGAN on the ${k} real ${rare} images (${argv.ganIters} iterations)`);
+    await train({
+      data: argv.data, split: splitFile, className: rare, size: argv.size, iters: argv.ganIters, batch: argv.ganBatch,
+      gWidth: argv.ganWidth, dWidth: argv.ganWidth, diffAugment: argv.diffAugment, seed: argv.seed, out: ganDir, force: true,
+      checkpointEvery: Math.max(50, Math.round(argv.ganIters / 10)), gridEvery: Math.max(50, Math.round(argv.ganIters / 10)), logger,
+    });
+  }
+  const syntheticDir = path.join(out, 'synthetic');
+  const need = Math.max(1, target - (trainCounts[rare] ?? 0));
+  if (!(await exists(path.join(syntheticDir, 'manifest.jsonl')))) {
+    await generate({ model: ganDir, count: need, className: rare, out: syntheticDir, seed: argv.seed + 1, force: true, logger });
+  }
+  const synthDir = path.join(out, 'export-synthetic');
+  if (!(await exists(path.join(synthDir, 'manifest.jsonl')))) {
+    logger.info('arm c: exporting a balanced dataset, synthetic images first');
+    await exportDataset({ data: argv.data, split: splitFile, synthetic: [syntheticDir], perClass: target, augment: 'flip,rot90,color', mix: 'synthetic-first', out: synthDir, seed: argv.seed, force: true, logger });
+  }
+  const synth = await exportAsDataset(synthDir);
+  const c = await arm('c-cellgan', 'real + cellgan synthetic (+ classic augmentation)', synth.dataset, synth.split, countsOf(synth.counts));
+
+  // Report.
+  const arms = [a, b, c];
+  const p = (x: Num) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
+  const ci = (e: { value: Num; ci95: [Num, Num] }) => `${p(e.value)} [${p(e.ci95[0])}, ${p(e.ci95[1])}]`;
+  const rareRow = (r: ArmResult) => r.trainImages.find((t) => t.class === rare) ?? { real: 0, augmented: 0, synthetic: 0 };
+  const md = [
+    `# Rare-class experiment: ${rare} with ${k} real training images`,
+    '',
+    `Command: \`${settings.command}\``,
+    '',
+    `Data: ${argv.data}; split seed ${argv.seed} (${Math.round((1 - argv.valFraction - argv.testFraction) * 100)}/${Math.round(argv.valFraction * 100)}/${Math.round(argv.testFraction * 100)}); ` +
+      `other classes' training images ${argv.perClass ? `capped at ${argv.perClass}` : 'all'}; test images ${argv.testPerClass ? `capped at ${argv.testPerClass} per class` : 'the whole test split'} ` +
+      `(${a.testImages} images, ${a.testImagesOfClass} ${rare}). Image size ${argv.size}; classifier: reference CNN, ≤${argv.epochs} epochs, early stopping (patience ${argv.patience}), seed ${argv.seed}. ` +
+      `DCGAN on the ${k} ${rare} images: ${argv.ganIters} iterations, batch ${argv.ganBatch}, width ${argv.ganWidth}, DiffAugment ${argv.diffAugment || 'off'}. ` +
+      `Balanced arms fill every class to ${target} training images. 95% percentile-bootstrap CIs (${argv.resamples} resamples) over the test images. Backend ${backend.name}, cellgan ${VERSION}.`,
+    '',
+    `| arm | ${rare} training images (real + augmented + synthetic) | ${rare} sensitivity [95% CI] | balanced accuracy [95% CI] | accuracy |`,
+    '|---|---|---|---|---|',
+    ...arms.map((r) => { const t = rareRow(r); return `| ${r.arm}: ${r.description} | ${t.real} + ${t.augmented} + ${t.synthetic} | ${ci(r.sensitivity)} | ${ci(r.balancedAccuracy)} | ${p(r.accuracy.value)} |`; }),
+    '',
+    `Total time: ${Math.round((Date.now() - t0) / 60000)} min (this invocation; steps done earlier were reused).`,
+    '',
+  ].join('\n');
+  await writeFileAtomic(path.join(out, 'rare-class.md'), md);
+  await writeJsonAtomic(path.join(out, 'rare-class.json'), { settings, trainCounts, target, arms });
+  process.stdout.write(md);
+}
+
+main().catch((err) => {
+  process.stderr.write(`rare-class: error: ${(err as Error).message}\n`);
+  if (process.env.CELLGAN_DEBUG) process.stderr.write(String((err as Error).stack) + '\n');
+  process.exit(err instanceof CellganError ? err.exitCode : 70);
+});
