@@ -154,6 +154,12 @@ export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[]
   };
 }
 
+/** A name as printed in the summary: quoted and escaped when it holds line breaks or other control characters. */
+function showName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name) : name;
+}
+
 /** A readable multi-line summary of a report (what `cellgan inspect` prints without --json). */
 export function formatInspectReport(r: InspectReport, opts: { maxList?: number } = {}): string {
   const max = opts.maxList ?? 20;
@@ -161,7 +167,7 @@ export function formatInspectReport(r: InspectReport, opts: { maxList?: number }
   const list = (title: string, entries: string[]) => {
     if (!entries.length) return;
     lines.push('', `${title} (${entries.length}):`);
-    for (const e of entries.slice(0, max)) lines.push(`  ${e}`);
+    for (const e of entries.slice(0, max)) lines.push(`  ${showName(e)}`);
     if (entries.length > max) lines.push(`  … and ${entries.length - max} more (see --json)`);
   };
   const top = (rec: Record<string, number>, n = 5) => {

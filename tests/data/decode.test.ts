@@ -1,7 +1,10 @@
-/** Batch decoding: decodeBatches yields what decodeImages gives for the whole list, batch by batch. */
+/** Batch decoding (decodeBatches = decodeImages batch by batch) and the other formats sharp reads. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeBatches, decodeImages, loadDataset } from '../../src/data/index.js';
-import { SAMPLES } from '../helpers/env.js';
+import { decodeBatches, decodeImage, decodeImages, formatInspectReport, inspect, loadDataset } from '../../src/data/index.js';
+import { SAMPLES, tempDir } from '../helpers/env.js';
 
 describe('decodeBatches', () => {
   it('streams the same pixels as decodeImages, in order, in batches of at most batchSize', async () => {
@@ -33,5 +36,30 @@ describe('decodeBatches', () => {
     expect(seen).toBe(3);
     await expect(decodeBatches(ds.items, { size: 8, batchSize: 0 }).next()).rejects.toThrow(/Expected an integer of at least 1 for batchSize but received 0/);
     await expect(decodeImages(ds.items, { size: 0 })).rejects.toThrow(/for size/);
+  });
+});
+
+describe('formats sharp reads', () => {
+  it('WebP, TIFF and GIF inputs decode and are reported by format; a line break in a name stays on one line', async () => {
+    const tmp = tempDir('cellgan-data-formats-');
+    try {
+      await fs.mkdir(path.join(tmp.dir, 'c'));
+      const base = () => sharp({ create: { width: 12, height: 10, channels: 3, background: { r: 200, g: 100, b: 50 } } });
+      await fs.writeFile(path.join(tmp.dir, 'c', 'a.webp'), await base().webp({ lossless: true }).toBuffer());
+      await fs.writeFile(path.join(tmp.dir, 'c', 'b.tif'), await base().tiff().toBuffer());
+      await fs.writeFile(path.join(tmp.dir, 'c', 'c.gif'), await base().gif().toBuffer());
+      await fs.writeFile(path.join(tmp.dir, 'c', 'bad\nname.png'), 'not a png');
+      const r = await inspect(tmp.dir);
+      expect(r.formats).toEqual({ gif: 1, tiff: 1, webp: 1 });
+      expect(r.unreadable).toEqual([{ file: 'c/bad\nname.png', reason: expect.stringMatching(/^not an image/) }]);
+      expect(formatInspectReport(r)).toContain('"c/bad\\nname.png: not an image');
+      for (const f of ['a.webp', 'b.tif']) {
+        const px = await decodeImage(path.join(tmp.dir, 'c', f), 2);
+        expect(Math.round((px[0] + 1) * 127.5)).toBe(200);
+      }
+      expect((await decodeImage(path.join(tmp.dir, 'c', 'c.gif'), 2)).length).toBe(12);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
