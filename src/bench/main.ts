@@ -18,7 +18,6 @@ import { benchClassifier, benchDcganSequential, benchGenerate, type KernelProfil
 import { benchDcganParallel } from './parallel-case.js';
 
 const ALL_CASES = ['dcgan64-b32', 'dcgan64-b64', 'dcgan128-b16', 'classifier', 'generate'] as const;
-type CaseName = (typeof ALL_CASES)[number];
 
 interface Row {
   backend: string; case: string; workers: number; batch: number; size: number; iters: number;
@@ -54,8 +53,13 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) usage('help');
-  const cases = values.cases!.split(',').filter(Boolean) as CaseName[];
-  for (const c of cases) if (!(ALL_CASES as readonly string[]).includes(c)) usage(`unknown case ${JSON.stringify(c)}`);
+  const cases = values.cases!.split(',').filter(Boolean);
+  // Besides the named cases, any dcgan<size>-b<batch> (size 32, 64 or 128) is accepted, e.g. dcgan32-b8 for a smoke run.
+  for (const c of cases) {
+    const m = /^dcgan(\d+)-b(\d+)$/.exec(c);
+    const ok = (ALL_CASES as readonly string[]).includes(c) || (m && [32, 64, 128].includes(Number(m[1])) && Number(m[2]) >= 1);
+    if (!ok) usage(`unknown case ${JSON.stringify(c)}; expected ${ALL_CASES.join(', ')} or dcgan<32|64|128>-b<batch>`);
+  }
   const backends = values.backends!.split(',').filter(Boolean) as BackendName[];
   const iters = Number(values.iters), warmup = Number(values.warmup);
   if (!Number.isInteger(iters) || iters < 1) usage(`--iters must be an integer ≥ 1, got ${values.iters}`);

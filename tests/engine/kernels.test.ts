@@ -136,3 +136,31 @@ describe('Tile on wasm', () => {
     expect(out[0]).toBe(3);
   });
 });
+
+describe('Sum and Mean over leading axes on wasm', () => {
+  const cases: [number[], number[], boolean][] = [
+    [[4, 5, 6, 7], [0, 1, 2], false], [[4, 5, 6, 7], [0, 1, 2], true], [[3, 9], [0], false], [[2, 3, 4], [1, 0], true],
+    [[2, 3, 4], [-3], false], [[5, 3, 1], [0, 1], false],
+    // stock paths: trailing / middle / all axes
+    [[4, 5, 6], [2], false], [[4, 5, 6], [1], true], [[4, 5, 6], [0, 1, 2], false],
+  ];
+  for (const kernel of ['Sum', 'Mean'] as const) {
+    for (const [shape, axis, keepDims] of cases) {
+      it(`${kernel} ${shape} axis=${axis} keepDims=${keepDims}`, () => {
+        const data = { x: { values: randn(size(shape)), shape } };
+        const want = runOn('cpu', kernel, data, { axis, keepDims }, true);
+        const got = runOn('wasm', kernel, data, { axis, keepDims }, false);
+        expect(relErr(got, want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+  it('keeps the output shape of the stock kernel', () => {
+    tf.setBackend('wasm');
+    tf.tidy(() => {
+      const x = tf.ones([2, 3, 4]);
+      expect(tf.sum(x, [0, 1], true).shape).toEqual([1, 1, 4]);
+      expect(tf.mean(x, [0, 1]).shape).toEqual([4]);
+      expect(Array.from(tf.mean(x, [0, 1]).dataSync())).toEqual([1, 1, 1, 1]);
+    });
+  });
+});

@@ -7,6 +7,7 @@ import { tf } from '../tf.js';
 import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { makeTile } from './tile.js';
+import { makeMean, makeSum } from './reduce.js';
 import type { KernelFunc } from './types.js';
 
 interface KernelSpec { kernelName: string; backends: string[]; make: (backendName: string) => KernelFunc }
@@ -18,6 +19,9 @@ const KERNELS: KernelSpec[] = [
   { kernelName: 'Conv2DBackpropInput', backends: ['wasm'], make: makeConv2DBackpropInput },
   // wasm's own indexes per element; the batch-norm gradient tiles full activations.
   { kernelName: 'Tile', backends: ['wasm'], make: makeTile },
+  // wasm's own transpose the whole tensor before reducing leading (batch/spatial) axes.
+  { kernelName: 'Sum', backends: ['wasm'], make: makeSum },
+  { kernelName: 'Mean', backends: ['wasm'], make: makeMean },
 ];
 
 const registered = new Set<string>();
