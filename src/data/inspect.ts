@@ -37,6 +37,8 @@ export interface InspectReport {
   images: number;
   /** Class → number of readable images (every class of the dataset, sorted by name). */
   classes: Record<string, number>;
+  /** Per class: formats and sizes ("W×H") of its readable images, most common first. */
+  perClass: Record<string, { formats: Record<string, number>; sizes: Record<string, number> }>;
   /** Format → count of readable images. */
   formats: Record<string, number>;
   /** "W×H" → count of readable images, most common first. */
@@ -110,12 +112,15 @@ export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[]
   const colour = new Map<string, number>();
   const unreadable: FileProblem[] = [];
   const tiny: FileProblem[] = [];
+  const classFormats = new Map<string, Map<string, number>>(dataset.classes.map((c) => [c, new Map()]));
+  const classSizes = new Map<string, Map<string, number>>(dataset.classes.map((c) => [c, new Map()]));
   for (const c of checks) {
     if (c.problem) { unreadable.push({ file: c.file, reason: c.problem }); continue; }
     bump(perClass, c.label);
-    if (c.format) bump(formats, c.format);
+    if (c.format) { bump(formats, c.format); bump(classFormats.get(c.label)!, c.format); }
     if (c.width && c.height) {
       bump(sizes, `${c.width}×${c.height}`);
+      bump(classSizes.get(c.label)!, `${c.width}×${c.height}`);
       if (c.width < TINY_SIDE || c.height < TINY_SIDE) tiny.push({ file: c.file, reason: `only ${c.width}×${c.height} pixels; it will be upscaled` });
     }
     if (c.colour) bump(colour, c.colour);
@@ -139,6 +144,7 @@ export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[]
     files: checks.length,
     images: checks.length - unreadable.length,
     classes,
+    perClass: Object.fromEntries(Object.keys(classes).map((name) => [name, { formats: sortedRecord(classFormats.get(name)!, true), sizes: sortedRecord(classSizes.get(name)!, true) }])),
     formats: sortedRecord(formats, true),
     sizes: sortedRecord(sizes, true),
     colour: sortedRecord(colour, true),

@@ -32,6 +32,8 @@ describe('pbc-raw-sample', () => {
     expect(r.conflicts).toEqual([CONFLICT]);
     expect(Object.keys(r.classes)).toEqual(['basophil', 'eosinophil', 'erythroblast', 'ig', 'lymphocyte', 'monocyte', 'neutrophil']);
     expect(r.formats).toEqual({ jpeg: 144 });
+    expect(r.perClass.basophil.formats).toEqual({ jpeg: 22 });
+    expect(Object.values(r.perClass.basophil.sizes).reduce((a, b) => a + b, 0)).toBe(22);
   });
 
   it('reads the labels CSV the same way, keeping its extra columns as metadata', async () => {
