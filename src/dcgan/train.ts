@@ -25,7 +25,8 @@ import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
 import { Adam } from './adam.js';
 import { buildDiscriminator, buildGenerator, MODEL_SIZES, type ModelSpec } from './models.js';
-import { discriminatorGradients, disposeGrads, generate, generatorGradients, updateEma } from './step.js';
+import { disposeGrads, generate, updateEma } from './step.js';
+import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
 import type { RunOptionsFile, TrainOptions, TrainResult, TrainStats } from './types.js';
 
@@ -63,6 +64,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? 3, 1),
     collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? 0.2, 0, 10),
     collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? 200, 0),
+    workers: v.integer('--workers', o.workers ?? 0, 0, 64),
   };
 }
 
@@ -299,7 +301,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let interrupted = false;
   let lastCheckpoint = '';
   let lastStats: TrainStats | undefined;
+  let stepper: GradientStep = localStep();
   try {
+    // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
+    // count (per-shard batch norm), so it is a saved option that a resume keeps.
+    const workers = opts.workers ?? 0;
+    if (workers > 0) stepper = await createParallelStep(spec, { workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
       // Staging or half-deleted folders of a killed process are hidden; remove them.
@@ -376,7 +383,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const fakeY = fakeLabels ? oneHot(fakeLabels, C) : undefined;
       let dLoss: number, gLoss: number, dReal: number, dFake: number;
       try {
-        const dg = discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
+        const dg = await stepper.discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
         [dLoss, dReal, dFake] = [dg.loss.dataSync()[0], dg.realProb.dataSync()[0], dg.fakeProb.dataSync()[0]];
         dg.loss.dispose(); dg.realProb.dispose(); dg.fakeProb.dispose();
         if (options.faults?.nanAtIteration === it) dLoss = NaN;
@@ -384,7 +391,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (!Number.isFinite(dLoss)) { disposeGrads(dg.grads); throw nonFinite('D', dLoss, it, lastCheckpoint); }
         dOpt.apply(dg.grads);
         disposeGrads(dg.grads);
-        const gg = generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
+        const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
         gLoss = gg.loss.dataSync()[0];
         gg.loss.dispose();
         if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, lastCheckpoint); }
@@ -452,6 +459,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (err instanceof CellganError) logger.error({ iteration: st.iteration }, err.message);
     throw err;
   } finally {
+    await stepper.close();
     g.dispose(); d.dispose(); gEma.dispose(); gOpt.dispose(); dOpt.dispose();
   }
 }

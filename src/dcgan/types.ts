@@ -49,6 +49,8 @@ export interface TrainOptions {
   collapseThreshold?: number;
   /** …once this many iterations have run (default 200; early G outputs are near-constant). */
   collapseAfter?: number;
+  /** Worker threads computing data-parallel gradients (default 0 = this thread). Saved: results depend on it. */
+  workers?: number;
   /** Runtime (not saved): logger, abort signal (→ checkpoint, result.interrupted), progress bar. */
   logger?: Logger;
   signal?: AbortSignal;
@@ -97,6 +99,8 @@ export interface RunOptionsFile {
     lr: number; beta1: number; beta2: number; diffAugment: Augmentation[]; emaDecay: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
     collapseThreshold: number; collapseAfter: number;
+    /** Absent in runs made before the option existed (= 0). */
+    workers?: number;
   };
   model: ModelSpec;
   classes: string[];

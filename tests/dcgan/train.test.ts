@@ -112,6 +112,18 @@ describe('train: exact resume', () => {
   });
 });
 
+describe('train: data-parallel workers', () => {
+  // Worker start-up is slow on the shared cores, so one short run; exactness of data-parallel
+  // gradients is tested by the engine's parallel tests, and resume uses the same code path as above.
+  it('trains with 2 worker threads (the worker count is a saved option)', async () => {
+    const r = await train(tinyOptions(out('workers'), { iters: 2, workers: 2, logEvery: 1 }));
+    expect(r.iteration).toBe(2);
+    expect((await readRun(out('workers'))).options.options.workers).toBe(2);
+    const stats = await readJsonl(path.join(out('workers'), 'stats.jsonl'));
+    expect(stats.map((s) => Number.isFinite(s.d_loss) && Number.isFinite(s.g_loss))).toEqual([true, true]);
+  }, 180_000);
+});
+
 describe('train: watchdogs and failures', () => {
   it('stops on a non-finite loss with a clear message; the last good checkpoint stays and resumes', async () => {
     const run = out('nan');

@@ -7,7 +7,7 @@ interface Args extends GlobalArgs {
   size?: number; iters: number; batch?: number; out?: string; resume?: string; seed?: number; force?: boolean;
   'g-width'?: number; 'd-width'?: number; nz?: number; lr?: number; beta1?: number; beta2?: number;
   diffaugment?: string; 'ema-decay'?: number; 'log-every'?: number; 'grid-every'?: number;
-  'checkpoint-every'?: number; 'keep-checkpoints'?: number; 'collapse-threshold'?: number; 'collapse-after'?: number;
+  'checkpoint-every'?: number; 'keep-checkpoints'?: number; 'collapse-threshold'?: number; 'collapse-after'?: number; workers?: number;
 }
 
 export const trainCommand: CommandModule<GlobalArgs, Args> = {
@@ -39,6 +39,7 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
     .option('checkpoint-every', { type: 'number', describe: 'iterations per checkpoint [default: 500]' })
     .option('keep-checkpoints', { type: 'number', describe: 'checkpoints kept [default: 3]' })
     .option('collapse-threshold', { type: 'number', describe: 'warn when sample diversity / real diversity falls below this [default: 0.2]' })
+    .option('workers', { type: 'number', describe: 'worker threads for data-parallel gradients (0 = main thread) [default: 0]' })
     .option('collapse-after', { type: 'number', describe: 'iterations before the mode-collapse alarm is active [default: 200]' })
     .example('$0 train --data samples/pbc-mini --class basophil --size 64 --iters 2000 --batch 16 --diffaugment color,translation,cutout --out runs/baso', 'one small class')
     .example('$0 train --resume runs/baso --iters 4000', 'continue to 4000 iterations in total') as never,
@@ -60,7 +61,7 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
       gWidth: args['g-width'], dWidth: args['d-width'], nz: args.nz, lr: args.lr, beta1: args.beta1, beta2: args.beta2,
       diffAugment: args.diffaugment, emaDecay: args['ema-decay'], logEvery: args['log-every'], gridEvery: args['grid-every'],
       checkpointEvery: args['checkpoint-every'], keepCheckpoints: args['keep-checkpoints'],
-      collapseThreshold: args['collapse-threshold'], collapseAfter: args['collapse-after'],
+      collapseThreshold: args['collapse-threshold'], collapseAfter: args['collapse-after'], workers: args.workers,
       logger: ctx.logger, signal: controller.signal,
     };
     if (args.force !== undefined) opts.force = args.force;
