@@ -91,9 +91,10 @@ class Page {
     return `<figure class="chart" data-chart="${esc(name)}"><img alt="${esc(alt)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}"></figure>`;
   }
 
-  png(bytes: Buffer, alt: string, cls = 'grid'): string {
+  /** `width`: display width in CSS pixels (small grids are shown enlarged, pixelated). */
+  png(bytes: Buffer, alt: string, width?: number, cls = 'grid'): string {
     this.images++;
-    return `<img class="${cls}" alt="${esc(alt)}" src="data:image/png;base64,${bytes.toString('base64')}">`;
+    return `<img class="${cls}" alt="${esc(alt)}"${width ? ` width="${width}"` : ''} src="data:image/png;base64,${bytes.toString('base64')}">`;
   }
 }
 
@@ -217,8 +218,10 @@ async function gridOf(page: Page, items: DatasetItem[], size: number, alt: strin
   if (!items.length) return undefined;
   const batch = await decodeImages(items, { size, concurrency: 4 });
   if (!batch.items.length) return undefined;
-  const png = await encodeGridPng(batch.data, size, Math.min(8, batch.items.length));
-  return page.png(png, alt);
+  const cols = Math.min(8, batch.items.length);
+  const png = await encodeGridPng(batch.data, size, cols);
+  const width = cols * size + (cols + 1) * 2;
+  return page.png(png, alt, size < 64 ? width * 2 : width);
 }
 
 interface StatsRow extends Record<string, unknown> { iteration?: number; iter?: number }

@@ -108,4 +108,20 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect(run.options.resumes[0].fromIteration).toBe(partial.latest);
     expect((await readState(dir))?.stages.train).toMatchObject({ status: 'done', attempts: 2 });
   });
+
+  it('per-class mode trains one GAN per class and merges their images into one synthetic folder', async () => {
+    const dir = path.join(tmp.dir, 'per-class');
+    const r = await runPipeline({ data: SAMPLES, out: dir, budget: 'test', classes: ['eosinophil', 'lymphocyte'], mode: 'per-class', until: 'generate', report: false });
+    expect(r.outcomes.generate).toBe('ran');
+    for (const cls of ['eosinophil', 'lymphocyte']) {
+      const run = await readRun(path.join(dir, 'train', cls));
+      expect(run.classes).toEqual([cls]);
+      expect(run.latest).toBe(4);
+      expect((await fs.readdir(path.join(dir, 'generate', cls))).filter((f) => f.endsWith('.png'))).toHaveLength(6);
+    }
+    const manifest = (await fs.readFile(path.join(dir, 'generate/manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(manifest).toHaveLength(12);
+    for (const m of manifest) await fs.access(path.join(dir, 'generate', m.file));
+    expect(await fs.readdir(path.join(dir, 'generate'))).not.toContain('.parts');
+  });
 });
