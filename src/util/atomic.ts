@@ -106,9 +106,17 @@ export async function removeStaleStaging(target: string): Promise<void> {
   const prefix = `.${path.basename(target)}.`;
   let names: string[];
   try { names = await fs.readdir(dir); } catch { return; }
+  const targetMissing = !(await exists(target));
   for (const name of names) {
     const m = name.startsWith(prefix) ? /\.(tmp|old)-(\d+)-[0-9a-f]+$/.exec(name) : null;
-    if (m && !isAlive(Number(m[2]))) await fs.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => {});
+    if (!m || isAlive(Number(m[2]))) continue;
+    // A kill between "move the old output aside" and "move the new one in"
+    // leaves only the `.old-*` copy: put it back rather than lose it.
+    if (m[1] === 'old' && targetMissing && !(await exists(target))) {
+      await fs.rename(path.join(dir, name), target).catch(() => {});
+      continue;
+    }
+    await fs.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => {});
   }
 }
 
