@@ -108,7 +108,7 @@ async function loadImageFolder(data: string): Promise<Dataset> {
     for (const entry of await readDir(dirAbs)) {
       const abs = path.join(dirAbs, entry.name);
       const file = rel(root, abs);
-      if (entry.name.startsWith('.')) { skipped.push({ file, reason: entry.name === '.DS_Store' ? 'macOS folder metadata (.DS_Store), ignored' : 'hidden file, ignored' }); continue; }
+      if (entry.name.startsWith('.')) { skipped.push({ file, reason: entry.name === '.DS_Store' ? 'macOS folder metadata (.DS_Store), ignored' : entry.isDirectory() ? 'hidden folder, ignored' : 'hidden file, ignored' }); continue; }
       let kind: 'file' | 'dir' | null = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : null;
       if (entry.isSymbolicLink()) {
         kind = await followLink(abs);
