@@ -333,7 +333,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     let outcomes: Partial<Record<StageName, StageOutcome>> = {};
     let failure: unknown;
     try {
-      ({ outcomes } = await runStages(out, state, stages, logger));
+      ({ outcomes } = await runStages(out, state, stages, logger, opts.signal));
     } catch (err) {
       failure = err;
     }

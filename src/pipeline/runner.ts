@@ -56,9 +56,11 @@ async function outputsExist(dir: string, outputs: Record<string, string>): Promi
 function now(): string { return new Date().toISOString(); }
 
 /** Runs `stages` in order, recording each in `state` (written to `<dir>/pipeline.json` after every change). */
-export async function runStages(dir: string, state: PipelineState, stages: StageDefinition[], logger: Logger): Promise<RunStagesResult> {
+export async function runStages(dir: string, state: PipelineState, stages: StageDefinition[], logger: Logger, signal?: AbortSignal): Promise<RunStagesResult> {
   const outcomes: RunStagesResult['outcomes'] = {};
   for (const stage of stages) {
+    // Stopped (Ctrl-C) during a stage that cannot be interrupted: do not start the next one.
+    if (signal?.aborted) throw new InterruptedError(`stopped before the ${stage.name} stage; run the same command again to continue`);
     const stageDir = path.join(dir, stage.name);
     const optionsHash = hashValue(stage.options);
     const upstream = stage.reads.map((r) => {
