@@ -12,10 +12,8 @@
  *   columns gathered in JS from x transposed to [ci,N,H,W] so every gather
  *   is a strided read along one image row.
  *
- * Which is faster depends on the layer (see notes/engine.md): im2col wins
- * clearly when ci is small (first D layer, last G layer: the dilated conv
- * then has almost no reduction depth per output), the two are close
- * otherwise. `CELLGAN_BPF=dilated|im2col` forces one (for benchmarking).
+ * Which is faster depends on the layer (see chooseBpfMethod):
+ * `CELLGAN_BPF=dilated|im2col` forces one (for benchmarking).
  */
 import { tf } from '../tf.js';
 import { view, type KernelFunc, type Pad, type Pair, type TensorInfo, type WasmBackendLike } from './types.js';
@@ -27,12 +25,16 @@ interface BpfAttrs {
   filterShape: [number, number, number, number];
 }
 
-/** The method used when not forced: im2col for shallow inputs on wasm, else dilated. */
-export function chooseBpfMethod(backendName: string, inChannels: number): BpfMethod {
+/**
+ * The method used when not forced. Measured on the DCGAN layers (batch 32,
+ * CPU time, notes/engine.md): im2col 2.6× faster at ci=3, ~10% faster on the
+ * 8×8 and 4×4 outputs, dilated 20% faster at 16×16 outputs with ci=64.
+ */
+export function chooseBpfMethod(backendName: string, inChannels: number, outPixels: number): BpfMethod {
   const forced = process.env.CELLGAN_BPF;
   if (backendName !== 'wasm') return 'dilated';
   if (forced === 'dilated' || forced === 'im2col') return forced;
-  return inChannels <= 32 ? 'im2col' : 'dilated';
+  return inChannels <= 32 || outPixels <= 64 ? 'im2col' : 'dilated';
 }
 
 export function makeConv2DBackpropFilter(backendName: string): KernelFunc {
@@ -53,7 +55,7 @@ export function makeConv2DBackpropFilter(backendName: string): KernelFunc {
     const [N, H, W] = x.shape;
     const dispose = (...ts: TensorInfo[]) => { for (const t of ts) backend.disposeData(t.dataId); };
 
-    if (chooseBpfMethod(backendName, ci) === 'im2col') {
+    if (chooseBpfMethod(backendName, ci, oh * ow) === 'im2col') {
       const wasm = backend as unknown as WasmBackendLike;
       const P = N * oh * ow, depth = ci * kh * kw;
       const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 0, 1, 2] } }) as TensorInfo; // [ci,N,H,W]
