@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/rare-class.ts --data ../shared/datasets/pbc-128 --out runs/rare-class \
  *     [--class basophil] [--k 50] [--seed 0] [--size 64] [--per-class N] [--test-per-class N] \
- *     [--gan-iters 2000] [--gan-batch 32] [--gan-width 32] [--epochs 15]
+ *     [--gan-iters 2000] [--gan-batch 32] [--gan-width 32] [--ema-decay D] [--epochs 15]
  *
  * 1. One stratified split of the data (70/10/20, `--seed`). The chosen class keeps only
  *    K real training images (seeded pick; its validation images are cut in the same
@@ -42,7 +42,7 @@ import { VERSION } from '../src/version.js';
 interface Args {
   data: string; out: string; class: string; k: number; seed: number; size: number;
   perClass?: number; testPerClass?: number; valFraction: number; testFraction: number;
-  ganIters: number; ganBatch: number; ganWidth: number; diffAugment: string;
+  ganIters: number; ganBatch: number; ganWidth: number; diffAugment: string; emaDecay?: number;
   epochs: number; batch: number; patience: number; resamples: number; backend?: string;
 }
 
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     .option('gan-batch', { type: 'number', default: 32 })
     .option('gan-width', { type: 'number', default: 32, describe: 'DCGAN generator/discriminator base width' })
     .option('diff-augment', { type: 'string', default: 'color,translation,cutout', describe: 'DiffAugment policy for the GAN' })
+    .option('ema-decay', { type: 'number', describe: 'decay of the generator\'s moving average used for sampling (default: 1 - 10/gan-iters, at most 0.999, so a short run is not sampled from near-initial weights)' })
     .option('epochs', { type: 'number', default: 15, describe: 'classifier epochs (early stopping on validation)' })
     .option('batch', { type: 'number', default: 32, describe: 'classifier batch size' })
     .option('patience', { type: 'number', default: 4 })
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   v.integer('--seed', argv.seed, 0);
   v.integer('--epochs', argv.epochs, 1);
   v.integer('--gan-iters', argv.ganIters, 1);
+  argv.emaDecay = v.number('--ema-decay', argv.emaDecay ?? Math.min(0.999, Math.max(0, 1 - 10 / argv.ganIters)), 0, 1);
   if (argv.perClass !== undefined) v.integer('--per-class', argv.perClass, 1);
   if (argv.testPerClass !== undefined) v.integer('--test-per-class', argv.testPerClass, 1);
   const out = path.resolve(argv.out);
@@ -157,8 +159,9 @@ async function main(): Promise<void> {
   const settingsFile = path.join(out, 'settings.json');
   if (await exists(settingsFile)) {
     const before = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
-    const keys = ['data', 'class', 'k', 'seed', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'epochs', 'batch', 'patience', 'resamples'];
-    const changed = keys.filter((key) => JSON.stringify(before[key]) !== JSON.stringify((settings as Record<string, unknown>)[key]));
+    const keys = ['data', 'class', 'k', 'seed', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'emaDecay', 'epochs', 'batch', 'patience', 'resamples'];
+    // (a key the earlier run did not record yet is not a change)
+    const changed = keys.filter((key) => key in before && JSON.stringify(before[key]) !== JSON.stringify((settings as Record<string, unknown>)[key]));
     if (changed.length) throw new CellganError(`this folder holds a run with other settings (${changed.join(', ')}); choose a new --out`, { file: out });
   }
   await writeJsonAtomic(settingsFile, settings);
@@ -244,7 +247,7 @@ async function main(): Promise<void> {
     logger.info(`arm c: training a DCGAN on the ${k} real ${rare} images (${argv.ganIters} iterations)`);
     await train({
       data: argv.data, split: splitFile, className: rare, size: argv.size, iters: argv.ganIters, batch: argv.ganBatch,
-      gWidth: argv.ganWidth, dWidth: argv.ganWidth, diffAugment: argv.diffAugment, seed: argv.seed, out: ganDir, force: true,
+      gWidth: argv.ganWidth, dWidth: argv.ganWidth, diffAugment: argv.diffAugment, emaDecay: argv.emaDecay, seed: argv.seed, out: ganDir, force: true,
       checkpointEvery: Math.max(50, Math.round(argv.ganIters / 10)), gridEvery: Math.max(50, Math.round(argv.ganIters / 10)), logger,
     });
   }
@@ -274,7 +277,7 @@ async function main(): Promise<void> {
     `Data: ${argv.data}; split seed ${argv.seed} (${Math.round((1 - argv.valFraction - argv.testFraction) * 100)}/${Math.round(argv.valFraction * 100)}/${Math.round(argv.testFraction * 100)}); ` +
       `other classes' training images ${argv.perClass ? `capped at ${argv.perClass}` : 'all'}; test images ${argv.testPerClass ? `capped at ${argv.testPerClass} per class` : 'the whole test split'} ` +
       `(${a.testImages} images, ${a.testImagesOfClass} ${rare}). Image size ${argv.size}; classifier: reference CNN, ≤${argv.epochs} epochs, early stopping (patience ${argv.patience}), seed ${argv.seed}. ` +
-      `DCGAN on the ${k} ${rare} images: ${argv.ganIters} iterations, batch ${argv.ganBatch}, width ${argv.ganWidth}, DiffAugment ${argv.diffAugment || 'off'}. ` +
+      `DCGAN on the ${k} ${rare} images: ${argv.ganIters} iterations, batch ${argv.ganBatch}, width ${argv.ganWidth}, DiffAugment ${argv.diffAugment || 'off'}, EMA decay ${argv.emaDecay}. ` +
       `Balanced arms fill every class to ${target} training images. 95% percentile-bootstrap CIs (${argv.resamples} resamples) over the test images. Backend ${backend.name}, cellgan ${VERSION}.`,
     '',
     `| arm | ${rare} training images (real + augmented + synthetic) | ${rare} sensitivity [95% CI] | balanced accuracy [95% CI] | accuracy |`,

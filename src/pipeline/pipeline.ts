@@ -98,6 +98,7 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   v.integer('count', budget.count, 1);
   v.integer('classifierEpochs', budget.classifierEpochs, 1);
   v.integer('checkpointEvery', budget.checkpointEvery, 1);
+  v.number('emaDecay', budget.emaDecay, 0, 1);
   if (typeof budget.diffAugment !== 'string') throw v.invalid('diffAugment', 'a comma-separated DiffAugment policy or ""', budget.diffAugment);
   const size = v.oneOf('--size', opts.size ?? budget.size, SIZES);
   const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
@@ -247,7 +248,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
     const trainOptions = {
       mode: r.mode, size: r.size, iters: budget.iters, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth,
-      checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: budget.diffAugment,
+      checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: budget.diffAugment, emaDecay: budget.emaDecay,
     };
     stages.push({
       name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
@@ -258,7 +259,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
           const runDir = cls === null ? ctx.stageDir : path.join(ctx.stageDir, cls);
           const result = await trainOrResume(ctx, runDir, {
             data, labels, split: splitFile, size: r.size, iters: budget.iters, batch: budget.batch,
-            gWidth: budget.gWidth, dWidth: budget.dWidth, seed: r.seed, diffAugment: trainOptions.diffAugment,
+            gWidth: budget.gWidth, dWidth: budget.dWidth, seed: r.seed, diffAugment: trainOptions.diffAugment, emaDecay: budget.emaDecay,
             checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery,
             logEvery: Math.max(1, Math.min(10, Math.floor(budget.iters / 20))),
             ...(cls === null ? { conditional: true } : { className: cls }),
