@@ -164,3 +164,30 @@ describe('Sum and Mean over leading axes on wasm', () => {
     });
   });
 });
+
+describe('MaxPoolGrad on wasm', () => {
+  const cases: { x: number[]; f: [number, number]; s: [number, number]; pad: 'same' | 'valid' | number }[] = [
+    { x: [2, 8, 8, 5], f: [2, 2], s: [2, 2], pad: 'valid' },
+    { x: [2, 7, 9, 3], f: [3, 3], s: [2, 2], pad: 'same' },
+    { x: [1, 6, 6, 17], f: [3, 2], s: [1, 1], pad: 'valid' },
+    { x: [2, 5, 5, 4], f: [2, 2], s: [2, 2], pad: 'same' },
+    { x: [2, 6, 6, 3], f: [3, 3], s: [2, 2], pad: 1 },
+  ];
+  for (const c of cases) {
+    for (const ties of [false, true]) {
+      it(`x=${c.x} f=${c.f} s=${c.s} pad=${c.pad}${ties ? ' (ReLU-like ties)' : ''}`, () => {
+        // ReLU-like input: many exact zeros, so windows tie and tie-breaking must match cpu.
+        const xv = randn(size(c.x)).map((v) => (ties ? Math.max(0, v - 0.5) : v));
+        tf.setBackend('cpu');
+        const out = tf.tidy(() => tf.maxPool(tf.tensor4d(xv, c.x as [number, number, number, number]), c.f, c.s, c.pad));
+        const outShape = out.shape, outV = out.dataSync().slice() as Float32Array;
+        out.dispose();
+        const data = { dy: { values: randn(size(outShape)), shape: outShape }, input: { values: xv, shape: c.x }, output: { values: outV, shape: outShape } };
+        const attrs = { filterSize: c.f, strides: c.s, pad: c.pad, dimRoundingMode: undefined };
+        const want = runOn('cpu', 'MaxPoolGrad', data, attrs, true);
+        const got = runOn('wasm', 'MaxPoolGrad', data, attrs, false);
+        expect(relErr(got, want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+});

@@ -8,6 +8,7 @@ import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { makeTile } from './tile.js';
 import { makeMean, makeSum } from './reduce.js';
+import { makeMaxPoolGrad } from './max-pool-grad.js';
 import type { KernelFunc } from './types.js';
 
 interface KernelSpec { kernelName: string; backends: string[]; make: (backendName: string) => KernelFunc }
@@ -22,6 +23,8 @@ const KERNELS: KernelSpec[] = [
   // wasm's own transpose the whole tensor before reducing leading (batch/spatial) axes.
   { kernelName: 'Sum', backends: ['wasm'], make: makeSum },
   { kernelName: 'Mean', backends: ['wasm'], make: makeMean },
+  // wasm's own was ~15% of a classifier training step.
+  { kernelName: 'MaxPoolGrad', backends: ['wasm'], make: makeMaxPoolGrad },
 ];
 
 const registered = new Set<string>();
