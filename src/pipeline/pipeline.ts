@@ -317,11 +317,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['score.json', 'distances.json']),
     });
 
-    const exportOptions = { perClass: 'max', augment: 'flip,rot90,color', mix: 'synthetic-first', seed: r.seed };
+    // Every class is filled to the largest class's real training count plus the generated count, so
+    // each class's synthetic images are used (with 'max' alone, an already balanced set like the
+    // demo's would export no synthetic image at all).
+    const exportOptions = { perClass: `max+${budget.count}`, augment: 'flip,rot90,color', mix: 'synthetic-first', seed: r.seed };
     stages.push({
       name: 'export', reads: ['split', 'generate', ...dataReads], extraInputs: dataInput, options: exportOptions,
       async run(ctx) {
-        const e = await exportDataset({ data, labels, split: splitFile, synthetic: [generateDir], perClass: 'max', augment: exportOptions.augment, mix: exportOptions.mix, out: ctx.stageDir, seed: r.seed, force: true, logger, command: `cellgan pipeline (stage export of ${out})` });
+        const trainCounts = Object.values(await splitClassCounts(splitFile, data, labels));
+        const perClass = Math.max(0, ...trainCounts) + budget.count;
+        const e = await exportDataset({ data, labels, split: splitFile, synthetic: [generateDir], perClass, augment: exportOptions.augment, mix: exportOptions.mix, out: ctx.stageDir, seed: r.seed, force: true, logger, command: `cellgan pipeline (export stage of ${out})` });
         return { outputs: { dataset: 'export/dataset.json' }, summary: { perClass: e.perClass, files: e.files, warnings: e.warnings } };
       },
       fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['dataset.json', 'manifest.jsonl']),
@@ -356,12 +361,19 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   }
 }
 
-/** Classes of the split's training images (per-class mode trains one GAN for each). */
-async function splitClasses(splitFile: string, data: string, labels: string | undefined): Promise<string[]> {
+/** Training images per class in the split. */
+async function splitClassCounts(splitFile: string, data: string, labels: string | undefined): Promise<Record<string, number>> {
   const split = JSON.parse(await fs.readFile(splitFile, 'utf8')) as { splits: { train: string[] } };
   const dataset = await loadDataset(data, { labels });
   const train = new Set(split.splits.train);
-  return [...new Set(dataset.items.filter((i) => train.has(i.file)).map((i) => i.label))].sort();
+  const counts: Record<string, number> = {};
+  for (const i of dataset.items) if (train.has(i.file)) counts[i.label] = (counts[i.label] ?? 0) + 1;
+  return counts;
+}
+
+/** Classes of the split's training images (per-class mode trains one GAN for each). */
+async function splitClasses(splitFile: string, data: string, labels: string | undefined): Promise<string[]> {
+  return Object.keys(await splitClassCounts(splitFile, data, labels)).sort();
 }
 
 type TrainCall = Parameters<typeof train>[0];

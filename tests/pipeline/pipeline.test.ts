@@ -40,6 +40,10 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect(manifest.filter((m) => m.class === 'eosinophil')).toHaveLength(6);
     const score = JSON.parse(await fs.readFile(path.join(out, 'score/score.json'), 'utf8'));
     expect(score.baseline.accuracy).toBeDefined();
+    // the export fills each class to the largest one plus the generated count, using every synthetic image
+    const exported = JSON.parse(await fs.readFile(path.join(out, 'export/dataset.json'), 'utf8'));
+    for (const cls of ['basophil', 'eosinophil']) expect(exported.counts.train[cls]).toEqual({ real: 21, synthetic: 6, augmented: 0 });
+    expect(exported.counts.test.basophil).toMatchObject({ synthetic: 0, augmented: 0 });
 
     const check = await checkReportInChromium(path.join(out, 'report.html'));
     expect(check.consoleErrors).toEqual([]);
