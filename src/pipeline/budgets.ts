@@ -43,7 +43,7 @@ export const BUDGETS: Record<BudgetName, Budget> = {
     purpose: 'smoke test for the test suite (seconds; images are noise)',
   },
   quick: {
-    iters: 250, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 6, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
+    iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 20, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
     purpose: 'the bundled demo: whole pipeline on samples/ within 15 min on 2 CPU cores (wasm)',
   },
   standard: {
