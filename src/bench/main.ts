@@ -27,6 +27,8 @@ interface Row {
   /** Wall time this would take on an otherwise idle machine: cpuMs / threads doing the work. */
   idleEstimateMs: number;
   load1Start: number; load1End: number; leakedTensors: number; kernels?: KernelProfile[];
+  /** Peak RSS of the process so far (MB): monotone, so a case's own peak only when it runs first. */
+  peakRssMbSoFar: number;
 }
 
 function median(xs: number[]): number {
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
         imagesPerSec: +(batch / (med / 1000)).toFixed(2),
         cpuMs: +median(r.cpuMs).toFixed(0), idleEstimateMs: +(median(r.cpuMs) / Math.max(1, w)).toFixed(0),
         load1Start: +load1Start.toFixed(2), load1End: +os.loadavg()[0].toFixed(2),
-        leakedTensors: r.leakedTensors, kernels: r.kernels,
+        leakedTensors: r.leakedTensors, kernels: r.kernels, peakRssMbSoFar: Math.round(process.resourceUsage().maxRSS / 1024),
       };
       rows.push(row);
       console.error(`  ${c}: ${row.medianMs} ms (${row.imagesPerSec} img/s), cpu ${row.cpuMs} ms, load ${row.load1Start}→${row.load1End}`);
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     r.cpuMs.toFixed(0), r.idleEstimateMs.toFixed(0), (r.batch / (r.idleEstimateMs / 1000)).toFixed(1), `${r.load1Start}→${r.load1End}`])];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   console.log(table.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n'));
-  console.log(`peak RSS: ${peakRssMb} MB (whole process, workers included)`);
+  console.log(`peak RSS: ${peakRssMb} MB (whole process, workers included; per case so far: ${rows.map((r) => `${r.case} ${r.peakRssMbSoFar}`).join(', ')})`);
   console.log('idle-est = CPU time / threads working: the wall time on an otherwise idle machine (assumes the shards balance).');
 
   const result = {
