@@ -25,6 +25,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { initBackend, describeBackend } from '../src/engine/index.js';
@@ -57,6 +58,18 @@ interface ArmResult {
   testImages: number;
   testImagesOfClass: number;
   seconds: number;
+  /** The code that trained it (git HEAD, '+dirty' with uncommitted changes): cached arms from other code are not comparable. */
+  code: string;
+}
+
+function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return head + (dirty ? '+dirty' : '');
+  } catch {
+    return `cellgan ${VERSION}`;
+  }
 }
 
 function byClass(items: DatasetItem[]): Map<string, DatasetItem[]> {
@@ -218,6 +231,7 @@ async function main(): Promise<void> {
         testImages: ev.report.n,
         testImagesOfClass: ev.report.support[rare] ?? 0,
         seconds: Math.round((Date.now() - ta) / 1000),
+        code: codeVersion(),
       };
     });
   }
@@ -266,6 +280,8 @@ async function main(): Promise<void> {
 
   // Report.
   const arms = [a, b, c];
+  const codes = [...new Set(arms.map((x) => x.code ?? 'unknown'))];
+  if (codes.length > 1) logger.warn(`the arms were trained by different code (${codes.join(', ')}); delete <out>/arm-*.json to retrain them with one version`);
   const p = (x: Num) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   const ci = (e: { value: Num; ci95: [Num, Num] }) => `${p(e.value)} [${p(e.ci95[0])}, ${p(e.ci95[1])}]`;
   const rareRow = (r: ArmResult) => r.trainImages.find((t) => t.class === rare) ?? { real: 0, augmented: 0, synthetic: 0 };
@@ -284,7 +300,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     ...arms.map((r) => { const t = rareRow(r); return `| ${r.arm}: ${r.description} | ${t.real} + ${t.augmented} + ${t.synthetic} | ${ci(r.sensitivity)} | ${ci(r.balancedAccuracy)} | ${p(r.accuracy.value)} |`; }),
     '',
-    `Total time: ${Math.round((Date.now() - t0) / 60000)} min (this invocation; steps done earlier were reused).`,
+    `Code: ${codes.join(', ')}${codes.length > 1 ? ' (MIXED: not comparable)' : ''}. Total time: ${Math.round((Date.now() - t0) / 60000)} min (this invocation; steps done earlier were reused).`,
     '',
   ].join('\n');
   await writeFileAtomic(path.join(out, 'rare-class.md'), md);
