@@ -72,6 +72,18 @@ function codeVersion(): string {
   }
 }
 
+/** The last commit that changed src/ at `code` (so commits of notes in between do not count as other code). */
+function srcIdentity(code: string): string {
+  const dirty = code.endsWith('+dirty');
+  const rev = code.replace(/\+dirty$/, '');
+  try {
+    const src = execFileSync('git', ['log', '-1', '--format=%h', rev, '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return (src || rev) + (dirty ? '+dirty' : '');
+  } catch {
+    return code;
+  }
+}
+
 function byClass(items: DatasetItem[]): Map<string, DatasetItem[]> {
   const m = new Map<string, DatasetItem[]>();
   for (const it of items) (m.get(it.label) ?? m.set(it.label, []).get(it.label)!).push(it);
@@ -280,7 +292,7 @@ async function main(): Promise<void> {
 
   // Report.
   const arms = [a, b, c];
-  const codes = [...new Set(arms.map((x) => x.code ?? 'unknown'))];
+  const codes = [...new Set(arms.map((x) => srcIdentity(x.code ?? 'unknown')))];
   if (codes.length > 1) logger.warn(`the arms were trained by different code (${codes.join(', ')}); delete <out>/arm-*.json to retrain them with one version`);
   const p = (x: Num) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   const ci = (e: { value: Num; ci95: [Num, Num] }) => `${p(e.value)} [${p(e.ci95[0])}, ${p(e.ci95[1])}]`;
@@ -300,7 +312,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     ...arms.map((r) => { const t = rareRow(r); return `| ${r.arm}: ${r.description} | ${t.real} + ${t.augmented} + ${t.synthetic} | ${ci(r.sensitivity)} | ${ci(r.balancedAccuracy)} | ${p(r.accuracy.value)} |`; }),
     '',
-    `Code: ${codes.join(', ')}${codes.length > 1 ? ' (MIXED: not comparable)' : ''}. Total time: ${Math.round((Date.now() - t0) / 60000)} min (this invocation; steps done earlier were reused).`,
+    `Code (last commit touching src/): ${codes.join(', ')}${codes.length > 1 || codes.some((c) => c.endsWith('+dirty')) ? ' (MIXED or uncommitted: not comparable)' : ''}. Total time: ${Math.round((Date.now() - t0) / 60000)} min (this invocation; steps done earlier were reused).`,
     '',
   ].join('\n');
   await writeFileAtomic(path.join(out, 'rare-class.md'), md);
