@@ -9,6 +9,7 @@ import { describeFsError } from '../util/errors.js';
 import { integer } from '../util/validate.js';
 import { formatProblem, sniffFormat, SNIFF_BYTES } from './formats.js';
 import type { DatasetItem, ImageBatch, FileProblem } from './types.js';
+import { mapPool } from './pool.js';
 
 /** Images larger than this many pixels are refused (decompression-bomb guard). */
 export const MAX_INPUT_PIXELS = 100_000_000;
@@ -93,22 +94,18 @@ export async function decodeImages(
   const size = integer('size', opts.size, 1, 4096);
   const concurrency = integer('concurrency', opts.concurrency ?? 4, 1, 256);
   const per = size * size * 3;
-  const decoded: (Float32Array | null)[] = new Array(items.length).fill(null);
   const failed: FileProblem[] = [];
-  let next = 0;
   let done = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        decoded[i] = await decodeImage(items[i].abs, size);
-      } catch (err) {
-        failed.push({ file: items[i].file, reason: (err as Error).message });
-      }
+  const decoded = await mapPool(items, concurrency, async (item): Promise<Float32Array | null> => {
+    try {
+      return await decodeImage(item.abs, size);
+    } catch (err) {
+      failed.push({ file: item.file, reason: (err as Error).message });
+      return null;
+    } finally {
       opts.onProgress?.(++done, items.length);
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  });
   const okItems: DatasetItem[] = [];
   const data = new Float32Array(per * decoded.filter(Boolean).length);
   decoded.forEach((d, i) => {
