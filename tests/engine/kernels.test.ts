@@ -141,6 +141,8 @@ describe('Sum and Mean over leading axes on wasm', () => {
   const cases: [number[], number[], boolean][] = [
     [[4, 5, 6, 7], [0, 1, 2], false], [[4, 5, 6, 7], [0, 1, 2], true], [[3, 9], [0], false], [[2, 3, 4], [1, 0], true],
     [[2, 3, 4], [-3], false], [[5, 3, 1], [0, 1], false],
+    // rows not a multiple of 4 (sumRows takes four rows per pass, then the rest one by one)
+    [[3, 3, 5], [0, 1], false], [[7, 2, 6], [0, 1], true],
     // stock paths: trailing / middle / all axes
     [[4, 5, 6], [2], false], [[4, 5, 6], [1], true], [[4, 5, 6], [0, 1, 2], false],
   ];
