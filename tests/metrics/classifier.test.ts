@@ -9,6 +9,7 @@ import {
   saveLayersModel, featureDistances, computeFeatures, loadFeatureExtractor, type TrainClassifierResult,
 } from '../../src/metrics/index.js';
 import { decodeLabeled } from '../../src/metrics/images.js';
+import { ReduceOnPlateau } from '../../src/metrics/classifier/train.js';
 
 const ARCH = { width: 4 }; // tiny: the tests check behaviour, not accuracy
 const SIZE = 16;
@@ -152,5 +153,27 @@ describe('feature distances with --features (any tfjs layers model)', () => {
     } finally {
       extractor.dispose();
     }
+  });
+});
+
+describe('learning-rate schedule (reduce on plateau)', () => {
+  it('halves the rate after `patience` epochs without a lower validation loss, counting from the last reduction', () => {
+    const s = new ReduceOnPlateau(1e-3, 2);
+    const lrs: number[] = [];
+    // val loss: improves, improves, flat, flat (→ halve), flat, flat (→ halve), improves, flat
+    [1.0, 0.8, 0.9, 0.85, 0.81, 0.82, 0.5, 0.6].forEach((loss, i) => { s.update(i + 1, loss); lrs.push(s.lr); });
+    expect(lrs).toEqual([1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 2.5e-4]);
+  });
+  it('never changes the rate with patience 0 and stops at the floor', () => {
+    const off = new ReduceOnPlateau(1e-3, 0);
+    for (let e = 1; e <= 10; e++) expect(off.update(e, 1)).toBe(false);
+    expect(off.lr).toBe(1e-3);
+    const floor = new ReduceOnPlateau(4e-6, 1, 0.5, 1e-6);
+    for (let e = 1; e <= 10; e++) floor.update(e, 1);
+    expect(floor.lr).toBe(1e-6);
+  });
+  it('the trained classifier records the rate of each epoch and the schedule in classifier.json', () => {
+    expect(trained.info.history.every((h) => h.learningRate === 1e-3)).toBe(true);
+    expect(trained.info.training.lrSchedule).toEqual({ kind: 'reduce-on-plateau', factor: 0.5, patience: 2 });
   });
 });

@@ -4,7 +4,7 @@ import { trainClassifier, evaluateClassifier } from '../../metrics/index.js';
 
 interface TrainArgs extends GlobalArgs {
   data: string; labels?: string; split?: string; size: number; out: string; epochs: number; batch: number; lr?: number;
-  'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; augment: boolean;
+  'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; 'lr-patience': number; augment: boolean;
   'max-per-class'?: number; width?: number; checkpoint?: string;
 }
 
@@ -26,6 +26,7 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     .option('batch', { type: 'number', default: 32 })
     .option('lr', { type: 'number', describe: 'Adam learning rate (default 1e-3, 3e-4 with --init)' })
     .option('patience', { type: 'number', default: 5, describe: 'epochs without val-loss improvement before stopping' })
+    .option('lr-patience', { type: 'number', default: 2, describe: 'epochs without val-loss improvement before the learning rate is halved (0: constant rate)' })
     .option('augment', { type: 'boolean', default: true, describe: 'random flips and 90° rotations (--no-augment to disable)' })
     .option('class-weights', { type: 'boolean', describe: 'weight the loss by inverse class frequency' })
     .option('init', { type: 'string', describe: 'saved classifier folder to fine-tune from (transfer learning)' })
@@ -39,7 +40,7 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     const r = await trainClassifier({
       data: args.data, labels: args.labels, split: args.split, size: args.size, out: args.out, epochs: args.epochs,
       batchSize: args.batch, learningRate: args.lr, classWeights: args['class-weights'], init: args.init, seed: args.seed,
-      force: args.force, patience: args.patience, augment: args.augment, maxPerClass: args['max-per-class'],
+      force: args.force, patience: args.patience, lrPatience: args['lr-patience'], augment: args.augment, maxPerClass: args['max-per-class'],
       architecture: args.width !== undefined ? { width: args.width } : undefined, logger: ctx.logger,
       checkpointDir: args.checkpoint,
     });

@@ -33,6 +33,8 @@ export interface EpochRecord {
   valLoss: number | null;
   valAccuracy: number | null;
   seconds: number;
+  /** Learning rate used during this epoch (changes under reduce-on-plateau). */
+  learningRate?: number;
 }
 
 /** classifier.json: everything needed to use a saved classifier besides its weights. */
@@ -50,6 +52,8 @@ export interface ClassifierInfo {
     learningRate: number;
     augment: string;
     classWeights: Record<string, number> | null;
+    /** Absent in classifiers saved before the schedule existed (constant rate). */
+    lrSchedule?: { kind: 'reduce-on-plateau'; factor: number; patience: number };
     earlyStopping: { patience: number; monitor: string; bestEpoch: number; stoppedEpoch: number };
     init: { from: string; outputLayer: 'mapped' | 'replaced' | 'partial' } | null;
     data: string;

@@ -37,6 +37,11 @@ export interface TrainClassifierOptions {
   classWeights?: boolean;
   /** Epochs without validation-loss improvement before stopping. */
   patience?: number;
+  /**
+   * Epochs without validation-loss improvement before the learning rate is halved
+   * (reduce-on-plateau; 0 keeps it constant). Should be smaller than `patience`.
+   */
+  lrPatience?: number;
   augment?: boolean;
   /** A saved classifier folder to fine-tune from (transfer learning). */
   init?: string;
@@ -70,7 +75,7 @@ export interface TrainOnImagesOptions extends Omit<TrainClassifierOptions, 'data
 
 interface Resolved {
   size: number; epochs: number; batchSize: number; learningRate: number; classWeights: boolean;
-  patience: number; augment: boolean; seed: number; valFraction: number; architecture: ClassifierArchitecture;
+  patience: number; lrPatience: number; augment: boolean; seed: number; valFraction: number; architecture: ClassifierArchitecture;
 }
 
 function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: number): Resolved {
@@ -88,6 +93,7 @@ function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: numb
     learningRate: v.number('--lr', o.learningRate ?? (o.init ? 3e-4 : 1e-3), 0, 1, { exclusiveMin: true }),
     classWeights: v.boolean('--class-weights', o.classWeights ?? false),
     patience: v.integer('--patience', o.patience ?? 5, 1, 10_000),
+    lrPatience: v.integer('--lr-patience', o.lrPatience ?? 2, 0, 10_000),
     augment: v.boolean('--augment', o.augment ?? true),
     seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
     valFraction: v.number('valFraction', o.valFraction ?? 0.1, 0, 0.9),
@@ -180,6 +186,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
       seed: r.seed, epochs: r.epochs, batchSize: r.batchSize, learningRate: r.learningRate,
       augment: r.augment ? 'random flips and 90° rotations (8 dihedral transforms)' : 'none',
       classWeights: r.classWeights ? Object.fromEntries(classes.map((c, k) => [c, round6(weights[k])])) : null,
+      lrSchedule: { kind: 'reduce-on-plateau', factor: 0.5, patience: r.lrPatience },
       earlyStopping: { patience: r.patience, monitor: 'val_loss', bestEpoch: best.epoch || history.length, stoppedEpoch: Math.min(stoppedEpoch, history.length) },
       init, data: opts.dataDescription, counts: { train: n, val: val?.labels.length ?? 0 }, valSource,
       seconds: (Date.now() - started) / 1000, backend: backend.name,
@@ -191,6 +198,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: null as Tensor[] | null };
   let stoppedEpoch = r.epochs;
+  const schedule = new ReduceOnPlateau(r.learningRate, r.lrPatience);
   const n = train.labels.length;
   try {
     for (let epoch = 1; epoch <= r.epochs; epoch++) {
@@ -207,7 +215,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
         lossSum += loss * idx.length;
         correct += hits;
       }
-      const record: EpochRecord = { epoch, loss: lossSum / n, trainAccuracy: correct / n, valLoss: null, valAccuracy: null, seconds: 0 };
+      const record: EpochRecord = { epoch, loss: lossSum / n, trainAccuracy: correct / n, valLoss: null, valAccuracy: null, seconds: 0, learningRate: schedule.lr };
       if (val && val.labels.length) {
         const probs = predictProbabilities(model, val, r.batchSize * 2);
         const e = lossAndAccuracy(probs, val.labels, K, weights);
@@ -219,6 +227,11 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
       logger.info(`epoch ${epoch}/${r.epochs} loss ${record.loss.toFixed(4)} acc ${record.trainAccuracy.toFixed(4)}` +
         (record.valLoss !== null ? ` val_loss ${record.valLoss.toFixed(4)} val_acc ${record.valAccuracy!.toFixed(4)}` : '') + ` (${record.seconds.toFixed(1)} s)`);
       if (record.valLoss !== null) {
+        const lrBefore = schedule.lr;
+        if (schedule.update(epoch, record.valLoss)) {
+          setLearningRate(optimizer, schedule.lr);
+          logger.info(`no validation improvement for ${r.lrPatience} epochs: learning rate ${lrBefore.toExponential(2)} → ${schedule.lr.toExponential(2)}`);
+        }
         if (record.valLoss < best.loss) {
           best.weights?.forEach((w) => w.dispose());
           best = { loss: record.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
@@ -278,6 +291,34 @@ function forwardTraining(model: LayersModel, x: Tensor, mask: Tensor | null): Te
     h = layer.apply(h, { training: true }) as Tensor;
   }
   return h;
+}
+
+/**
+ * Reduce-on-plateau learning-rate schedule: multiply the rate by `factor`
+ * once `patience` epochs have passed without a lower validation loss (counted
+ * from the best epoch or the last reduction, whichever is later). A constant
+ * rate left the classifier several points short on pbc-128 (notes/metrics.md).
+ */
+export class ReduceOnPlateau {
+  private best = Infinity;
+  private since = 0;
+  constructor(public lr: number, readonly patience: number, readonly factor = 0.5, readonly minLr = 1e-6) {}
+
+  /** Records one epoch's validation loss; true when the rate was just reduced (takes effect next epoch). */
+  update(epoch: number, valLoss: number): boolean {
+    if (valLoss < this.best) { this.best = valLoss; this.since = epoch; return false; }
+    if (this.patience <= 0 || epoch - this.since < this.patience || this.lr <= this.minLr) return false;
+    this.lr = Math.max(this.minLr, this.lr * this.factor);
+    this.since = epoch;
+    return true;
+  }
+}
+
+/** tfjs' Adam reads its (protected) learningRate on every step, so changing it between steps takes effect. */
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const o = optimizer as unknown as { learningRate: number };
+  if (typeof o.learningRate !== 'number') throw new Error('internal: optimizer has no numeric learningRate');
+  o.learningRate = lr;
 }
 
 function trainStep(model: LayersModel, optimizer: tf.Optimizer, xs: Float32Array, ys: number[], sampleWeights: number[], mask: Float32Array | null, r: Resolved): { loss: number; hits: number } {
