@@ -1,0 +1,85 @@
+/**
+ * Issue 8, memory: `cellgan generate` for 10,000 images keeps RSS bounded.
+ *
+ * The CLI runs in a child process under tests/helpers/memory-probe.ts, which
+ * forces a full garbage collection every 500 ms and samples RSS and the V8
+ * heap right after it, so the numbers show what the process *keeps*, not how
+ * much garbage V8 chose to leave lying around (without forced collections a
+ * 10,000-image run peaks 50–120 MB higher than a 1,000-image one, all of it
+ * collectable garbage; see notes/dcgan.md, 2026-11-22). Two checks, each with
+ * a margin taken from measurements in notes/dcgan.md:
+ *  - peak RSS (VmHWM) of the 10,000-image run is within 40 MB of the
+ *    1,000-image run's (measured: −2 to +3 MB; holding every PNG buffer: +165 MB);
+ *  - within the 10,000-image run, RSS and heap after a collection do not
+ *    climb between 20–35 % of the run and its last quarter (measured: RSS
+ *    −20 to +5 MB, heap +0.3 MB; holding every PNG buffer: RSS +130 MB).
+ * Tiny model (32 px, widths 2): ~400 images/s on wasm, ~45 s for the file.
+ */
+import { promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, tempDir } from '../helpers/env.js';
+import type { MemoryReport, MemorySample } from '../helpers/memory-probe.js';
+import { train } from '../../src/dcgan/index.js';
+import { initBackend } from '../../src/engine/index.js';
+import { tinyOptions } from './helpers.js';
+
+const MB = 2 ** 20;
+const tmp = tempDir('cellgan-generate-memory-');
+const run = path.join(tmp.dir, 'run');
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  await train(tinyOptions(run, { iters: 2 }));
+}, 120_000);
+afterAll(() => tmp.cleanup());
+
+/** `cellgan generate --count <count>` in a child under the memory probe. */
+function generateUnderProbe(count: number): Promise<MemoryReport & { stderr: string; out: string }> {
+  const out = path.join(tmp.dir, `synth-${count}`);
+  const report = path.join(tmp.dir, `memory-${count}.json`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [
+      '--expose-gc', '--import', 'tsx', path.join(REPO, 'tests/helpers/memory-probe.ts'), report, '500',
+      'generate', '--model', run, '--count', String(count), '--out', out, '--seed', '1', '--batch', '64', '--quiet',
+    ], { cwd: REPO, env: { ...process.env, CI: '1', CELLGAN_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve({ ...(JSON.parse(readFileSync(report, 'utf8')) as MemoryReport), stderr, out });
+      } catch (err) {
+        reject(new Error(`no memory report (${(err as Error).message}); stderr: ${stderr}`));
+      }
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe('generate: memory', () => {
+  it('10,000 images: peak RSS as for 1,000, and nothing climbs over the run', async () => {
+    const small = await generateUnderProbe(1000);
+    expect(small.exitCode, small.stderr).toBe(0);
+    const big = await generateUnderProbe(10_000);
+    expect(big.exitCode, big.stderr).toBe(0);
+    expect((await fs.readdir(path.join(big.out, 'basophil'))).length).toBe(10_000);
+    expect((await fs.readFile(path.join(big.out, 'manifest.jsonl'), 'utf8')).split('\n').filter(Boolean)).toHaveLength(10_000);
+
+    const summary = `peak RSS ${(small.hwm / MB).toFixed(1)} MB (1,000) vs ${(big.hwm / MB).toFixed(1)} MB (10,000)`;
+    expect((big.hwm - small.hwm) / MB, summary).toBeLessThan(40);
+
+    // Within the long run: after-collection memory early on vs in the last quarter.
+    const s = big.samples;
+    const end = s[s.length - 1].ms;
+    const within = (a: number, b: number) => s.filter((x) => x.ms >= a * end && x.ms <= b * end);
+    const early = within(0.2, 0.35), late = within(0.75, 1);
+    expect(early.length).toBeGreaterThanOrEqual(2);
+    expect(late.length).toBeGreaterThanOrEqual(2);
+    const climb = (k: keyof MemorySample) => (Math.max(...late.map((x) => x[k])) - median(early.map((x) => x[k]))) / MB;
+    expect(climb('rss'), `RSS after GC, ${s.map((x) => (x.rss / MB).toFixed(0)).join(' ')}`).toBeLessThan(30);
+    expect(climb('heapUsed'), `heap after GC, ${s.map((x) => (x.heapUsed / MB).toFixed(1)).join(' ')}`).toBeLessThan(2);
+  }, 300_000);
+});
