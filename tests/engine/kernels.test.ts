@@ -193,3 +193,25 @@ describe('MaxPoolGrad on wasm', () => {
     }
   }
 });
+
+describe('Identity on wasm shares the buffer', () => {
+  it('clone is the same data without a copy, survives disposing the original, and frees it with the last reference', () => {
+    tf.setBackend('wasm');
+    const before = tf.memory().numBytes;
+    const x = tf.tensor1d([1, 2, 3, 4]);
+    const y = tf.clone(x);
+    const backend = tf.backend() as unknown as { refCount(id: object): number };
+    expect(backend.refCount(x.dataId)).toBe(2); // one buffer, two references (a copy would leave 1)
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(backend.refCount(y.dataId)).toBe(1);
+    y.dispose();
+    expect(backend.refCount(y.dataId)).toBe(0);
+    expect(tf.memory().numBytes).toBe(before);
+  });
+  it('gradients through saved (cloned) tensors still match cpu', () => {
+    const data = randn(2 * 5 * 5 * 3);
+    const grad = (b: string) => { tf.setBackend(b); return tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(x, 0.2), tf.sigmoid(x))))(tf.tensor4d(data, [2, 5, 5, 3])).dataSync()); };
+    expect(relErr(grad('wasm'), grad('cpu'))).toBeLessThan(1e-5);
+  });
+});

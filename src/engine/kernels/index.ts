@@ -9,6 +9,7 @@ import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { makeTile } from './tile.js';
 import { makeMean, makeSum } from './reduce.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
+import { makeIdentity } from './identity.js';
 import type { KernelFunc } from './types.js';
 
 interface KernelSpec { kernelName: string; backends: string[]; make: (backendName: string) => KernelFunc }
@@ -25,6 +26,8 @@ const KERNELS: KernelSpec[] = [
   { kernelName: 'Mean', backends: ['wasm'], make: makeMean },
   // wasm's own was ~15% of a classifier training step.
   { kernelName: 'MaxPoolGrad', backends: ['wasm'], make: makeMaxPoolGrad },
+  // wasm's own copies the buffer; tfjs clones every tensor it saves for backprop.
+  { kernelName: 'Identity', backends: ['wasm'], make: makeIdentity },
 ];
 
 const registered = new Set<string>();
