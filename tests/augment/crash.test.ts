@@ -2,8 +2,10 @@
  * Issue 8's export cases: a SIGKILL mid-way leaves no half-written output
  * (and a rerun completes), a killed --force rebuild keeps the old output, and
  * exporting thousands of images streams (bounded images in flight, flat RSS).
- * Sizes are small for the suite's budget; notes/augment.md has the 10,000 ×
- * 128 px measurement.
+ * Sizes are small for the suite's budget; the 10,000-image memory check is
+ * tests/augment/memory.test.ts (CLI in a child, forced GC, peak RSS compared
+ * with a 1,000-image export), and notes/augment.md has the 10,000 × 128 px
+ * measurement.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
