@@ -160,11 +160,13 @@ function meanPairwiseDistance(pixels: Float32Array, n: number): number {
 
 function sample(generator: LayersModel, noise: Float32Array, labels: number[] | null, spec: ModelSpec): Float32Array {
   const n = noise.length / spec.nz;
-  return tf.tidy(() => {
+  const images = tf.tidy(() => {
     const z = tf.tensor2d(noise, [n, spec.nz]);
     const y = labels ? oneHot(labels, spec.numClasses) : undefined;
-    return generate(generator, z, y, false).dataSync() as Float32Array;
+    return generate(generator, z, y, false);
   });
+  // dataSync outside tidy: tidy would walk a returned Float32Array value by value.
+  try { return images.dataSync() as Float32Array; } finally { images.dispose(); }
 }
 
 interface LoopState { iteration: number; rng: Rng; sampler: SamplerState; wallTimeS: number }

@@ -4,16 +4,17 @@
  * The CLI runs in a child process under tests/helpers/memory-probe.ts, which
  * forces a full garbage collection every 500 ms and samples RSS and the V8
  * heap right after it, so the numbers show what the process *keeps*, not how
- * much garbage V8 chose to leave lying around (without forced collections a
- * 10,000-image run peaks 50–120 MB higher than a 1,000-image one, all of it
- * collectable garbage; see notes/dcgan.md, 2026-11-22). Two checks, each with
- * a margin taken from measurements in notes/dcgan.md:
+ * much garbage V8 chose to leave lying around (before the tidy/dataSync fix in
+ * generate.ts, an unforced 10,000-image run peaked 57–124 MB above a
+ * 1,000-image one, all of it collectable garbage; see notes/dcgan.md,
+ * 2026-11-22). Two checks, each with a margin taken from those measurements:
  *  - peak RSS (VmHWM) of the 10,000-image run is within 40 MB of the
- *    1,000-image run's (measured: −2 to +3 MB; holding every PNG buffer: +165 MB);
+ *    1,000-image run's (measured: +18, +19 MB; 30,000 images: 247.6 MB, below
+ *    the 10,000-image runs; holding every PNG buffer: +119 to +165 MB);
  *  - within the 10,000-image run, RSS and heap after a collection do not
  *    climb between 20–35 % of the run and its last quarter (measured: RSS
- *    −20 to +5 MB, heap +0.3 MB; holding every PNG buffer: RSS +130 MB).
- * Tiny model (32 px, widths 2): ~400 images/s on wasm, ~45 s for the file.
+ *    +7/+8 MB, heap +0.3 MB; holding every PNG buffer: RSS +136 MB).
+ * Tiny model (32 px, widths 2): 500–700 images/s on wasm, ~35 s for the file.
  */
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
