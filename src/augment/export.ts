@@ -23,7 +23,7 @@ import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from 
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
-import { forEachBounded } from './pool.js';
+import { forEachBounded } from '../util/pool.js';
 import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
 import { findSourceDocs, renderCard } from './card.js';
 

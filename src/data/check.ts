@@ -11,7 +11,7 @@ import { describeFsError } from '../util/errors.js';
 import { hashBytes, hashFile } from '../util/hash.js';
 import { formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES, type SupportedFormat } from './formats.js';
 import { describeSharpError, MAX_INPUT_PIXELS } from './image.js';
-import { mapPool } from './pool.js';
+import { mapBounded } from '../util/pool.js';
 import type { DatasetItem } from './types.js';
 
 export interface ImageCheck {
@@ -126,7 +126,7 @@ async function checkUncached(item: DatasetItem, deep: boolean): Promise<ImageChe
 /** Checks every item with bounded concurrency; results keep the items' order. */
 export async function checkImages(items: readonly DatasetItem[], opts: CheckOptions = {}): Promise<ImageCheck[]> {
   let done = 0;
-  return mapPool(items, opts.concurrency ?? 8, async (item) => {
+  return mapBounded(items, opts.concurrency ?? 8, async (item) => {
     const c = await checkImage(item, { deep: opts.deep });
     opts.onProgress?.(++done, items.length);
     return c;

@@ -11,7 +11,7 @@ import { CellganError, describeFsError } from '../util/errors.js';
 import { nonEmptyString } from '../util/validate.js';
 import { parseCsv, CsvSyntaxError } from './csv.js';
 import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from './formats.js';
-import { mapPool } from './pool.js';
+import { mapBounded } from '../util/pool.js';
 import type { Dataset, DatasetItem, FileProblem, SplitFile, SplitName } from './types.js';
 
 export interface LoadDatasetOptions {
@@ -241,7 +241,7 @@ async function loadCsv(data: string, csvFile: string): Promise<Dataset> {
     if (!p) { p = fs.realpath(dir); realDirs.set(dir, p); }
     return p;
   };
-  const checked = await mapPool(candidates, 16, async (c): Promise<DatasetItem | null> => {
+  const checked = await mapBounded(candidates, 16, async (c): Promise<DatasetItem | null> => {
     let abs = path.join(root, ...c.file.split('/'));
     const where = `${csvName} line ${c.line}`;
     let real: string;

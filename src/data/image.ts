@@ -9,7 +9,7 @@ import { describeFsError } from '../util/errors.js';
 import { integer } from '../util/validate.js';
 import { formatProblem, sniffFormat, SNIFF_BYTES } from './formats.js';
 import type { DatasetItem, ImageBatch, FileProblem } from './types.js';
-import { mapPool } from './pool.js';
+import { mapBounded } from '../util/pool.js';
 
 /** Images larger than this many pixels are refused (decompression-bomb guard). */
 export const MAX_INPUT_PIXELS = 100_000_000;
@@ -96,7 +96,7 @@ export async function decodeImages(
   const per = size * size * 3;
   const failed: FileProblem[] = [];
   let done = 0;
-  const decoded = await mapPool(items, concurrency, async (item): Promise<Float32Array | null> => {
+  const decoded = await mapBounded(items, concurrency, async (item): Promise<Float32Array | null> => {
     try {
       return await decodeImage(item.abs, size);
     } catch (err) {

@@ -7,3 +7,5 @@ export { Progress } from './progress.js';
 export { writeFileAtomic, writeJsonAtomic, buildDirAtomic } from './atomic.js';
 export { hashFile } from './hash.js';
 export { chartToSvg, chartToPng } from './charts.js';
+export { mapBounded, forEachBounded } from './pool.js';
+export type { BoundedStats } from './pool.js';
