@@ -4,6 +4,12 @@
  *
  *   node dist/bench/main.js [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate]
  *     [--backends wasm[,cpu]] [--iters 3] [--warmup 1] [--workers 0|1|2|auto] [--profile] [--out file.json]
+ *     [--pytorch python3]
+ *
+ * `--pytorch <python>` also times the same DCGAN-64 iteration in PyTorch
+ * (bench/pytorch_dcgan.py, same threads as workers) right after each dcgan64
+ * case and prints the wasm/PyTorch ratio, so the two are read side by side at
+ * the same machine load. PyTorch is never needed by cellgan itself.
  *
  * Every timing is recorded with the machine's load average (os.loadavg) at
  * its start and end: on a shared machine figures are only comparable at
@@ -13,6 +19,8 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { initBackend, describeBackend, tf, type BackendName } from '../engine/index.js';
 import { benchClassifier, benchDcganSequential, benchGenerate, type KernelProfile, type Timed } from './cases.js';
 import { benchDcganParallel } from './parallel-case.js';
@@ -36,8 +44,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** Times bench/pytorch_dcgan.py (same model and iteration) in a child process; its wall times only. */
+function benchPytorch(python: string, batch: number, threads: number, iters: number, warmup: number): Row {
+  const script = fileURLToPath(new URL('../../bench/pytorch_dcgan.py', import.meta.url));
+  const load1Start = os.loadavg()[0];
+  const res = spawnSync(python, [script, '--batch', String(batch), '--threads', String(threads), '--iters', String(iters), '--warmup', String(warmup)], { encoding: 'utf8' });
+  if (res.error || res.status !== 0) {
+    throw new Error(`--pytorch: ${python} ${script} failed (${res.error?.message ?? `exit ${res.status}`}): ${(res.stderr ?? '').trim().split('\n').slice(-1)[0]}`);
+  }
+  const j = JSON.parse(res.stdout.trim().split('\n').slice(-1)[0]) as { engine: string; median_ms: number; min_ms: number; images_per_s: number };
+  return {
+    backend: j.engine, case: `dcgan64-b${batch}`, workers: threads, batch, size: 64, iters,
+    medianMs: j.median_ms, minMs: j.min_ms, maxMs: NaN, imagesPerSec: j.images_per_s,
+    cpuMs: NaN, idleEstimateMs: j.median_ms, load1Start: +load1Start.toFixed(2), load1End: +os.loadavg()[0].toFixed(2),
+    leakedTensors: 0, peakRssMbSoFar: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json]`);
+  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3]`);
   process.exit(2);
 }
 
@@ -51,6 +76,7 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: 'auto' },
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
+      pytorch: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -103,12 +129,18 @@ async function main(): Promise<void> {
       rows.push(row);
       console.error(`  ${c}: ${row.medianMs} ms (${row.imagesPerSec} img/s), cpu ${row.cpuMs} ms, load ${row.load1Start}→${row.load1End}`);
       if (r.kernels) for (const k of r.kernels.slice(0, 15)) console.error(`      ${k.name.padEnd(26)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(0).padStart(8)} ms`);
+      if (values.pytorch && m && size === 64) {
+        const ref = benchPytorch(values.pytorch, batch, Math.max(1, w), iters, warmup);
+        rows.push(ref);
+        console.error(`  ${c} (pytorch): ${ref.medianMs} ms (${ref.imagesPerSec} img/s); wasm/pytorch = ${(row.medianMs / ref.medianMs).toFixed(2)}×`);
+      }
     }
   }
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   const header = ['backend', 'case', 'workers', 'batch', 'median ms', 'min ms', 'images/s', 'cpu ms', 'idle-est ms', 'idle-est img/s', 'load1'];
-  const table = [header, ...rows.map((r) => [r.backend, r.case, String(r.workers), String(r.batch), r.medianMs.toFixed(0), r.minMs.toFixed(0), r.imagesPerSec.toFixed(1),
-    r.cpuMs.toFixed(0), r.idleEstimateMs.toFixed(0), (r.batch / (r.idleEstimateMs / 1000)).toFixed(1), `${r.load1Start}→${r.load1End}`])];
+  const f = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+  const table = [header, ...rows.map((r) => [r.backend, r.case, String(r.workers), String(r.batch), f(r.medianMs), f(r.minMs), f(r.imagesPerSec, 1),
+    f(r.cpuMs), f(r.idleEstimateMs), f(r.batch / (r.idleEstimateMs / 1000), 1), `${r.load1Start}→${r.load1End}`])];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   console.log(table.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n'));
   console.log(`peak RSS: ${peakRssMb} MB (whole process, workers included; per case so far: ${rows.map((r) => `${r.case} ${r.peakRssMbSoFar}`).join(', ')})`);
