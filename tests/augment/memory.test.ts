@@ -11,11 +11,11 @@
  * (notes/augment.md, 2026-11-22): +20 MB peak RSS for 10× the images; with
  * every file's bytes kept in an array: +139 MB. Bound: 60 MB. ≈30 s.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, SAMPLES, tempDir } from '../helpers/env.js';
+import { SAMPLES, tempDir } from '../helpers/env.js';
+import { runCliUnderMemoryProbe } from '../helpers/probe-cli.js';
 import type { MemoryReport } from '../helpers/memory-probe.js';
 import { CLASSES, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
 
@@ -34,25 +34,12 @@ describe('export: memory', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  function exportUnderProbe(perClass: number): Promise<MemoryReport & { stderr: string; out: string }> {
+  async function exportUnderProbe(perClass: number): Promise<MemoryReport & { stderr: string; out: string }> {
     const out = path.join(tmp.dir, `out-${perClass}`);
-    const report = path.join(tmp.dir, `memory-${perClass}.json`);
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [
-        '--expose-gc', '--import', 'tsx', path.join(REPO, 'tests/helpers/memory-probe.ts'), report, '250',
-        'export', '--data', SAMPLES, '--split', split, '--synthetic', syn, '--per-class', String(perClass), '--out', out, '--seed', '3', '--quiet',
-      ], { cwd: REPO, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', () => {
-        try {
-          resolve({ ...(JSON.parse(readFileSync(report, 'utf8')) as MemoryReport), stderr, out });
-        } catch (err) {
-          reject(new Error(`no memory report (${(err as Error).message}); stderr: ${stderr}`));
-        }
-      });
-    });
+    const r = await runCliUnderMemoryProbe(path.join(tmp.dir, `memory-${perClass}.json`), 250, [
+      'export', '--data', SAMPLES, '--split', split, '--synthetic', syn, '--per-class', String(perClass), '--out', out, '--seed', '3', '--quiet',
+    ]);
+    return { ...r, out };
   }
 
   it('10,052 files: peak RSS within 60 MB of a 1,052-file export (image bytes are streamed, not kept)', async () => {

@@ -54,43 +54,29 @@ describe('cellgan train / generate (CLI)', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   }, 120_000);
 
-  it('SIGINT saves a checkpoint at the current iteration and exits 130; the run resumes', async () => {
-    const run = path.join(tmp.dir, 'sigint');
-    const r = await runCli(['train', ...TINY, '--iters', '100000', '--out', run, '--checkpoint-every', '1000', '--log-every', '1'], {
-      onSpawn: (child) => { void waitForStats(run, child).then(() => child.kill('SIGINT')); },
-    });
-    expect(r.stderr).toMatch(/SIGINT: saving a checkpoint/);
-    expect(r.code).toBe(130);
-    const m = /interrupted at iteration (\d+)/.exec(r.stdout);
-    expect(m).not.toBeNull();
-    const at = Number(m![1]);
-    expect(at).toBeGreaterThan(0);
-    const info = await readRun(run);
-    expect(info.latest).toBe(at);
-    await assertCompleteCheckpoint(path.join(run, 'checkpoints', checkpointName(at)));
-    const resumed = await runCli(['train', '--resume', run, '--iters', String(at + 2)]);
-    expect(resumed.code).toBe(0);
-    expect((await readRun(run)).latest).toBe(at + 2);
-  }, 120_000);
-
-  it('SIGTERM (as sent by kill, systemd, docker stop) does the same: a complete checkpoint at the current iteration, exit 130', async () => {
-    const run = path.join(tmp.dir, 'sigterm');
-    const r = await runCli(['train', ...TINY, '--iters', '100000', '--out', run, '--checkpoint-every', '1000', '--log-every', '1'], {
-      onSpawn: (child) => { void waitForStats(run, child).then(() => child.kill('SIGTERM')); },
-    });
-    expect(r.signal).toBeNull(); // it exited by itself, not killed by the signal
-    expect(r.stderr).toMatch(/SIGTERM: saving a checkpoint/);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(r.code).toBe(130);
-    const m = /interrupted at iteration (\d+)/.exec(r.stdout);
-    expect(m).not.toBeNull();
-    const at = Number(m![1]);
-    expect(at).toBeGreaterThan(0);
-    const info = await readRun(run);
-    expect(info.latest).toBe(at);
-    await assertCompleteCheckpoint(path.join(run, 'checkpoints', checkpointName(at)));
-    expect((await fs.readdir(path.join(run, 'checkpoints'))).filter((n) => n.startsWith('.'))).toEqual([]);
-  }, 120_000);
+  // SIGTERM is what kill, systemd and `docker stop` send; both must end the same way.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} saves a complete checkpoint at the current iteration and exits 130; the run resumes`, async () => {
+      const run = path.join(tmp.dir, signal.toLowerCase());
+      const r = await runCli(['train', ...TINY, '--iters', '100000', '--out', run, '--checkpoint-every', '1000', '--log-every', '1'], {
+        onSpawn: (child) => { void waitForStats(run, child).then(() => child.kill(signal)); },
+      });
+      expect(r.signal).toBeNull(); // it exited by itself, not killed by the signal
+      expect(r.stderr).toMatch(new RegExp(`${signal}: saving a checkpoint`));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(130);
+      const m = /interrupted at iteration (\d+)/.exec(r.stdout);
+      expect(m).not.toBeNull();
+      const at = Number(m![1]);
+      expect(at).toBeGreaterThan(0);
+      expect((await readRun(run)).latest).toBe(at);
+      await assertCompleteCheckpoint(path.join(run, 'checkpoints', checkpointName(at)));
+      expect((await fs.readdir(path.join(run, 'checkpoints'))).filter((n) => n.startsWith('.'))).toEqual([]);
+      const resumed = await runCli(['train', '--resume', run, '--iters', String(at + 2)]);
+      expect(resumed.code).toBe(0);
+      expect((await readRun(run)).latest).toBe(at + 2);
+    }, 120_000);
+  }
 
   it('SIGKILL at random moments (checkpoint every iteration, up to 3 kills) always leaves complete checkpoints and resumes to the uninterrupted weights', async () => {
     const N = 10;

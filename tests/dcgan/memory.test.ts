@@ -16,11 +16,11 @@
  *    +7/+8 MB, heap +0.3 MB; holding every PNG buffer: RSS +136 MB).
  * Tiny model (32 px, widths 2): 500–700 images/s on wasm, ~35 s for the file.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, tempDir } from '../helpers/env.js';
+import { tempDir } from '../helpers/env.js';
+import { runCliUnderMemoryProbe } from '../helpers/probe-cli.js';
 import type { MemoryReport, MemorySample } from '../helpers/memory-probe.js';
 import { train } from '../../src/dcgan/index.js';
 import { initBackend } from '../../src/engine/index.js';
@@ -37,25 +37,12 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 /** `cellgan generate --count <count>` in a child under the memory probe. */
-function generateUnderProbe(count: number): Promise<MemoryReport & { stderr: string; out: string }> {
+async function generateUnderProbe(count: number): Promise<MemoryReport & { stderr: string; out: string }> {
   const out = path.join(tmp.dir, `synth-${count}`);
-  const report = path.join(tmp.dir, `memory-${count}.json`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      '--expose-gc', '--import', 'tsx', path.join(REPO, 'tests/helpers/memory-probe.ts'), report, '500',
-      'generate', '--model', run, '--count', String(count), '--out', out, '--seed', '1', '--batch', '64', '--quiet',
-    ], { cwd: REPO, env: { ...process.env, CI: '1', CELLGAN_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', () => {
-      try {
-        resolve({ ...(JSON.parse(readFileSync(report, 'utf8')) as MemoryReport), stderr, out });
-      } catch (err) {
-        reject(new Error(`no memory report (${(err as Error).message}); stderr: ${stderr}`));
-      }
-    });
-  });
+  const r = await runCliUnderMemoryProbe(path.join(tmp.dir, `memory-${count}.json`), 500, [
+    'generate', '--model', run, '--count', String(count), '--out', out, '--seed', '1', '--batch', '64', '--quiet',
+  ], { CELLGAN_BACKEND: 'wasm' });
+  return { ...r, out };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
