@@ -4,7 +4,7 @@
  * generation. Models come from src/dcgan (Radford widths 64), the step from
  * src/dcgan/step.ts, exactly what the trainer runs.
  */
-import { tf } from '../engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, tf } from '../engine/index.js';
 import { buildDiscriminator, buildGenerator, discriminatorGradients, disposeGrads, generatorGradients, Adam } from '../dcgan/index.js';
 import type { ModelSpec } from '../dcgan/index.js';
 
@@ -80,8 +80,8 @@ export async function benchDcganSequential(size: number, batch: number, iters: n
 export function buildBenchClassifier(size: number, classes: number, dropoutRate = 0.3): tf.LayersModel {
   const m = tf.sequential();
   [32, 64, 128].forEach((c, i) => {
-    m.add(tf.layers.conv2d({ filters: c, kernelSize: 3, padding: 'same', useBias: false, ...(i === 0 ? { inputShape: [size, size, 3] } : {}) }));
-    m.add(tf.layers.batchNormalization());
+    m.add(conv2dLayer({ filters: c, kernelSize: 3, padding: 'same', useBias: false, ...(i === 0 ? { inputShape: [size, size, 3] } : {}) }));
+    m.add(batchNormalizationLayer());
     m.add(tf.layers.reLU());
     m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   });

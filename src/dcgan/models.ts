@@ -16,7 +16,7 @@
  * GAN-train/GAN-test scores this toolkit computes; projection conditioning
  * keeps a single real/fake objective and is stable at small batch sizes.
  */
-import { tf, type LayersModel, type SymbolicTensor } from '../engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, tf, type LayersModel, type SymbolicTensor } from '../engine/index.js';
 
 export interface ModelSpec {
   /** Image size in pixels (power of two: 32, 64 or 128). */
@@ -61,12 +61,12 @@ export function buildGenerator(spec: ModelSpec): LayersModel {
   const c0 = spec.gWidth * 2 ** (n - 1);
   x = tf.layers.dense({ units: 4 * 4 * c0, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'g_dense' }).apply(x) as SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [4, 4, c0], name: 'g_reshape' }).apply(x) as SymbolicTensor;
-  x = tf.layers.batchNormalization({ ...BN, name: 'g_bn0' }).apply(x) as SymbolicTensor;
+  x = batchNormalizationLayer({ ...BN, name: 'g_bn0' }).apply(x) as SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_relu0' }).apply(x) as SymbolicTensor;
   for (let i = 1; i < n; i++) {
     const c = spec.gWidth * 2 ** (n - 1 - i);
     x = tf.layers.conv2dTranspose({ filters: c, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `g_convt${i}` }).apply(x) as SymbolicTensor;
-    x = tf.layers.batchNormalization({ ...BN, name: `g_bn${i}` }).apply(x) as SymbolicTensor;
+    x = batchNormalizationLayer({ ...BN, name: `g_bn${i}` }).apply(x) as SymbolicTensor;
     x = tf.layers.reLU({ name: `g_relu${i}` }).apply(x) as SymbolicTensor;
   }
   x = tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: 'g_out' }).apply(x) as SymbolicTensor;
@@ -81,9 +81,9 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
   const inputs: SymbolicTensor[] = [img];
   let x: SymbolicTensor = img;
   for (let i = 0; i < n; i++) {
-    x = tf.layers.conv2d({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
+    x = conv2dLayer({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
     // No batch norm on D's first layer (Radford et al.).
-    if (i > 0) x = tf.layers.batchNormalization({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
+    if (i > 0) x = batchNormalizationLayer({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU({ alpha: 0.2, name: `d_lrelu${i}` }).apply(x) as SymbolicTensor;
   }
   const h = tf.layers.flatten({ name: 'd_flatten' }).apply(x) as SymbolicTensor;

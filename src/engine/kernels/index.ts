@@ -10,6 +10,7 @@ import { makeTile } from './tile.js';
 import { makeMean, makeSum } from './reduce.js';
 import { makeMaxPoolGrad } from './max-pool-grad.js';
 import { makeIdentity } from './identity.js';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, makeBatchNormTrain, makeBatchNormTrainGrad } from './batch-norm.js';
 import type { KernelFunc } from './types.js';
 
 interface KernelSpec { kernelName: string; backends: string[]; make: (backendName: string) => KernelFunc }
@@ -28,6 +29,10 @@ const KERNELS: KernelSpec[] = [
   { kernelName: 'MaxPoolGrad', backends: ['wasm'], make: makeMaxPoolGrad },
   // wasm's own copies the buffer; tfjs clones every tensor it saves for backprop.
   { kernelName: 'Identity', backends: ['wasm'], make: makeIdentity },
+  // New kernels (no stock equivalent): training-mode batch norm and its closed-form gradient,
+  // used by engine/layers.ts instead of ≈ 30 element-wise kernels per layer.
+  { kernelName: BATCH_NORM_TRAIN, backends: ['wasm', 'cpu'], make: makeBatchNormTrain },
+  { kernelName: BATCH_NORM_TRAIN_GRAD, backends: ['wasm', 'cpu'], make: makeBatchNormTrainGrad },
 ];
 
 const registered = new Set<string>();
@@ -64,6 +69,8 @@ export function stockKernel(kernelName: string, backendName: string): KernelFunc
   const key = `${backendName}/${kernelName}`;
   return registered.has(key) ? stock.get(key) : tf.getKernel(kernelName, backendName)?.kernelFunc;
 }
+
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batch-norm.js';
 
 /** Names of the kernels cellgan registers for `backendName` (without registering them). */
 export function customKernelNames(backendName: string): string[] {

@@ -24,7 +24,7 @@
  * Layer names are fixed, so transfer learning (`--init`) copies weights by
  * name and only the "output" layer is remapped or replaced.
  */
-import { tf, type LayersModel } from '../../engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, tf, type LayersModel } from '../../engine/index.js';
 import { Rng } from '../../util/rng.js';
 
 export interface ClassifierArchitecture {
@@ -56,11 +56,11 @@ export function buildClassifier(size: number, numClasses: number, arch: Classifi
   const input = tf.input({ shape: [size, size, 3], name: 'image' });
   let x = input as unknown as tf.SymbolicTensor;
   for (let b = 0; b < arch.blocks; b++) {
-    x = tf.layers.conv2d({
+    x = conv2dLayer({
       filters: arch.width * 2 ** b, kernelSize: 3, padding: 'same', useBias: false, name: `conv${b + 1}`,
       kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
     }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.batchNormalization({ name: `bn${b + 1}`, momentum: arch.bnMomentum ?? 0.99 }).apply(x) as tf.SymbolicTensor;
+    x = batchNormalizationLayer({ name: `bn${b + 1}`, momentum: arch.bnMomentum ?? 0.99 }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.activation({ activation: 'relu', name: `relu${b + 1}` }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2, name: `pool${b + 1}` }).apply(x) as tf.SymbolicTensor;
   }
