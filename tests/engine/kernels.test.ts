@@ -215,3 +215,37 @@ describe('Identity on wasm shares the buffer', () => {
     expect(relErr(grad('wasm'), grad('cpu'))).toBeLessThan(1e-5);
   });
 });
+
+describe('LeakyRelu on wasm (branch-free kernel and one-kernel gradient)', () => {
+  // Exact zeros, ±0, denormals and values near the threshold besides random ones; made per test,
+  // not at collection time, so the other suites' random data stay as they were.
+  const special = [0, -0, 1e-30, -1e-30, 3, -3, 1e-45, -1e-45];
+  const makeData = () => Float32Array.from([...special, ...randn(2 * 5 * 5 * 4 - special.length)]);
+  for (const alpha of [0.2, 0.01]) {
+    it(`alpha ${alpha}: forward and gradient equal cpu's stock kernel and tfjs-core's gradient`, () => {
+      const data = makeData(), weights = randn(data.length);
+      const run = (b: string) => {
+        tf.setBackend(b);
+        return tf.tidy(() => {
+          const x = tf.tensor4d(data, [2, 5, 5, 4]), w = tf.tensor4d(weights, [2, 5, 5, 4]);
+          const y = tf.leakyRelu(x, alpha).dataSync();
+          const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(xi, alpha), w)))(x).dataSync();
+          return { y, dx };
+        });
+      };
+      const want = run('cpu'), got = run('wasm');
+      expect(relErr(got.y, want.y)).toBeLessThan(1e-6);
+      expect(relErr(got.dx, want.dx)).toBeLessThan(1e-6);
+    });
+  }
+  it('runs one kernel for the gradient on wasm (no Greater / Select)', async () => {
+    tf.setBackend('wasm');
+    const x = tf.tensor4d(makeData(), [2, 5, 5, 4]);
+    const info = await tf.profile(() => { tf.grad((xi: tf.Tensor) => tf.sum(tf.leakyRelu(xi, 0.2)))(x); });
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('CellganLeakyReluGrad');
+    expect(names).not.toContain('Greater');
+    expect(names).not.toContain('Select');
+    x.dispose();
+  });
+});

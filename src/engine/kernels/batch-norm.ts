@@ -18,7 +18,8 @@
  *   backward: dβ = Σdy, dγ = s·Σdy·(x−μ),
  *             dx = γ·s·(dy − dβ/M − s·(x−μ)·dγ/M)
  */
-import type { DataType, KernelFunc, TensorInfo, WasmBackendLike } from './types.js';
+import type { KernelFunc, TensorInfo } from './types.js';
+import { checkFloat, storeOf } from './store.js';
 
 export const BATCH_NORM_TRAIN = 'CellganBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'CellganBatchNormTrainGrad';
@@ -95,41 +96,6 @@ export function batchNormBackward(dy: Float32Array, x: Float32Array, C: number, 
     }
   }
   for (; o < n; o += C) for (let c = 0; c < C; c++) dx[o + c] = A[c] * dy[o + c] + B[c] * x[o + c] + K[c];
-}
-
-/** Reads inputs and makes outputs as Float32Arrays on the wasm heap or in cpu's data store. */
-interface Store {
-  outputs(shapes: number[][]): { infos: TensorInfo[]; views(): Float32Array[] };
-  read(t: TensorInfo): Float32Array;
-}
-
-function storeOf(backendName: string, backend: unknown): Store {
-  if (backendName === 'wasm') {
-    const b = backend as WasmBackendLike;
-    return {
-      outputs(shapes) {
-        const infos = shapes.map((s) => b.makeOutput(s, 'float32' as DataType));
-        // Views after every allocation: makeOutput may grow (and so detach) the heap.
-        return { infos, views: () => infos.map((t) => b.typedArrayFromHeap(t) as Float32Array) };
-      },
-      read: (t) => b.typedArrayFromHeap(t) as Float32Array,
-    };
-  }
-  const b = backend as { data: { get(id: object): { values: unknown } }; makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array): TensorInfo };
-  return {
-    outputs(shapes) {
-      const arrays = shapes.map((s) => new Float32Array(s.reduce((p, d) => p * d, 1)));
-      const infos = shapes.map((s, i) => b.makeTensorInfo(s, 'float32', arrays[i]));
-      return { infos, views: () => arrays };
-    },
-    read: (t) => b.data.get(t.dataId).values as Float32Array,
-  };
-}
-
-function checkFloat(kernel: string, ts: Record<string, TensorInfo>): void {
-  for (const [name, t] of Object.entries(ts)) {
-    if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-  }
 }
 
 /** Inputs x, scale, offset (scale/offset [C]); attr epsilon; outputs [y, mean, variance]. */
