@@ -43,7 +43,7 @@ export function batchNormForward(x: Float32Array, C: number, scale: Float32Array
     }
   }
   for (; o < n; o += C) for (let c = 0; c < C; c++) { const a = x[o + c]; s1[c] += a; s2[c] += a * a; }
-  // σ² = E[x²] − μ² in float64: float32 data keep ≥ 9 significant digits of σ² unless |μ| > 10⁴·σ.
+  // σ² = E[x²] − μ² in float64: ≥ 7 significant digits of σ² (what float32 holds) unless |μ| > 10⁴·σ.
   const A = new Float64Array(C), B = new Float64Array(C);
   for (let c = 0; c < C; c++) {
     const mu = s1[c] / M, v = Math.max(0, s2[c] / M - mu * mu);
