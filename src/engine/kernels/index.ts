@@ -44,23 +44,18 @@ let leakyReluGradientOverridden = false;
 /**
  * LeakyRelu's gradient as one kernel where the backend has it (wasm),
  * instead of tfjs-core's Greater + Select + Multiply. Gradients are global
- * in tfjs, not per backend, so other backends keep tfjs-core's formula here.
+ * in tfjs, not per backend, so other backends keep calling tfjs-core's own.
  */
 function overrideLeakyReluGradient(): void {
   if (leakyReluGradientOverridden) return;
   leakyReluGradientOverridden = true;
+  const stockGradient = tf.getGradient('LeakyRelu')!;
   tf.registerGradient({
-    kernelName: 'LeakyRelu',
-    inputsToSave: ['x'],
+    ...stockGradient,
     gradFunc: (dy, saved, attrs) => {
+      if (!tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend())) return stockGradient.gradFunc(dy, saved, attrs);
       const [x] = saved;
-      const { alpha } = attrs as unknown as { alpha: number };
-      const g = dy as tf.Tensor;
-      return {
-        x: () => (tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend())
-          ? tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: g, x }, { alpha }) as tf.Tensor
-          : tf.where(tf.greater(x, 0), g, tf.mul(g, alpha))),
-      };
+      return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
     },
   });
 }
@@ -71,9 +66,9 @@ const stock = new Map<string, KernelFunc>();
 /** Registers the custom kernels for `backendName`; returns their names. Idempotent. */
 export function registerCustomKernels(backendName: string): string[] {
   const names: string[] = [];
-  if (KERNELS.some((k) => k.kernelName === LEAKY_RELU_GRAD && k.backends.includes(backendName))) overrideLeakyReluGradient();
   for (const spec of KERNELS) {
     if (!spec.backends.includes(backendName)) continue;
+    if (spec.kernelName === LEAKY_RELU_GRAD) overrideLeakyReluGradient();
     const key = `${backendName}/${spec.kernelName}`;
     if (!registered.has(key)) {
       // make() first: some kernels keep the stock one as a fallback for cases they do not cover.
