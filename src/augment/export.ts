@@ -18,7 +18,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import * as v from '../util/validate.js';
 import { VERSION } from '../version.js';
 import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
-import { MAX_INPUT_PIXELS, describeSharpError } from '../data/image.js';
+import { MAX_INPUT_PIXELS, describeDecodeFailure, isReasonless } from '../data/image.js';
 import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
@@ -191,29 +191,27 @@ interface Probe { convert: boolean }
 async function probeImage(abs: string): Promise<Probe> {
   const bytes = await fs.readFile(abs).catch((err: unknown) => { throw new Error(`cannot read: ${describeFsError(err)}`); });
   let meta: sharp.Metadata;
-  try { meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata(); } catch (err) { throw new Error(describeSharpError(err)); }
+  try { meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).metadata(); } catch (err) { throw new Error(describeDecodeFailure(err, bytes)); }
   await decodeWithReason(bytes);
   return { convert: needsConversion(abs, meta) };
 }
 
 /**
- * libvips keeps its error text in a process-wide buffer, so when several
- * decodes fail or finish at once a failure can arrive as a bare "Unknown
- * error". The reason matters (it goes to the user), so such a failure is
- * retried a few times to recover it.
+ * A failure whose reason libvips lost (see describeDecodeFailure) is retried a
+ * few times to recover the reason, then explained from the bytes.
  */
 async function decodeWithReason(bytes: Buffer): Promise<void> {
-  let last: Error | undefined;
+  let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await readRgb(bytes);
       return;
     } catch (err) {
-      last = err as Error;
-      if (!/^unknown error$/i.test(last.message.trim())) throw last;
+      last = err;
+      if (!isReasonless((err as Error).message)) throw err;
     }
   }
-  throw new Error('cannot be decoded (the image library gave no reason)');
+  throw new Error(describeDecodeFailure(last, bytes));
 }
 
 /**

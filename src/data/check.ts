@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { describeFsError } from '../util/errors.js';
 import { hashBytes, hashFile } from '../util/hash.js';
 import { formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES, type SupportedFormat } from './formats.js';
-import { describeSharpError, MAX_INPUT_PIXELS } from './image.js';
+import { describeDecodeFailure, MAX_INPUT_PIXELS } from './image.js';
 import { mapBounded } from '../util/pool.js';
 import type { DatasetItem } from './types.js';
 
@@ -100,7 +100,7 @@ async function checkUncached(item: DatasetItem, deep: boolean): Promise<ImageChe
     // The header only: the pixel limit is checked below so the reason can give the claimed size.
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
-    out.problem = describeSharpError(err);
+    out.problem = describeDecodeFailure(err, partial ? undefined : bytes);
     return out;
   }
   out.width = meta.width;
@@ -117,7 +117,7 @@ async function checkUncached(item: DatasetItem, deep: boolean): Promise<ImageChe
     try {
       await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
     } catch (err) {
-      out.problem = describeSharpError(err);
+      out.problem = describeDecodeFailure(err, partial ? undefined : bytes);
     }
   }
   return out;

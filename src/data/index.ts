@@ -1,7 +1,7 @@
 export * from './types.js';
 export { loadDataset, readSplit, selectSplit, classNameProblem } from './dataset.js';
 export type { LoadDatasetOptions } from './dataset.js';
-export { decodeImage, decodeImageBytes, decodeImages, decodeBatches, encodePng, encodeGridPng, describeSharpError, MAX_INPUT_PIXELS, IMAGE_SIZES } from './image.js';
+export { decodeImage, decodeImageBytes, decodeImages, decodeBatches, encodePng, encodeGridPng, describeSharpError, describeDecodeFailure, MAX_INPUT_PIXELS, IMAGE_SIZES } from './image.js';
 export { checkImage, checkImages } from './check.js';
 export type { ImageCheck, CheckOptions } from './check.js';
 export { inspect, formatInspectReport, findDuplicates, TINY_SIDE } from './inspect.js';

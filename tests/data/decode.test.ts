@@ -2,8 +2,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
-import { decodeBatches, decodeImage, decodeImages, formatInspectReport, inspect, loadDataset } from '../../src/data/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeBatches, decodeImage, decodeImages, describeDecodeFailure, formatInspectReport, inspect, loadDataset } from '../../src/data/index.js';
 import { SAMPLES, tempDir } from '../helpers/env.js';
 
 describe('decodeBatches', () => {
@@ -61,5 +61,39 @@ describe('formats sharp reads', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('decode failure reasons', () => {
+  const tmp = tempDir('cellgan-decode-reasons-');
+  afterAll(() => tmp.cleanup());
+
+  // libvips's error text is process-wide: with decodes in flight together a
+  // failure can lose its reason (CI once reported a truncated JPEG that way).
+  it('a truncated JPEG decoded among good images is always reported as truncated, whatever libvips loses', async () => {
+    const ds = await loadDataset(SAMPLES);
+    const good = ds.items.slice(0, 7);
+    const bytes = await fs.readFile(good[0].abs);
+    const cut = path.join(tmp.dir, 'cut.jpg');
+    await fs.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    const items = [{ ...good[0], file: 'cut.jpg', abs: cut }, ...good.slice(1)];
+    const reasons = new Set<string>();
+    for (let round = 0; round < 40; round++) {
+      const res = await decodeImages(items, { size: 16, concurrency: 8 });
+      expect(res.items.length).toBe(6);
+      for (const f of res.failed) reasons.add(f.reason);
+    }
+    for (const r of reasons) expect(r).toMatch(/truncated/i);
+  });
+
+  it('explains a reason-less libvips failure from the bytes, and never passes on a misleading one', () => {
+    const jpegHead = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
+    const complete = Buffer.concat([jpegHead, Buffer.alloc(64), Buffer.from([0xff, 0xd9])]);
+    for (const lost of ['Unknown error', 'Warning treated as error due to failOn setting', '']) {
+      expect(describeDecodeFailure(new Error(lost), jpegHead)).toBe('truncated JPEG (no end-of-image marker)');
+      expect(describeDecodeFailure(new Error(lost), complete)).toBe('cannot be decoded (the image library gave no reason)');
+      expect(describeDecodeFailure(new Error(lost))).toBe('cannot be decoded (the image library gave no reason)');
+    }
+    expect(describeDecodeFailure(new Error('VipsJpeg: premature end of JPEG image'), complete)).toMatch(/^corrupt or truncated image \(VipsJpeg: premature end/);
   });
 });
