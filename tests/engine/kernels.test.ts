@@ -249,3 +249,22 @@ describe('LeakyRelu on wasm (branch-free kernel and one-kernel gradient)', () =>
     x.dispose();
   });
 });
+
+describe('BatchMatMul on wasm with transposed operands', () => {
+  const shapes: [number, number, number, number][] = [[1, 5, 7, 3], [3, 17, 33, 9], [2, 64, 100, 40]]; // batch, m, k, n
+  for (const [bt, m, k, n] of shapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      it(`batch=${bt} ${m}×${k}·${k}×${n} transposeA=${ta} transposeB=${tb}`, () => {
+        const aShape = ta ? [bt, k, m] : [bt, m, k], bShape = tb ? [bt, n, k] : [bt, k, n];
+        const data = { a: { values: randn(size(aShape)), shape: aShape }, b: { values: randn(size(bShape)), shape: bShape } };
+        const attrs = { transposeA: ta, transposeB: tb };
+        const want = runOn('cpu', 'BatchMatMul', data, attrs, true);
+        const got = runOn('wasm', 'BatchMatMul', data, attrs, false);
+        expect(relErr(got, want)).toBeLessThan(1e-4);
+        const before = tf.backend().numDataIds();
+        runOn('wasm', 'BatchMatMul', data, attrs, false);
+        expect(tf.backend().numDataIds()).toBe(before); // the transposed copies are freed
+      });
+    }
+  }
+});
