@@ -88,8 +88,10 @@ describe('Conv2DBackpropFilter on wasm', () => {
 });
 
 describe('Conv2DBackpropInput (transposed conv) on wasm, phase-split', () => {
-  for (const c of CASES) {
-    it(describeCase(c), () => {
+  afterAll(() => { delete process.env.CELLGAN_BPI; });
+  for (const method of ['conv', 'gemm'] as const) for (const c of CASES) {
+    it(`${method}: ${describeCase(c)}`, () => {
+      process.env.CELLGAN_BPI = method;
       const filterShape = [c.k[0], c.k[1], c.x[3], c.co];
       const info = tf.backend_util.computeConv2DInfo(c.x, filterShape as never, c.s, 1, c.pad as never);
       const dyShape = info.outShape;
@@ -100,6 +102,9 @@ describe('Conv2DBackpropInput (transposed conv) on wasm, phase-split', () => {
       const got = runOn('wasm', 'Conv2DBackpropInput', data, attrs, false);
       expect(relErr(got, want)).toBeLessThan(1e-4);
       expect(relErr(stockWasm, want)).toBeLessThan(1e-4);
+      const before = tf.backend().numDataIds();
+      runOn('wasm', 'Conv2DBackpropInput', data, attrs, false);
+      expect(tf.backend().numDataIds()).toBe(before);
     });
   }
 

@@ -65,9 +65,52 @@ export function transposeBlock(src: Float32Array, sOff: number, rows: number, co
   }
 }
 
+export type BpiMethod = 'conv' | 'gemm';
+
+/**
+ * How each phase's stride-1 correlation runs: XNNPACK's Conv2D, or columns
+ * gathered in JS and one BatchMatMul. XNNPACK's convolution is slow on
+ * small images: on a 4×4 dy it ran at 60 % of the same-sized matrix
+ * product (21 vs 12.5 ms per phase at batch 32, 512 → 256 channels), on 8×8
+ * at 80 %, on 16×16 at 90 % (where gathering the columns eats the gain).
+ * `CELLGAN_BPI=conv|gemm` forces one (for benchmarking).
+ */
+export function chooseBpiMethod(dyPixels: number): BpiMethod {
+  const forced = process.env.CELLGAN_BPI;
+  if (forced === 'conv' || forced === 'gemm') return forced;
+  return dyPixels <= 64 ? 'gemm' : 'conv';
+}
+
+/**
+ * cols[(n,m,m2), (t,u,c)] = dy[n, m + R.offset − R.padLo + t, m2 + C.offset − C.padLo + u, c]
+ * (zero outside dy): the rows the phase's correlation reads for output
+ * (m, m2), in the order of the sub-filter's [T,U,co] axes.
+ */
+export function gatherPhaseColumns(dyV: Float32Array, [N, oh, ow, co]: number[], R: PhaseAxis, C: PhaseAxis, cols: Float32Array): void {
+  const T = R.taps.length, U = C.taps.length, K = T * U * co;
+  let o = 0;
+  for (let n = 0; n < N; n++) for (let m = 0; m < R.count; m++) for (let m2 = 0; m2 < C.count; m2++, o += K) {
+    for (let t = 0; t < T; t++) {
+      const y = m + R.offset - R.padLo + t;
+      const rowOut = o + t * U * co;
+      if (y < 0 || y >= oh) { cols.fill(0, rowOut, rowOut + U * co); continue; }
+      const x0 = m2 + C.offset - C.padLo;
+      // Taps u whose column falls inside dy are one contiguous run of (u1 − u0)·co floats.
+      const u0 = Math.min(U, Math.max(0, -x0)), u1 = Math.min(U, ow - x0);
+      if (u0 > 0) cols.fill(0, rowOut, rowOut + u0 * co);
+      if (u1 > u0) {
+        const from = ((n * oh + y) * ow + x0 + u0) * co;
+        cols.set(dyV.subarray(from, from + (u1 - u0) * co), rowOut + u0 * co);
+      }
+      if (u1 < U) cols.fill(0, rowOut + Math.max(u0, u1) * co, rowOut + U * co);
+    }
+  }
+}
+
 export function makeConv2DBackpropInput(backendName: string): KernelFunc {
   const conv2d = tf.getKernel('Conv2D', backendName)!.kernelFunc;
   const original = tf.getKernel('Conv2DBackpropInput', backendName)!.kernelFunc;
+  const batchMatMul = tf.getKernel('BatchMatMul', backendName)!.kernelFunc;
 
   const kernel: KernelFunc = (args) => {
     const { inputs, backend: anyBackend, attrs } = args;
@@ -86,7 +129,8 @@ export function makeConv2DBackpropInput(backendName: string): KernelFunc {
     const cols = Array.from({ length: sw }, (_, b) => phaseAxis(b, sw, kw, left, W, ow));
     const filterV = (backend.typedArrayFromHeap(filter) as Float32Array).slice(); // [kh,kw,ci,co]
 
-    const parts: { a: number; b: number; r: TensorInfo }[] = [];
+    const useGemm = chooseBpiMethod(oh * ow) === 'gemm';
+    const parts: { a: number; b: number; r: TensorInfo; rowOffset: number; colOffset: number }[] = [];
     for (let a = 0; a < sh; a++) for (let b = 0; b < sw; b++) {
       const R = rows[a], C = cols[b];
       if (R.taps.length === 0 || C.taps.length === 0 || R.count === 0 || C.count === 0) continue;
@@ -98,25 +142,36 @@ export function makeConv2DBackpropInput(backendName: string): KernelFunc {
         const fBase = (R.taps[t] * kw + C.taps[u]) * ci * co, sBase = (t * U + u) * co * ci;
         transposeBlock(filterV, fBase, ci, co, subV, sBase);
       }
+      if (useGemm) {
+        // The phase's columns, [N·count_r·count_c, T·U·co], times sub as [T·U·co, ci].
+        const M = N * R.count * C.count, K = T * U * co;
+        const cols = backend.makeOutput([1, M, K], 'float32');
+        gatherPhaseColumns(backend.typedArrayFromHeap(dy) as Float32Array, [N, oh, ow, co], R, C, backend.typedArrayFromHeap(cols) as Float32Array);
+        const r = batchMatMul({ inputs: { a: cols, b: view(sub, [1, K, ci]) }, backend: anyBackend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+        backend.disposeData(cols.dataId);
+        backend.disposeData(sub.dataId);
+        parts.push({ a, b, r: view(r, [N, R.count, C.count, ci]), rowOffset: 0, colOffset: 0 });
+        continue;
+      }
       const r = conv2d({
         inputs: { x: dy, filter: sub }, backend: anyBackend,
         attrs: { strides: [1, 1], pad: [[0, 0], [R.padLo, R.padHi], [C.padLo, C.padHi], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] },
       }) as TensorInfo;
       backend.disposeData(sub.dataId);
-      parts.push({ a, b, r });
+      parts.push({ a, b, r, rowOffset: R.offset, colOffset: C.offset });
     }
 
     const out = backend.makeOutput([N, H, W, ci], 'float32');
     const outV = backend.typedArrayFromHeap(out) as Float32Array;
     if (parts.length < sh * sw) outV.fill(0); // some phase has no taps: its outputs stay zero
-    for (const { a, b, r } of parts) {
+    for (const { a, b, r, rowOffset, colOffset } of parts) {
       const R = rows[a], C = cols[b];
       const rV = backend.typedArrayFromHeap(r) as Float32Array;
       const [, rh, rw] = r.shape;
       const step = sw * ci;
       for (let n = 0; n < N; n++) for (let m = 0; m < R.count; m++) {
         let o = ((n * H + sh * m + a) * W + b) * ci;
-        let i = ((n * rh + m + R.offset) * rw + C.offset) * ci;
+        let i = ((n * rh + m + rowOffset) * rw + colOffset) * ci;
         if (ci >= 16) {
           for (let m2 = 0; m2 < C.count; m2++, o += step, i += ci) outV.set(rV.subarray(i, i + ci), o);
         } else {
