@@ -17,7 +17,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -143,17 +143,35 @@ async function main(): Promise<void> {
     f(r.cpuMs), f(r.idleEstimateMs), f(r.batch / (r.idleEstimateMs / 1000), 1), `${r.load1Start}→${r.load1End}`])];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   console.log(table.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n'));
+  console.log(`cpu: ${os.cpus()[0]?.model} (${cpuId() ?? 'no /proc/cpuinfo'}), ${os.cpus().length} cores`);
   console.log(`peak RSS: ${peakRssMb} MB (whole process, workers included; per case so far: ${rows.map((r) => `${r.case} ${r.peakRssMbSoFar}`).join(', ')})`);
   console.log('idle-est = CPU time / threads working: the wall time on an otherwise idle machine (assumes the shards balance).');
 
   const result = {
     date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model, backends: infos, args: process.argv.slice(2), peakRssMb, rows,
+    cpuModel: os.cpus()[0]?.model, cpuId: cpuId(), backends: infos, args: process.argv.slice(2), peakRssMb, rows,
   };
   const out = values.out ?? path.join('.bench', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`wrote ${out}`);
+}
+
+/**
+ * CPU family/model/stepping and SIMD flags from /proc/cpuinfo (Linux), since
+ * a VM's model name alone ("AMD EPYC") does not tell one generation from
+ * the next, and figures differ by 1.5–2× between them.
+ */
+function cpuId(): string | undefined {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8').split('\n\n')[0];
+    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const flags = new Set((field('flags') ?? '').split(/\s+/));
+    const simd = ['avx2', 'fma', 'avx512f'].filter((f) => flags.has(f)).join(' ');
+    return `${field('vendor_id')} family ${field('cpu family')} model ${field('model')} stepping ${field('stepping')}; ${simd}`;
+  } catch {
+    return undefined;
+  }
 }
 
 main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
