@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, stockKernel, tf } from '../../src/engine/index.js';
-import { phaseAxis } from '../../src/engine/kernels/conv2d-backprop-input.js';
+import { chooseBpiMethod, phaseAxis } from '../../src/engine/kernels/conv2d-backprop-input.js';
 import { tileInto } from '../../src/engine/kernels/tile.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -107,6 +107,16 @@ describe('Conv2DBackpropInput (transposed conv) on wasm, phase-split', () => {
       expect(tf.backend().numDataIds()).toBe(before);
     });
   }
+
+  it('takes the column path only for small inputs whose columns stay under 32 MB', () => {
+    delete process.env.CELLGAN_BPI;
+    expect(chooseBpiMethod(16, 32 * 16 * 4 * 512)).toBe('gemm'); // DCGAN 4×4×512 layer, batch 32
+    expect(chooseBpiMethod(64, 8 * 1024 * 1024 + 1)).toBe('conv'); // a large batch
+    expect(chooseBpiMethod(256, 1000)).toBe('conv'); // 16×16 inputs: XNNPACK's conv is as fast
+    process.env.CELLGAN_BPI = 'gemm';
+    expect(chooseBpiMethod(256, 1e9)).toBe('gemm');
+    delete process.env.CELLGAN_BPI;
+  });
 
   it('splits stride-2 taps into disjoint phases that cover every tap once', () => {
     for (const [k, pad, len, dyLen] of [[4, 1, 8, 4], [3, 0, 9, 4], [5, 2, 7, 4], [1, 0, 7, 4]] as const) {

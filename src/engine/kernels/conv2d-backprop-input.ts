@@ -75,11 +75,18 @@ export type BpiMethod = 'conv' | 'gemm';
  * at 80 %, on 16×16 at 90 % (where gathering the columns eats the gain).
  * `CELLGAN_BPI=conv|gemm` forces one (for benchmarking).
  */
-export function chooseBpiMethod(dyPixels: number): BpiMethod {
+export function chooseBpiMethod(dyPixels: number, columnFloats: number): BpiMethod {
   const forced = process.env.CELLGAN_BPI;
   if (forced === 'conv' || forced === 'gemm') return forced;
-  return dyPixels <= 64 ? 'gemm' : 'conv';
+  return dyPixels <= 64 && columnFloats <= MAX_COLUMN_FLOATS ? 'gemm' : 'conv';
 }
+
+/**
+ * Largest column matrix (one phase) the gemm path allocates: 32 MB. A DCGAN
+ * worker's shard needs at most 2 M floats (8×8×256 dy, batch 32); a large
+ * batch falls back to the convolution rather than grow memory.
+ */
+const MAX_COLUMN_FLOATS = 8 * 1024 * 1024;
 
 /**
  * cols[(n,m,m2), (t,u,c)] = dy[n, m + R.offset − R.padLo + t, m2 + C.offset − C.padLo + u, c]
@@ -129,7 +136,9 @@ export function makeConv2DBackpropInput(backendName: string): KernelFunc {
     const cols = Array.from({ length: sw }, (_, b) => phaseAxis(b, sw, kw, left, W, ow));
     const filterV = (backend.typedArrayFromHeap(filter) as Float32Array).slice(); // [kh,kw,ci,co]
 
-    const useGemm = chooseBpiMethod(oh * ow) === 'gemm';
+    // Largest phase's columns: count_r·count_c output positions × taps_r·taps_c·co.
+    const largestColumns = N * Math.max(...rows.map((R) => R.count * R.taps.length)) * Math.max(...cols.map((C) => C.count * C.taps.length)) * co;
+    const useGemm = chooseBpiMethod(oh * ow, largestColumns) === 'gemm';
     const parts: { a: number; b: number; r: TensorInfo; rowOffset: number; colOffset: number }[] = [];
     for (let a = 0; a < sh; a++) for (let b = 0; b < sw; b++) {
       const R = rows[a], C = cols[b];
