@@ -308,6 +308,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
     // count (per-shard batch norm), so it is a saved option that a resume keeps.
     const workers = opts.workers ?? 0;
+    if (workers > 0 && backend.tfBackend.startsWith('tensorflow')) {
+      // The workers always run wasm (or cpu); libtensorflow already spreads each op over every core.
+      logger.warn(`--workers ${workers}: the workers compute on wasm, not on ${backend.name}, which already uses every core; --workers 0 is faster here`);
+    }
     if (workers > 0) stepper = await createParallelStep(spec, { workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));

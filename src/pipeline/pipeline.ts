@@ -56,6 +56,12 @@ export interface PipelineOptions {
   progress?: boolean;
   /** Stop after this stage (the later ones are left as they are). */
   until?: StageName;
+  /**
+   * Train the GAN data-parallel over this many worker threads (0: in the
+   * main thread). Part of the training options: batch norm sees each
+   * worker's shard, so a different count trains a different model.
+   */
+  workers?: number;
 }
 
 export interface PipelineResult {
@@ -76,6 +82,7 @@ interface Resolved {
   size: number;
   mode: PipelineMode;
   seed: number;
+  workers: number;
 }
 
 const SIZES = [32, 64, 128] as const;
@@ -103,6 +110,7 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   const size = v.oneOf('--size', opts.size ?? budget.size, SIZES);
   const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
   const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
+  const workers = v.integer('--workers', opts.workers ?? 0, 0, 64);
   let classes: string[] | undefined;
   if (opts.classes !== undefined) {
     const list = (Array.isArray(opts.classes) ? opts.classes : String(opts.classes).split(',')).map((c) => c.trim()).filter(Boolean);
@@ -118,7 +126,7 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   // The data fingerprint would include our own outputs, and inputs are never written to.
   const dataRoot = st.isDirectory() ? data : path.dirname(data);
   if (inside(dataRoot, out)) throw new CellganError('the pipeline folder must not be inside the data folder (inputs are never modified)', { file: opts.out });
-  return { data, labels, out, classes, budgetName, budget, size, mode, seed };
+  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers };
 }
 
 /** Refuses a second pipeline on the same folder at the same time. */
@@ -249,6 +257,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     const trainOptions = {
       mode: r.mode, size: r.size, iters: budget.iters, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth,
       checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: budget.diffAugment, emaDecay: budget.emaDecay,
+      // Only when set, so pipeline folders from before this option keep their train stage.
+      ...(r.workers ? { workers: r.workers } : {}),
     };
     stages.push({
       name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
@@ -260,7 +270,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
           const result = await trainOrResume(ctx, runDir, {
             data, labels, split: splitFile, size: r.size, iters: budget.iters, batch: budget.batch,
             gWidth: budget.gWidth, dWidth: budget.dWidth, seed: r.seed, diffAugment: trainOptions.diffAugment, emaDecay: budget.emaDecay,
-            checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery,
+            checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery, workers: r.workers,
             logEvery: Math.max(1, Math.min(10, Math.floor(budget.iters / 20))),
             ...(cls === null ? { conditional: true } : { className: cls }),
             logger, signal: opts.signal, progress: opts.progress,

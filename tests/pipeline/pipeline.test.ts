@@ -75,6 +75,13 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect(manifest).toHaveLength(8);
   });
 
+  it('--workers trains data-parallel; as a training option it redoes training and what follows', async () => {
+    const r = await runPipeline({ ...lib, overrides: { count: 4 }, workers: 2, report: false });
+    expect(r.outcomes).toEqual({ select: 'skipped', inspect: 'skipped', split: 'skipped', train: 'ran', generate: 'ran', score: 'ran', export: 'ran' });
+    expect((await readRun(path.join(out, 'train'))).options.options.workers).toBe(2);
+    await expect(runPipeline({ ...lib, workers: -1 })).rejects.toThrow(/for --workers but received -1/);
+  });
+
   it('refuses a non-empty folder that is not a pipeline folder, unknown classes and an output inside the data', async () => {
     const foreign = path.join(tmp.dir, 'foreign');
     await fs.mkdir(foreign);
