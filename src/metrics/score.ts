@@ -51,6 +51,8 @@ export interface ScoreOptions {
   distances?: boolean;
   /** Bootstrap resamples for the CIs (default 1000). */
   resamples?: number;
+  /** Worker threads for data-parallel classifier training (default 0; see trainClassifier). */
+  workers?: number;
   logger?: Logger;
 }
 
@@ -132,7 +134,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
 
   const recipe = {
     size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
-    classWeights: opts.classWeights, architecture: opts.architecture, logger,
+    classWeights: opts.classWeights, architecture: opts.architecture, workers: opts.workers, logger,
   };
   const oldCache = path.join(opts.out, FEATURES_CACHE);
   const hadCache = await exists(oldCache);
@@ -207,6 +209,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
           size, epochs, seed, batch_size: base.info.training.batchSize, learning_rate: base.info.training.learningRate,
           architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(opts.classWeights),
           bootstrap: { method: 'percentile', resamples, level: 0.95 }, backend: backend.name,
+          ...(base.info.training.workers ? { workers: base.info.training.workers } : {}),
           data: dataset.root, synthetic: synthetic.root, features: distances?.feature_space ?? null,
         },
         notes, out: opts.out,

@@ -57,9 +57,10 @@ export interface PipelineOptions {
   /** Stop after this stage (the later ones are left as they are). */
   until?: StageName;
   /**
-   * Train the GAN data-parallel over this many worker threads (0: in the
-   * main thread). Part of the training options: batch norm sees each
-   * worker's shard, so a different count trains a different model.
+   * Train the GAN and score's classifiers data-parallel over this many
+   * worker threads (0: in the main thread). Part of the train and score
+   * options: batch norm sees each worker's shard, so a different count
+   * trains different models.
    */
   workers?: number;
 }
@@ -313,12 +314,12 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['manifest.jsonl', '*/*.png']),
     });
 
-    const scoreOptions = { size: r.size, epochs: budget.classifierEpochs, seed: r.seed };
+    const scoreOptions = { size: r.size, epochs: budget.classifierEpochs, seed: r.seed, ...(r.workers ? { workers: r.workers } : {}) };
     stages.push({
       name: 'score', reads: ['split', 'generate', ...dataReads], extraInputs: dataInput, options: scoreOptions,
       async run(ctx) {
         // score() trains the baseline and GAN-train classifiers, and writes distances.json (FID/KID/PR) too.
-        const s = await score({ data, labels, split: splitFile, synthetic: generateDir, out: ctx.stageDir, size: r.size, epochs: budget.classifierEpochs, seed: r.seed, logger, force: true });
+        const s = await score({ data, labels, split: splitFile, synthetic: generateDir, out: ctx.stageDir, size: r.size, epochs: budget.classifierEpochs, seed: r.seed, workers: r.workers, logger, force: true });
         return {
           outputs: { score: 'score/score.json', distances: 'score/distances.json' },
           summary: { baseline: s.baseline.accuracy.value, gan_train: s.gan_train?.accuracy.value ?? null, gan_test: s.gan_test?.accuracy.value ?? null },

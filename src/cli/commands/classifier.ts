@@ -4,7 +4,7 @@ import { trainClassifier, evaluateClassifier } from '../../metrics/index.js';
 
 interface TrainArgs extends GlobalArgs {
   data: string; labels?: string; split?: string; size: number; out: string; epochs: number; batch: number; lr?: number;
-  'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; 'lr-patience': number; augment: boolean;
+  'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; 'lr-patience': number; augment: boolean; workers: number;
   'max-per-class'?: number; width?: number; checkpoint?: string;
 }
 
@@ -33,13 +33,14 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     .option('max-per-class', { type: 'number', describe: 'use at most this many training images per class (quick runs)' })
     .option('width', { type: 'number', describe: 'filters of the first conv block (default 16)' })
     .option('seed', { type: 'number', default: 0 })
+    .option('workers', { type: 'number', default: 0, describe: 'worker threads for data-parallel classifier training (2 uses both cores of a 2-core machine on wasm; 0: this thread). Batch norm sees each worker\'s shard, so the count changes the result' })
     .option('checkpoint', { type: 'string', describe: 'also save the best-so-far classifier here after each improving epoch' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }),
   handler: handler<TrainArgs>(async (args, ctx) => {
     await ctx.backend();
     const r = await trainClassifier({
       data: args.data, labels: args.labels, split: args.split, size: args.size, out: args.out, epochs: args.epochs,
-      batchSize: args.batch, learningRate: args.lr, classWeights: args['class-weights'], init: args.init, seed: args.seed,
+      batchSize: args.batch, learningRate: args.lr, classWeights: args['class-weights'], init: args.init, seed: args.seed, workers: args.workers,
       force: args.force, patience: args.patience, lrPatience: args['lr-patience'], augment: args.augment, maxPerClass: args['max-per-class'],
       architecture: args.width !== undefined ? { width: args.width } : undefined, logger: ctx.logger,
       checkpointDir: args.checkpoint,

@@ -37,7 +37,7 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
     .option('seed', { type: 'number', default: 0, describe: 'seed of the split, training, generation and export' })
     .option('iters', { type: 'number', describe: 'override the budget\'s GAN iterations' })
     .option('count', { type: 'number', describe: 'override the budget\'s synthetic images per class' })
-    .option('workers', { type: 'number', default: 0, describe: 'train the GAN data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains a different model (batch norm sees each worker\'s shard)' })
+    .option('workers', { type: 'number', default: 0, describe: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)' })
     .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
     .example('$0 pipeline --data samples/pbc-mini --out runs/demo --budget quick', 'the bundled demo (npm start)'),
   handler: handler<PipelineArgs>(async (args, ctx) => {

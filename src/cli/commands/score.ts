@@ -5,7 +5,7 @@ import { score } from '../../metrics/index.js';
 interface Args extends GlobalArgs {
   data: string; labels?: string; split: string; synthetic: string; out: string; size: number; epochs: number; batch: number;
   seed: number; features?: string; distances: boolean; 'class-weights'?: boolean; force?: boolean; resamples: number;
-  'max-per-class'?: number; width?: number; json?: boolean;
+  'max-per-class'?: number; width?: number; json?: boolean; workers: number;
 }
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)} %`);
@@ -29,6 +29,7 @@ export const scoreCommand: CommandModule<GlobalArgs, Args> = {
     .option('distances', { type: 'boolean', default: true, describe: 'compute FID/KID/precision-recall (--no-distances to skip)' })
     .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs' })
     .option('seed', { type: 'number', default: 0 })
+    .option('workers', { type: 'number', default: 0, describe: 'worker threads for data-parallel classifier training (2 uses both cores of a 2-core machine on wasm; 0: this thread). Batch norm sees each worker\'s shard, so the count changes the result' })
     .option('json', { type: 'boolean', describe: 'print score.json to stdout' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out (its feature cache is kept)' }),
   handler: handler<Args>(async (args, ctx) => {
@@ -37,7 +38,7 @@ export const scoreCommand: CommandModule<GlobalArgs, Args> = {
       data: args.data, labels: args.labels, split: args.split, synthetic: args.synthetic, out: args.out, size: args.size,
       epochs: args.epochs, batchSize: args.batch, seed: args.seed, features: args.features, distances: args.distances,
       classWeights: args['class-weights'], force: args.force, resamples: args.resamples, maxPerClass: args['max-per-class'],
-      architecture: args.width !== undefined ? { width: args.width } : undefined, logger: ctx.logger,
+      architecture: args.width !== undefined ? { width: args.width } : undefined, workers: args.workers, logger: ctx.logger,
     });
     if (args.json) {
       const { out: _o, ...json } = r;

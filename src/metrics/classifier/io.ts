@@ -61,6 +61,8 @@ export interface ClassifierInfo {
     valSource: 'split' | 'carved-from-train' | 'none';
     seconds: number;
     backend: string;
+    /** Worker threads of data-parallel training; absent when trained in one thread. */
+    workers?: number;
   };
   history: EpochRecord[];
 }

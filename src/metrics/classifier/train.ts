@@ -18,6 +18,8 @@ import type { Dataset, DatasetItem, SplitFile } from '../../data/types.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../images.js';
 import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArchitecture } from './model.js';
 import { loadClassifier, readClassifierInfo, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
+import { countHits, weightedLoss, type StepBatch } from './step.js';
+import { createParallelClassifierStep, type ParallelClassifierStep } from './parallel.js';
 
 export interface TrainClassifierOptions {
   /** Data root (ImageFolder) or an already loaded Dataset. */
@@ -55,6 +57,12 @@ export interface TrainClassifierOptions {
   onEpoch?: (record: EpochRecord) => void;
   /** Save the best-so-far classifier here after every epoch that improves validation loss (replaced each time). */
   checkpointDir?: string;
+  /**
+   * Worker threads computing data-parallel gradients (default 0 = this
+   * thread; 2 uses both cores of a 2-core machine on wasm). Batch norm sees
+   * each worker's shard, so results depend on the count (recorded).
+   */
+  workers?: number;
 }
 
 export interface TrainClassifierResult {
@@ -76,6 +84,7 @@ export interface TrainOnImagesOptions extends Omit<TrainClassifierOptions, 'data
 interface Resolved {
   size: number; epochs: number; batchSize: number; learningRate: number; classWeights: boolean;
   patience: number; lrPatience: number; augment: boolean; seed: number; valFraction: number; architecture: ClassifierArchitecture;
+  workers: number;
 }
 
 function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: number): Resolved {
@@ -98,6 +107,7 @@ function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: numb
     seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
     valFraction: v.number('valFraction', o.valFraction ?? 0.1, 0, 0.9),
     architecture: arch,
+    workers: v.integer('--workers', o.workers ?? 0, 0, 64),
   };
 }
 
@@ -191,10 +201,16 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
       earlyStopping: { patience: r.patience, monitor: 'val_loss', bestEpoch: best.epoch || history.length, stoppedEpoch: Math.min(stoppedEpoch, history.length) },
       init, data: opts.dataDescription, counts: { train: n, val: val?.labels.length ?? 0 }, valSource,
       seconds: (Date.now() - started) / 1000, backend: backend.name,
+      ...(r.workers ? { workers: r.workers } : {}),
     },
     history,
   });
   const optimizer = tf.train.adam(r.learningRate);
+  let parallel: ParallelClassifierStep | undefined;
+  if (r.workers > 0) {
+    if (backend.tfBackend.startsWith('tensorflow')) logger.warn(`--workers ${r.workers}: the workers compute on wasm, not on ${backend.name}, which already uses every core; --workers 0 is faster here`);
+    parallel = await createParallelClassifierStep({ size: r.size, numClasses: K, architecture: r.architecture }, { workers: r.workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
+  }
   const rng = new Rng(`classifier-train/${r.seed}`);
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: null as Tensor[] | null };
@@ -211,7 +227,8 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
         const xs = batchFloats(train, idx, transforms);
         const ys = idx.map((i) => train.labels[i]);
         const masks = r.architecture.dropout > 0 ? dropoutMask(rng, idx.length * r.architecture.featureUnits, r.architecture.dropout) : null;
-        const { loss, hits } = trainStep(model, optimizer, xs, ys, idx.map((i) => weights[train.labels[i]]), masks, r);
+        const batch: StepBatch = { xs, ys, sampleWeights: idx.map((i) => weights[train.labels[i]]), mask: masks };
+        const { loss, hits } = parallel ? await parallel.step(model, optimizer, batch) : trainStep(model, optimizer, batch, r);
         lossSum += loss * idx.length;
         correct += hits;
       }
@@ -253,6 +270,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
   } finally {
     best.weights?.forEach((w) => w.dispose());
     optimizer.dispose();
+    await parallel?.close();
   }
 
   const info = makeInfo();
@@ -280,17 +298,6 @@ function dropoutMask(rng: Rng, length: number, rate: number): Float32Array {
   const scale = 1 / (1 - rate);
   for (let i = 0; i < length; i++) m[i] = rng.next() < rate ? 0 : scale;
   return m;
-}
-
-/** Runs the model layer by layer in training mode, applying our own dropout mask. */
-function forwardTraining(model: LayersModel, x: Tensor, mask: Tensor | null): Tensor {
-  let h = x;
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    if (layer.getClassName() === 'Dropout') { if (mask) h = tf.mul(h, mask); continue; }
-    h = layer.apply(h, { training: true }) as Tensor;
-  }
-  return h;
 }
 
 /**
@@ -322,27 +329,18 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   o.learningRate = lr;
 }
 
-function trainStep(model: LayersModel, optimizer: tf.Optimizer, xs: Float32Array, ys: number[], sampleWeights: number[], mask: Float32Array | null, r: Resolved): { loss: number; hits: number } {
-  const b = ys.length, K = model.outputs[0].shape[1] as number;
+function trainStep(model: LayersModel, optimizer: tf.Optimizer, batch: StepBatch, r: Resolved): { loss: number; hits: number } {
   let predicted: Tensor | undefined;
-  const lossT = tf.tidy(() => {
-    const x = tf.tensor4d(xs, [b, r.size, r.size, 3]);
-    const y = tf.oneHot(tf.tensor1d(ys, 'int32'), K);
-    const w = tf.tensor1d(sampleWeights);
-    const m = mask ? tf.tensor2d(mask, [b, r.architecture.featureUnits]) : null;
-    return optimizer.minimize(() => {
-      const probs = forwardTraining(model, x, m);
-      predicted = tf.keep(probs.argMax(-1));
-      const nll = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1));
-      return tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1e-7)) as tf.Scalar;
-    }, true)!;
-  });
+  const denominator = batch.sampleWeights.reduce((s, w) => s + w, 0);
+  const lossT = optimizer.minimize(() => {
+    const out = weightedLoss(model, batch, r.size, r.architecture.featureUnits, denominator);
+    predicted = tf.keep(out.predicted);
+    return out.loss;
+  }, true)!;
   const loss = lossT.dataSync()[0];
   lossT.dispose();
-  const pred = predicted!.dataSync();
+  const hits = countHits(predicted!.dataSync(), batch.ys);
   predicted!.dispose();
-  let hits = 0;
-  for (let i = 0; i < b; i++) if (pred[i] === ys[i]) hits++;
   return { loss, hits };
 }
 

@@ -1,0 +1,92 @@
+/**
+ * Data-parallel training steps for the reference classifier over
+ * worker_threads (tfjs-backend-wasm runs one thread under Node; this is how
+ * classifier training uses every core), the classifier counterpart of
+ * src/dcgan/parallel.ts.
+ *
+ * Each worker computes, on its contiguous shard of the batch, the gradient
+ * of Σ_shard w·NLL / Σ_batch w; the shards' gradients add up to the whole
+ * batch's, and the main thread applies its optimizer once. Batch norm is
+ * per shard (PyTorch DistributedDataParallel without SyncBatchNorm): the
+ * moving statistics become the shard-size-weighted mean of the workers'
+ * updated ones. With one worker the step equals the in-thread step up to
+ * float rounding (tested); with more, results depend on the worker count,
+ * which classifier.json records.
+ */
+import { tf, type LayersModel } from '../../engine/index.js';
+import { moduleUrl, packTensors, splitRows, unpackTensors, WorkerPool } from '../../engine/parallel/index.js';
+import { trainableIndices, weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
+import type { StepBatch } from './step.js';
+
+export interface ParallelClassifierStep {
+  readonly workers: number;
+  /** One optimizer step on `batch`; returns the batch loss and the number of correct predictions. */
+  step(model: LayersModel, optimizer: tf.Optimizer, batch: StepBatch): Promise<{ loss: number; hits: number }>;
+  /** Live tensors per worker (for leak checks). */
+  workerTensorCounts(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export async function createParallelClassifierStep(spec: ClassifierSpec, opts: { workers: number; backend?: string }): Promise<ParallelClassifierStep> {
+  if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`createParallelClassifierStep: workers must be an integer ≥ 1, got ${opts.workers}`);
+  const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: spec, size: opts.workers, backend: opts.backend });
+  // Per worker: the tensor data each weight had when last sent, so unchanged weights are not resent.
+  const sent = Array.from({ length: pool.size }, () => new Map<number, object>());
+  const rowFloats = spec.size * spec.size * 3;
+
+  return {
+    workers: pool.size,
+    async step(model, optimizer, batch) {
+      const rows = batch.ys.length;
+      const ranges = splitRows(rows, Math.min(pool.size, rows));
+      const current = model.weights.map((w) => w.read().dataId as object);
+      const stale = ranges.map((_, k) => new Set(current.flatMap((id, i) => (sent[k].get(i) !== id ? [i] : []))));
+      const changed = current.flatMap((_, i) => (stale.some((s) => s.has(i)) ? [i] : []));
+      const packed = changed.length
+        ? packTensors(changed.map((i) => { const t = model.weights[i].read(); return { name: weightName(i), shape: t.shape, values: t.dataSync() as Float32Array }; }), true)
+        : undefined;
+      const denominator = batch.sampleWeights.reduce((s, w) => s + w, 0);
+      const units = batch.mask ? batch.mask.length / rows : 0;
+      const results = await Promise.all(ranges.map(([start, end], k) => {
+        const entries = packed ? packed.entries.filter((e) => stale[k].has(Number(e.name.slice(1)))) : [];
+        for (const i of stale[k]) sent[k].set(i, current[i]);
+        const shard: ClassifierShard = {
+          weights: packed && entries.length ? { buffer: packed.buffer, entries } : undefined,
+          xs: batch.xs.slice(start * rowFloats, end * rowFloats), ys: batch.ys.slice(start, end),
+          sampleWeights: batch.sampleWeights.slice(start, end), mask: batch.mask ? batch.mask.slice(start * units, end * units) : null,
+          denominator,
+        };
+        return pool.call<ClassifierShardResult>(k, 'step', shard);
+      }));
+
+      // Gradients add up (each is already divided by the whole batch's Σw), in worker order.
+      const trainable = trainableIndices(model);
+      const grads: tf.NamedTensorMap = {};
+      for (const i of trainable) {
+        const variable = model.weights[i].read() as tf.Variable;
+        const sum = new Float32Array(variable.size);
+        for (const r of results) {
+          const g = unpackTensors(r.grads).get(weightName(i))!;
+          for (let j = 0; j < sum.length; j++) sum[j] += g.values[j];
+        }
+        grads[variable.name] = tf.tensor(sum, variable.shape);
+      }
+      optimizer.applyGradients(grads);
+      tf.dispose(Object.values(grads));
+      // Moving statistics: shard-size-weighted mean of the workers' updated ones.
+      const share = ranges.map(([s, e]) => (e - s) / rows);
+      const mean = new Map<string, { shape: number[]; values: Float32Array }>();
+      results.forEach((r, k) => {
+        for (const [name, t] of unpackTensors(r.stats)) {
+          const acc = mean.get(name) ?? { shape: t.shape, values: new Float32Array(t.values.length) };
+          for (let j = 0; j < t.values.length; j++) acc.values[j] += share[k] * t.values[j];
+          mean.set(name, acc);
+        }
+      });
+      tf.tidy(() => { for (const [name, t] of mean) model.weights[Number(name.slice(1))].write(tf.tensor(t.values, t.shape)); });
+      return { loss: results.reduce((s, r) => s + r.loss, 0), hits: results.reduce((s, r) => s + r.hits, 0) };
+    },
+    workerTensorCounts: () => pool.map<number>('numTensors', Array.from({ length: pool.size }, () => null)),
+    close: () => pool.close(),
+  };
+}
