@@ -1,12 +1,16 @@
 /**
  * The benchmark cases: one DCGAN training iteration (D step on real + fake,
- * then G step, each followed by Adam), small-CNN classifier training, and
+ * then G step, each followed by Adam), reference-classifier training, and
  * generation. Models come from src/dcgan (Radford widths 64), the step from
  * src/dcgan/step.ts, exactly what the trainer runs.
  */
 import { batchNormalizationLayer, conv2dLayer, tf } from '../engine/index.js';
 import { buildDiscriminator, buildGenerator, discriminatorGradients, disposeGrads, generatorGradients, Adam } from '../dcgan/index.js';
 import type { ModelSpec } from '../dcgan/index.js';
+import { buildClassifier, DEFAULT_ARCHITECTURE } from '../metrics/classifier/model.js';
+import { trainStep, type StepBatch } from '../metrics/classifier/step.js';
+import { createParallelClassifierStep } from '../metrics/classifier/parallel.js';
+import { Rng } from '../util/rng.js';
 
 export const NZ = 100;
 
@@ -91,20 +95,32 @@ export function buildBenchClassifier(size: number, classes: number, dropoutRate 
   return m;
 }
 
-export async function benchClassifier(size: number, batch: number, iters: number, warmup: number) {
-  const model = buildBenchClassifier(size, 7);
+/**
+ * One training step of the reference classifier (src/metrics: conv blocks,
+ * global pooling, features, dropout, softmax), with the step the trainer
+ * runs: in this thread, or data-parallel over `workers` threads.
+ */
+export async function benchClassifier(size: number, batch: number, iters: number, warmup: number, workers = 0) {
+  const K = 7, arch = DEFAULT_ARCHITECTURE;
+  const model = buildClassifier(size, K, arch, 0);
   const opt = tf.train.adam(1e-3);
-  const x = tf.randomUniform([batch, size, size, 3], -1, 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 7), 'int32'), 7);
+  const rng = new Rng('bench-classifier');
+  const step: StepBatch = {
+    xs: Float32Array.from({ length: batch * size * size * 3 }, () => rng.next() * 2 - 1),
+    ys: Array.from({ length: batch }, (_, i) => i % K),
+    sampleWeights: new Array<number>(batch).fill(1),
+    mask: Float32Array.from({ length: batch * arch.featureUnits }, () => (rng.next() < arch.dropout ? 0 : 1 / (1 - arch.dropout))),
+  };
+  const parallel = workers > 1 ? await createParallelClassifierStep({ size, numClasses: K, architecture: arch }, { workers }) : undefined;
   const iteration = async () => {
-    const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
-    await loss.data();
-    loss.dispose();
+    if (parallel) await parallel.step(model, opt, step);
+    else trainStep(model, opt, step, size, arch.featureUnits);
   };
   try {
     return await timeLoop(iteration, iters, warmup, false);
   } finally {
-    x.dispose(); y.dispose(); opt.dispose(); model.dispose();
+    await parallel?.close();
+    opt.dispose(); model.dispose();
   }
 }
 

@@ -113,7 +113,8 @@ async function main(): Promise<void> {
         r = w > 1 ? await benchDcganParallel(size, batch, w, iters, warmup)
           : await benchDcganSequential(size, batch, iters, warmup, values.profile!);
       } else if (c === 'classifier') {
-        r = await benchClassifier(size, batch, iters, warmup);
+        w = backendName === 'wasm' && workers > 1 ? workers : 0;
+        r = await benchClassifier(size, batch, iters, warmup, w);
       } else {
         r = await benchGenerate(size, batch, iters, warmup);
       }

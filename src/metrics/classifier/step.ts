@@ -49,3 +49,20 @@ export function countHits(predicted: ArrayLike<number>, ys: number[]): number {
   for (let i = 0; i < ys.length; i++) if (predicted[i] === ys[i]) hits++;
   return hits;
 }
+
+/** One optimizer step on `batch` in this thread; returns the batch loss and the number of correct predictions. */
+export function trainStep(model: LayersModel, optimizer: tf.Optimizer, batch: StepBatch, size: number, featureUnits: number): { loss: number; hits: number } {
+  let predicted: Tensor | undefined;
+  const denominator = batch.sampleWeights.reduce((s, w) => s + w, 0);
+  const lossT = optimizer.minimize(() => {
+    const out = weightedLoss(model, batch, size, featureUnits, denominator);
+    predicted = tf.keep(out.predicted);
+    return out.loss;
+  }, true)!;
+  const loss = lossT.dataSync()[0];
+  lossT.dispose();
+  const hits = countHits(predicted!.dataSync(), batch.ys);
+  predicted!.dispose();
+  return { loss, hits };
+}
+

@@ -18,7 +18,7 @@ import type { Dataset, DatasetItem, SplitFile } from '../../data/types.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../images.js';
 import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArchitecture } from './model.js';
 import { loadClassifier, readClassifierInfo, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
-import { countHits, weightedLoss, type StepBatch } from './step.js';
+import { trainStep, type StepBatch } from './step.js';
 import { createParallelClassifierStep, type ParallelClassifierStep } from './parallel.js';
 
 export interface TrainClassifierOptions {
@@ -228,7 +228,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
         const ys = idx.map((i) => train.labels[i]);
         const masks = r.architecture.dropout > 0 ? dropoutMask(rng, idx.length * r.architecture.featureUnits, r.architecture.dropout) : null;
         const batch: StepBatch = { xs, ys, sampleWeights: idx.map((i) => weights[train.labels[i]]), mask: masks };
-        const { loss, hits } = parallel ? await parallel.step(model, optimizer, batch) : trainStep(model, optimizer, batch, r);
+        const { loss, hits } = parallel ? await parallel.step(model, optimizer, batch) : trainStep(model, optimizer, batch, r.size, r.architecture.featureUnits);
         lossSum += loss * idx.length;
         correct += hits;
       }
@@ -327,21 +327,6 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   const o = optimizer as unknown as { learningRate: number };
   if (typeof o.learningRate !== 'number') throw new Error('internal: optimizer has no numeric learningRate');
   o.learningRate = lr;
-}
-
-function trainStep(model: LayersModel, optimizer: tf.Optimizer, batch: StepBatch, r: Resolved): { loss: number; hits: number } {
-  let predicted: Tensor | undefined;
-  const denominator = batch.sampleWeights.reduce((s, w) => s + w, 0);
-  const lossT = optimizer.minimize(() => {
-    const out = weightedLoss(model, batch, r.size, r.architecture.featureUnits, denominator);
-    predicted = tf.keep(out.predicted);
-    return out.loss;
-  }, true)!;
-  const loss = lossT.dataSync()[0];
-  lossT.dispose();
-  const hits = countHits(predicted!.dataSync(), batch.ys);
-  predicted!.dispose();
-  return { loss, hits };
 }
 
 /** Softmax outputs (N × K, row-major) of `model` on `set`, in inference mode. */
