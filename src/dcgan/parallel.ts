@@ -18,7 +18,7 @@
  * step.ts up to float rounding (tested).
  */
 import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor } from '../engine/index.js';
-import { moduleUrl, packTensors, splitRows, unpackTensors, WorkerPool, type PackedTensors } from '../engine/parallel/index.js';
+import { moduleUrl, packTensors, splitRows, weightedSum, WorkerPool, type PackedTensors } from '../engine/parallel/index.js';
 import type { ModelSpec } from './models.js';
 import { discriminatorGradients, generatorGradients, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
 import { namedWeights, type ShardPayload, type ShardResult, type ShardTensor } from './parallel-task.js';
@@ -91,17 +91,7 @@ export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOpti
     }));
     // Shard-size-weighted means: the full-batch mean loss's gradient.
     const share = ranges.map(([s, e]) => (e - s) / rows);
-    const average = (pick: (r: ShardResult) => PackedTensors): Map<string, { shape: number[]; values: Float32Array }> => {
-      const sum = new Map<string, { shape: number[]; values: Float32Array }>();
-      results.forEach((r, i) => {
-        for (const [name, t] of unpackTensors(pick(r))) {
-          const acc = sum.get(name) ?? { shape: t.shape, values: new Float32Array(t.values.length) };
-          for (let j = 0; j < t.values.length; j++) acc.values[j] += share[i] * t.values[j];
-          sum.set(name, acc);
-        }
-      });
-      return sum;
-    };
+    const average = (pick: (r: ShardResult) => PackedTensors) => weightedSum(results.map(pick), share);
     const grads: NamedTensorMap = {};
     for (const [name, t] of average((r) => r.grads)) grads[name] = tf.tensor(t.values, t.shape);
     // Moving statistics back into the main models; the new tensors are resent next call.

@@ -40,3 +40,23 @@ export function splitRows(rows: number, parts: number): [number, number][] {
   }
   return out;
 }
+
+/**
+ * Σ_k coefficients[k] · packs[k], tensor by tensor (by name), in pack order so
+ * the result does not depend on which worker answered first. Gradients of
+ * shards add up (coefficients 1) or average (shard shares); so do batch-norm
+ * moving statistics.
+ */
+export function weightedSum(packs: PackedTensors[], coefficients: number[]): Map<string, { shape: number[]; values: Float32Array }> {
+  const sum = new Map<string, { shape: number[]; values: Float32Array }>();
+  packs.forEach((p, k) => {
+    const c = coefficients[k];
+    for (const [name, t] of unpackTensors(p)) {
+      const acc = sum.get(name) ?? { shape: t.shape, values: new Float32Array(t.values.length) };
+      for (let j = 0; j < t.values.length; j++) acc.values[j] += c * t.values[j];
+      sum.set(name, acc);
+    }
+  });
+  return sum;
+}
+

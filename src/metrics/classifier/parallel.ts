@@ -14,8 +14,8 @@
  * which classifier.json records.
  */
 import { tf, type LayersModel } from '../../engine/index.js';
-import { moduleUrl, packTensors, splitRows, unpackTensors, WorkerPool } from '../../engine/parallel/index.js';
-import { trainableIndices, weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
+import { moduleUrl, packTensors, splitRows, weightedSum, WorkerPool } from '../../engine/parallel/index.js';
+import { weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
 import type { StepBatch } from './step.js';
 
 export interface ParallelClassifierStep {
@@ -59,31 +59,18 @@ export async function createParallelClassifierStep(spec: ClassifierSpec, opts: {
         return pool.call<ClassifierShardResult>(k, 'step', shard);
       }));
 
-      // Gradients add up (each is already divided by the whole batch's Σw), in worker order.
-      const trainable = trainableIndices(model);
+      // Gradients add up (each is already divided by the whole batch's Σw).
       const grads: tf.NamedTensorMap = {};
-      for (const i of trainable) {
-        const variable = model.weights[i].read() as tf.Variable;
-        const sum = new Float32Array(variable.size);
-        for (const r of results) {
-          const g = unpackTensors(r.grads).get(weightName(i))!;
-          for (let j = 0; j < sum.length; j++) sum[j] += g.values[j];
-        }
-        grads[variable.name] = tf.tensor(sum, variable.shape);
+      for (const [name, t] of weightedSum(results.map((r) => r.grads), results.map(() => 1))) {
+        grads[(model.weights[Number(name.slice(1))].read() as tf.Variable).name] = tf.tensor(t.values, t.shape);
       }
       optimizer.applyGradients(grads);
       tf.dispose(Object.values(grads));
       // Moving statistics: shard-size-weighted mean of the workers' updated ones.
       const share = ranges.map(([s, e]) => (e - s) / rows);
-      const mean = new Map<string, { shape: number[]; values: Float32Array }>();
-      results.forEach((r, k) => {
-        for (const [name, t] of unpackTensors(r.stats)) {
-          const acc = mean.get(name) ?? { shape: t.shape, values: new Float32Array(t.values.length) };
-          for (let j = 0; j < t.values.length; j++) acc.values[j] += share[k] * t.values[j];
-          mean.set(name, acc);
-        }
+      tf.tidy(() => {
+        for (const [name, t] of weightedSum(results.map((r) => r.stats), share)) model.weights[Number(name.slice(1))].write(tf.tensor(t.values, t.shape));
       });
-      tf.tidy(() => { for (const [name, t] of mean) model.weights[Number(name.slice(1))].write(tf.tensor(t.values, t.shape)); });
       return { loss: results.reduce((s, r) => s + r.loss, 0), hits: results.reduce((s, r) => s + r.hits, 0) };
     },
     workerTensorCounts: () => pool.map<number>('numTensors', Array.from({ length: pool.size }, () => null)),

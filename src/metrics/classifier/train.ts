@@ -207,16 +207,16 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
   });
   const optimizer = tf.train.adam(r.learningRate);
   let parallel: ParallelClassifierStep | undefined;
-  if (r.workers > 0) {
-    if (backend.tfBackend.startsWith('tensorflow')) logger.warn(`--workers ${r.workers}: the workers compute on wasm, not on ${backend.name}, which already uses every core; --workers 0 is faster here`);
-    parallel = await createParallelClassifierStep({ size: r.size, numClasses: K, architecture: r.architecture }, { workers: r.workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
-  }
   const rng = new Rng(`classifier-train/${r.seed}`);
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: null as Tensor[] | null };
   let stoppedEpoch = r.epochs;
   const n = train.labels.length;
   try {
+    if (r.workers > 0) {
+      if (backend.tfBackend.startsWith('tensorflow')) logger.warn(`--workers ${r.workers}: the workers compute on wasm, not on ${backend.name}, which already uses every core; --workers 0 is faster here`);
+      parallel = await createParallelClassifierStep({ size: r.size, numClasses: K, architecture: r.architecture }, { workers: r.workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
+    }
     for (let epoch = 1; epoch <= r.epochs; epoch++) {
       const t0 = Date.now();
       const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
