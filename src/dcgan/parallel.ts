@@ -18,7 +18,7 @@
  * step.ts up to float rounding (tested).
  */
 import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor } from '../engine/index.js';
-import { moduleUrl, packTensors, splitRows, weightedSum, WorkerPool, type PackedTensors } from '../engine/parallel/index.js';
+import { moduleUrl, splitRows, weightedSum, WeightBroadcast, WorkerPool, type PackedTensors } from '../engine/parallel/index.js';
 import type { ModelSpec } from './models.js';
 import { discriminatorGradients, generatorGradients, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
 import { namedWeights, type ShardPayload, type ShardResult, type ShardTensor } from './parallel-task.js';
@@ -70,23 +70,15 @@ function sliceAugment(p: AugmentParams | undefined, [start, end]: [number, numbe
 export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOptions): Promise<GradientStep> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`createParallelStep: workers must be an integer ≥ 1, got ${opts.workers}`);
   const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: { spec }, size: opts.workers, backend: opts.backend });
-  // Per worker: the tensor data each weight had when last sent, so unchanged weights are not resent.
-  const sent = Array.from({ length: pool.size }, () => new Map<string, object>());
+  const broadcast = new WeightBroadcast(pool.size);
 
   async function run(method: 'dStep' | 'gStep', g: LayersModel, d: LayersModel, rows: number, shard: (range: [number, number]) => Omit<ShardPayload, 'weights'>) {
     const weights = namedWeights([g, d]);
     const ranges = splitRows(rows, Math.min(pool.size, rows));
-    // Per worker, the weights whose data changed since it last received them; packed once into shared memory.
-    const current = new Map(weights.map((w) => [w.name, w.model.weights[w.index].read().dataId as object]));
-    const stale = ranges.map((_, i) => new Set(weights.filter((w) => sent[i].get(w.name) !== current.get(w.name)).map((w) => w.name)));
-    const changed = weights.filter((w) => stale.some((st) => st.has(w.name)));
-    const packed = changed.length
-      ? packTensors(changed.map((w) => { const v = w.model.weights[w.index].read(); return { name: w.name, shape: v.shape, values: v.dataSync() as Float32Array }; }), true)
-      : undefined;
+    // Per worker, the weights whose data changed since it last received them.
+    const sends = broadcast.payloads(weights.map((w) => ({ name: w.name, value: w.model.weights[w.index].read() })), ranges.length);
     const results = await Promise.all(ranges.map((range, i) => {
-      const entries = packed ? packed.entries.filter((e) => stale[i].has(e.name)) : [];
-      for (const name of stale[i]) sent[i].set(name, current.get(name)!);
-      const payload: ShardPayload = { ...shard(range), weights: packed && entries.length ? { buffer: packed.buffer, entries } : undefined };
+      const payload: ShardPayload = { ...shard(range), weights: sends[i] };
       return pool.call<ShardResult>(i, method, payload);
     }));
     // Shard-size-weighted means: the full-batch mean loss's gradient.

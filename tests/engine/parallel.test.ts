@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf, type LayersModel, type NamedTensorMap } from '../../src/engine/index.js';
-import { moduleUrl, splitRows, WorkerPool } from '../../src/engine/parallel/index.js';
+import { moduleUrl, splitRows, unpackTensors, WeightBroadcast, weightedSum, packTensors, WorkerPool } from '../../src/engine/parallel/index.js';
 import { buildDiscriminator, buildGenerator, discriminatorGradients, generatorGradients, disposeGrads, Adam, sampleAugmentParams, AUGMENTATIONS, weightNames } from '../../src/dcgan/index.js';
 import type { ModelSpec } from '../../src/dcgan/index.js';
 import { createParallelStep, localStep, type GradientStep } from '../../src/dcgan/parallel.js';
@@ -49,6 +49,36 @@ describe('WorkerPool', () => {
     expect(splitRows(7, 2)).toEqual([[0, 4], [4, 7]]);
     expect(splitRows(64, 2)).toEqual([[0, 32], [32, 64]]);
     expect(splitRows(3, 3)).toEqual([[0, 1], [1, 2], [2, 3]]);
+  });
+});
+
+describe('sending and combining weights', () => {
+  it('WeightBroadcast sends each worker only the weights whose data changed since it last got them', () => {
+    const a = tf.variable(tf.tensor1d([1, 2])), b = tf.variable(tf.tensor1d([3]));
+    try {
+      const weights = () => [{ name: 'a', value: a as tf.Tensor }, { name: 'b', value: b as tf.Tensor }];
+      const bc = new WeightBroadcast(2);
+      const names = (p: ReturnType<WeightBroadcast['payloads']>[number]) => (p ? [...unpackTensors(p).keys()] : []);
+      const first = bc.payloads(weights());
+      expect(first.map(names)).toEqual([['a', 'b'], ['a', 'b']]);
+      expect(first[0]!.buffer).toBe(first[1]!.buffer); // packed once, shared
+      expect([...unpackTensors(first[1]!).get('a')!.values]).toEqual([1, 2]);
+      expect(bc.payloads(weights())).toEqual([undefined, undefined]);
+      a.assign(tf.tensor1d([5, 6]));
+      expect(bc.payloads(weights(), 1).map(names)).toEqual([['a']]); // only worker 0 takes part this round
+      expect(bc.payloads(weights()).map(names)).toEqual([[], ['a']]);
+    } finally {
+      a.dispose(); b.dispose();
+    }
+  });
+
+  it('weightedSum adds packed tensors by name with one coefficient per pack', () => {
+    const p1 = packTensors([{ name: 'x', shape: [2], values: [1, 2] }, { name: 'y', shape: [1], values: [10] }]);
+    const p2 = packTensors([{ name: 'x', shape: [2], values: [3, 4] }, { name: 'y', shape: [1], values: [20] }]);
+    const sum = weightedSum([p1, p2], [0.25, 0.75]);
+    expect([...sum.get('x')!.values]).toEqual([2.5, 3.5]);
+    expect([...sum.get('y')!.values]).toEqual([17.5]);
+    expect(sum.get('x')!.shape).toEqual([2]);
   });
 });
 

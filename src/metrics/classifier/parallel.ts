@@ -14,7 +14,7 @@
  * which classifier.json records.
  */
 import { tf, type LayersModel } from '../../engine/index.js';
-import { moduleUrl, packTensors, splitRows, weightedSum, WorkerPool } from '../../engine/parallel/index.js';
+import { moduleUrl, splitRows, weightedSum, WeightBroadcast, WorkerPool } from '../../engine/parallel/index.js';
 import { weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
 import type { StepBatch } from './step.js';
 
@@ -30,8 +30,7 @@ export interface ParallelClassifierStep {
 export async function createParallelClassifierStep(spec: ClassifierSpec, opts: { workers: number; backend?: string }): Promise<ParallelClassifierStep> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`createParallelClassifierStep: workers must be an integer ≥ 1, got ${opts.workers}`);
   const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: spec, size: opts.workers, backend: opts.backend });
-  // Per worker: the tensor data each weight had when last sent, so unchanged weights are not resent.
-  const sent = Array.from({ length: pool.size }, () => new Map<number, object>());
+  const broadcast = new WeightBroadcast(pool.size);
   const rowFloats = spec.size * spec.size * 3;
 
   return {
@@ -39,19 +38,13 @@ export async function createParallelClassifierStep(spec: ClassifierSpec, opts: {
     async step(model, optimizer, batch) {
       const rows = batch.ys.length;
       const ranges = splitRows(rows, Math.min(pool.size, rows));
-      const current = model.weights.map((w) => w.read().dataId as object);
-      const stale = ranges.map((_, k) => new Set(current.flatMap((id, i) => (sent[k].get(i) !== id ? [i] : []))));
-      const changed = current.flatMap((_, i) => (stale.some((s) => s.has(i)) ? [i] : []));
-      const packed = changed.length
-        ? packTensors(changed.map((i) => { const t = model.weights[i].read(); return { name: weightName(i), shape: t.shape, values: t.dataSync() as Float32Array }; }), true)
-        : undefined;
+      // Per worker, the weights whose data changed since it last received them.
+      const sends = broadcast.payloads(model.weights.map((w, i) => ({ name: weightName(i), value: w.read() })), ranges.length);
       const denominator = batch.sampleWeights.reduce((s, w) => s + w, 0);
       const units = batch.mask ? batch.mask.length / rows : 0;
       const results = await Promise.all(ranges.map(([start, end], k) => {
-        const entries = packed ? packed.entries.filter((e) => stale[k].has(Number(e.name.slice(1)))) : [];
-        for (const i of stale[k]) sent[k].set(i, current[i]);
         const shard: ClassifierShard = {
-          weights: packed && entries.length ? { buffer: packed.buffer, entries } : undefined,
+          weights: sends[k],
           xs: batch.xs.slice(start * rowFloats, end * rowFloats), ys: batch.ys.slice(start, end),
           sampleWeights: batch.sampleWeights.slice(start, end), mask: batch.mask ? batch.mask.slice(start * units, end * units) : null,
           denominator,
