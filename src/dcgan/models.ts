@@ -16,7 +16,7 @@
  * GAN-train/GAN-test scores this toolkit computes; projection conditioning
  * keeps a single real/fake objective and is stable at small batch sizes.
  */
-import { batchNormalizationLayer, conv2dLayer, tf, type LayersModel, type SymbolicTensor } from '../engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, tf, tfjsSeed, type LayersModel, type SymbolicTensor } from '../engine/index.js';
 
 export interface ModelSpec {
   /** Image size in pixels (power of two: 32, 64 or 128). */
@@ -44,7 +44,7 @@ const BN = { momentum: 0.9, epsilon: 1e-5 };
 
 /** DCGAN's N(0, 0.02) initialiser, seeded per layer so runs are reproducible. */
 function init(seed: number, k: number) {
-  return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: (seed * 1009 + k * 7919) % 2147483647 });
+  return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: tfjsSeed((seed * 1009 + k * 7919) % 2147483647) });
 }
 
 export function buildGenerator(spec: ModelSpec): LayersModel {

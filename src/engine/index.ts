@@ -6,3 +6,4 @@ export { batchNormalizationLayer, conv2dLayer } from './layers.js';
 export { registerCustomKernels, stockKernel, customKernelNames } from './kernels/index.js';
 export { WorkerPool, moduleUrl, packTensors, unpackTensors, splitRows, weightedSum } from './parallel/index.js';
 export type { PoolOptions, TaskResult, TaskHandler, TaskHandlers, CreateTask, WorkerContext, PackedTensors } from './parallel/index.js';
+export { tfjsSeed } from './seed.js';

@@ -24,7 +24,7 @@
  * Layer names are fixed, so transfer learning (`--init`) copies weights by
  * name and only the "output" layer is remapped or replaced.
  */
-import { batchNormalizationLayer, conv2dLayer, tf, type LayersModel } from '../../engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, tf, tfjsSeed, type LayersModel } from '../../engine/index.js';
 import { Rng } from '../../util/rng.js';
 
 export interface ClassifierArchitecture {
@@ -52,7 +52,7 @@ export const OUTPUT_LAYER = 'output';
 /** Builds the network; `seed` fixes every initial weight. */
 export function buildClassifier(size: number, numClasses: number, arch: ClassifierArchitecture, seed: number | string): LayersModel {
   const rng = new Rng(`classifier-init/${seed}`);
-  const nextSeed = (): number => rng.nextUint32() % 2147483647;
+  const nextSeed = (): number => tfjsSeed(rng.nextUint32() % 2147483647);
   const input = tf.input({ shape: [size, size, 3], name: 'image' });
   let x = input as unknown as tf.SymbolicTensor;
   for (let b = 0; b < arch.blocks; b++) {
