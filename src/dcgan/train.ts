@@ -27,6 +27,7 @@ import { Adam } from './adam.js';
 import { buildDiscriminator, buildGenerator, MODEL_SIZES, type ModelSpec } from './models.js';
 import { disposeGrads, generate, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
+import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
 import type { RunOptionsFile, TrainOptions, TrainResult, TrainStats } from './types.js';
 
@@ -308,11 +309,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
     // count (per-shard batch norm), so it is a saved option that a resume keeps.
     const workers = opts.workers ?? 0;
-    if (workers > 0 && backend.tfBackend.startsWith('tensorflow')) {
-      // The workers always run wasm (or cpu); libtensorflow already spreads each op over every core.
-      logger.warn(`--workers ${workers}: the workers compute on wasm, not on ${backend.name}, which already uses every core; --workers 0 is faster here`);
+    if (workers > 0) {
+      const w = workerBackendFor(backend, workers);
+      if (w.warning) logger.warn(w.warning);
+      stepper = await createParallelStep(spec, { workers, backend: w.backend });
     }
-    if (workers > 0) stepper = await createParallelStep(spec, { workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
       // Staging or half-deleted folders of a killed process are hidden; remove them.

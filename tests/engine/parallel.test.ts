@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf, type LayersModel, type NamedTensorMap } from '../../src/engine/index.js';
-import { moduleUrl, splitRows, unpackTensors, WeightBroadcast, weightedSum, packTensors, WorkerPool } from '../../src/engine/parallel/index.js';
+import { moduleUrl, splitRows, unpackTensors, WeightBroadcast, weightedSum, packTensors, workerBackendFor, WorkerPool } from '../../src/engine/parallel/index.js';
 import { buildDiscriminator, buildGenerator, discriminatorGradients, generatorGradients, disposeGrads, Adam, sampleAugmentParams, AUGMENTATIONS, weightNames } from '../../src/dcgan/index.js';
 import type { ModelSpec } from '../../src/dcgan/index.js';
 import { createParallelStep, localStep, type GradientStep } from '../../src/dcgan/parallel.js';
@@ -186,5 +186,13 @@ describe('data-parallel DCGAN gradients', () => {
     // And the workers hold no more tensors after six iterations than before them.
     expect(await step.workerTensorCounts()).toEqual(counts0);
     expect(counts0).toHaveLength(2);
+  });
+});
+
+describe('workerBackendFor', () => {
+  it('runs workers on wasm (cpu with a cpu main thread) and warns when libtensorflow is in the main thread', () => {
+    expect(workerBackendFor({ name: 'wasm', tfBackend: 'wasm' }, 2)).toEqual({ backend: 'wasm', warning: undefined });
+    expect(workerBackendFor({ name: 'cpu', tfBackend: 'cpu' }, 2)).toEqual({ backend: 'cpu', warning: undefined });
+    expect(workerBackendFor({ name: 'tensorflow-gpu', tfBackend: 'tensorflow' }, 2).warning).toMatch(/--workers 2: the workers compute on wasm, not on tensorflow-gpu.*--workers 0 is faster/);
   });
 });

@@ -1,4 +1,4 @@
-export { WorkerPool, moduleUrl } from './pool.js';
+export { WorkerPool, moduleUrl, workerBackendFor } from './pool.js';
 export type { PoolOptions } from './pool.js';
 export type { TaskResult, TaskHandler, TaskHandlers, CreateTask, WorkerContext } from './protocol.js';
 export { packTensors, unpackTensors, splitRows, weightedSum, type PackedTensors } from './tensors.js';

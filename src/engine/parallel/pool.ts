@@ -125,3 +125,17 @@ export class WorkerPool {
     this.workers = [];
   }
 }
+
+/**
+ * The tfjs backend data-parallel workers run (they cannot share the main
+ * thread's: each loads its own), and a warning when that is a poor choice:
+ * with libtensorflow in the main thread, which already spreads each op over
+ * every core, wasm workers are slower than no workers.
+ */
+export function workerBackendFor(main: { name: string; tfBackend: string }, workers: number): { backend: 'wasm' | 'cpu'; warning?: string } {
+  const backend = main.tfBackend === 'cpu' ? 'cpu' : 'wasm';
+  const warning = workers > 0 && main.tfBackend.startsWith('tensorflow')
+    ? `--workers ${workers}: the workers compute on wasm, not on ${main.name}, which already uses every core; --workers 0 is faster here`
+    : undefined;
+  return { backend, warning };
+}

@@ -20,6 +20,7 @@ import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArc
 import { loadClassifier, readClassifierInfo, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
 import { trainStep, type StepBatch } from './step.js';
 import { createParallelClassifierStep, type ParallelClassifierStep } from './parallel.js';
+import { workerBackendFor } from '../../engine/parallel/index.js';
 
 export interface TrainClassifierOptions {
   /** Data root (ImageFolder) or an already loaded Dataset. */
@@ -214,8 +215,9 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
   const n = train.labels.length;
   try {
     if (r.workers > 0) {
-      if (backend.tfBackend.startsWith('tensorflow')) logger.warn(`--workers ${r.workers}: the workers compute on wasm, not on ${backend.name}, which already uses every core; --workers 0 is faster here`);
-      parallel = await createParallelClassifierStep({ size: r.size, numClasses: K, architecture: r.architecture }, { workers: r.workers, backend: backend.tfBackend === 'cpu' ? 'cpu' : 'wasm' });
+      const w = workerBackendFor(backend, r.workers);
+      if (w.warning) logger.warn(w.warning);
+      parallel = await createParallelClassifierStep({ size: r.size, numClasses: K, architecture: r.architecture }, { workers: r.workers, backend: w.backend });
     }
     for (let epoch = 1; epoch <= r.epochs; epoch++) {
       const t0 = Date.now();
