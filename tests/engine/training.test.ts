@@ -35,9 +35,14 @@ describe('models on wasm', () => {
     const x = rng.normals(B * S * S * 3), labels = [0, 3, 6, 2];
     let weights: { shape: number[]; values: Float32Array }[] = [];
     // Dropout rate 0 for the comparison: dropout masks are random, so the two backends would differ.
+    // Seeded kernels (the model's own initialisers are not seeded): with fresh random weights each
+    // run, a ReLU input or max-pool pair within float rounding of a tie now and then routed a
+    // gradient differently on the two backends (CI saw 1 % on the first conv's gradient once).
+    const seeded = (m: LayersModel) => snapshot(m).map((w) => (w.shape.length >= 2 ? { shape: w.shape, values: Float32Array.from(rng.normals(w.values.length), (v) => v * 0.2) } : w));
     const run = () => {
       const m = buildBenchClassifier(S, 7, 0);
-      if (weights.length) load(m, weights); else weights = snapshot(m);
+      if (!weights.length) weights = seeded(m);
+      load(m, weights);
       const xs = tf.tensor4d(x, [B, S, S, 3]), ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 7);
       const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, m.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar);
       const out = { loss: value.dataSync()[0], grads: Object.values(grads).map((g) => g.dataSync().slice() as Float32Array) };
