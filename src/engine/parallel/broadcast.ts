@@ -2,7 +2,8 @@
  * Sending a model's weights to workers, only those whose data changed since
  * each worker last received them. A tfjs variable gets new data (a new
  * dataId) when it is assigned, so identity of the data tells what changed:
- * after an optimizer step, every trained weight; after a D step, none of G.
+ * after an optimizer step, every trained weight; after a D step, none of
+ * G's trained weights (its batch-norm statistics, which that step updates, yes).
  */
 import type { tf } from '../tf.js';
 import { packTensors, type PackedTensors } from './tensors.js';
