@@ -44,7 +44,7 @@ interface Args {
   data: string; out: string; class: string; k: number; seed: number; size: number;
   perClass?: number; testPerClass?: number; valFraction: number; testFraction: number;
   ganIters: number; ganBatch: number; ganWidth: number; diffAugment: string; emaDecay?: number;
-  epochs: number; batch: number; patience: number; resamples: number; backend?: string;
+  epochs: number; batch: number; patience: number; resamples: number; backend?: string; workers: number;
 }
 
 type Num = number | null;
@@ -162,6 +162,7 @@ async function main(): Promise<void> {
     .option('patience', { type: 'number', default: 4 })
     .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the CIs' })
     .option('backend', { type: 'string' })
+    .option('workers', { type: 'number', default: 0, describe: 'worker threads for data-parallel GAN and classifier training (2 uses both cores of a 2-core machine on wasm); the count changes the results' })
     .strict()
     .parseAsync() as unknown as Args;
 
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
   v.integer('--seed', argv.seed, 0);
   v.integer('--epochs', argv.epochs, 1);
   v.integer('--gan-iters', argv.ganIters, 1);
+  v.integer('--workers', argv.workers, 0, 64);
   argv.emaDecay = v.number('--ema-decay', argv.emaDecay ?? Math.min(0.999, Math.max(0, 1 - 10 / argv.ganIters)), 0, 1);
   if (argv.perClass !== undefined) v.integer('--per-class', argv.perClass, 1);
   if (argv.testPerClass !== undefined) v.integer('--test-per-class', argv.testPerClass, 1);
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
   const settingsFile = path.join(out, 'settings.json');
   if (await exists(settingsFile)) {
     const before = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
-    const keys = ['data', 'class', 'k', 'seed', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'emaDecay', 'epochs', 'batch', 'patience', 'resamples'];
+    const keys = ['data', 'class', 'k', 'seed', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'emaDecay', 'epochs', 'batch', 'patience', 'resamples', 'workers'];
     // (a key the earlier run did not record yet is not a change)
     const changed = keys.filter((key) => key in before && JSON.stringify(before[key]) !== JSON.stringify((settings as Record<string, unknown>)[key]));
     if (changed.length) throw new CellganError(`this folder holds a run with other settings (${changed.join(', ')}); choose a new --out`, { file: out });
@@ -222,7 +224,7 @@ async function main(): Promise<void> {
   const target = Math.max(...Object.values(trainCounts));
   logger.info(`training images per class: ${JSON.stringify(trainCounts)}; balanced arms fill each class to ${target}`);
 
-  const recipe = { size: argv.size, epochs: argv.epochs, batchSize: argv.batch, patience: argv.patience, seed: argv.seed, logger };
+  const recipe = { size: argv.size, epochs: argv.epochs, batchSize: argv.batch, patience: argv.patience, seed: argv.seed, workers: argv.workers, logger };
   const testSplitRef = split;
 
   async function arm(name: string, description: string, data: Dataset, armSplit: SplitFile, counts: ArmResult['trainImages']): Promise<ArmResult> {
@@ -273,7 +275,7 @@ async function main(): Promise<void> {
     logger.info(`arm c: training a DCGAN on the ${k} real ${rare} images (${argv.ganIters} iterations)`);
     await train({
       data: argv.data, split: splitFile, className: rare, size: argv.size, iters: argv.ganIters, batch: argv.ganBatch,
-      gWidth: argv.ganWidth, dWidth: argv.ganWidth, diffAugment: argv.diffAugment, emaDecay: argv.emaDecay, seed: argv.seed, out: ganDir, force: true,
+      gWidth: argv.ganWidth, dWidth: argv.ganWidth, diffAugment: argv.diffAugment, emaDecay: argv.emaDecay, seed: argv.seed, workers: argv.workers, out: ganDir, force: true,
       checkpointEvery: Math.max(50, Math.round(argv.ganIters / 10)), gridEvery: Math.max(50, Math.round(argv.ganIters / 10)), logger,
     });
   }
