@@ -28,6 +28,8 @@ export interface ClassifierShardResult {
 
 /** Weights by position: main and worker build the same architecture, so model.weights line up. */
 export const weightName = (index: number): string => `w${index}`;
+/** The model.weights index a weightName stands for. */
+export const weightIndex = (name: string): number => Number(name.slice(1));
 
 export function trainableIndices(model: LayersModel): number[] {
   return model.weights.flatMap((w, i) => (w.trainable ? [i] : []));
@@ -44,7 +46,7 @@ export const createTask: CreateTask = (spec: ClassifierSpec) => {
     step(p: ClassifierShard): TaskResult<ClassifierShardResult> {
       if (p.weights) {
         tf.tidy(() => {
-          for (const [name, t] of unpackTensors(p.weights!)) model.weights[Number(name.slice(1))].write(tf.tensor(t.values, t.shape));
+          for (const [name, t] of unpackTensors(p.weights!)) model.weights[weightIndex(name)].write(tf.tensor(t.values, t.shape));
         });
       }
       let predicted: tf.Tensor | undefined;

@@ -15,7 +15,7 @@
  */
 import { tf, type LayersModel } from '../../engine/index.js';
 import { moduleUrl, splitRows, weightedSum, WeightBroadcast, WorkerPool } from '../../engine/parallel/index.js';
-import { weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
+import { weightIndex, weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
 import type { StepBatch } from './step.js';
 
 export interface ParallelClassifierStep {
@@ -55,14 +55,14 @@ export async function createParallelClassifierStep(spec: ClassifierSpec, opts: {
       // Gradients add up (each is already divided by the whole batch's Σw).
       const grads: tf.NamedTensorMap = {};
       for (const [name, t] of weightedSum(results.map((r) => r.grads), results.map(() => 1))) {
-        grads[(model.weights[Number(name.slice(1))].read() as tf.Variable).name] = tf.tensor(t.values, t.shape);
+        grads[(model.weights[weightIndex(name)].read() as tf.Variable).name] = tf.tensor(t.values, t.shape);
       }
       optimizer.applyGradients(grads);
       tf.dispose(Object.values(grads));
       // Moving statistics: shard-size-weighted mean of the workers' updated ones.
       const share = ranges.map(([s, e]) => (e - s) / rows);
       tf.tidy(() => {
-        for (const [name, t] of weightedSum(results.map((r) => r.stats), share)) model.weights[Number(name.slice(1))].write(tf.tensor(t.values, t.shape));
+        for (const [name, t] of weightedSum(results.map((r) => r.stats), share)) model.weights[weightIndex(name)].write(tf.tensor(t.values, t.shape));
       });
       return { loss: results.reduce((s, r) => s + r.loss, 0), hits: results.reduce((s, r) => s + r.hits, 0) };
     },
