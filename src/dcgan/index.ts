@@ -10,3 +10,5 @@ export type { AdamConfig } from './adam.js';
 export { diffAugment, sampleAugmentParams, AUGMENTATIONS } from './augment.js';
 export type { Augmentation, AugmentParams } from './augment.js';
 export type * from './types.js';
+export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
+export type { Recipe, RecipeName } from './recipes.js';

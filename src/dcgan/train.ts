@@ -24,6 +24,7 @@ import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, type 
 import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
 import { Adam } from './adam.js';
+import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
 import { buildDiscriminator, buildGenerator, MODEL_SIZES, type ModelSpec } from './models.js';
 import { disposeGrads, generate, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
@@ -40,8 +41,11 @@ const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress',
 function resolveOptions(o: TrainOptions): Resolved {
   if (o.className !== undefined && o.conditional) throw new OptionError('Pass either --class or --conditional, not both');
   if (o.className === undefined && !o.conditional) throw new OptionError('Pass --class <name> (one model for one class) or --conditional (one model for all classes)');
-  const diffAugment = o.diffAugment === undefined || o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
+  const recipeName = v.oneOf('--recipe', o.recipe ?? DEFAULT_RECIPE, RECIPE_NAMES);
+  const r = RECIPES[recipeName];
+  const diffAugment = o.diffAugment === undefined ? r.diffAugment : o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
   return {
+    recipe: recipeName,
     data: path.resolve(v.nonEmptyString('--data', o.data)),
     labels: o.labels === undefined ? null : path.resolve(v.nonEmptyString('--labels', o.labels)),
     split: o.split === undefined ? null : path.resolve(v.nonEmptyString('--split', o.split)),
@@ -49,16 +53,16 @@ function resolveOptions(o: TrainOptions): Resolved {
     conditional: Boolean(o.conditional),
     size: v.oneOf('--size', o.size ?? 64, MODEL_SIZES),
     iters: v.integer('--iters', o.iters, 1),
-    batch: v.integer('--batch', o.batch ?? 64, 1, 4096),
+    batch: v.integer('--batch', o.batch ?? r.batch, 1, 4096),
     seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
-    gWidth: v.integer('--g-width', o.gWidth ?? 64, 1, 1024),
-    dWidth: v.integer('--d-width', o.dWidth ?? 64, 1, 1024),
-    nz: v.integer('--nz', o.nz ?? 100, 2, 4096),
-    lr: v.number('--lr', o.lr ?? 2e-4, 0, 1e6, { exclusiveMin: true }),
-    beta1: v.number('--beta1', o.beta1 ?? 0.5, 0, 0.999999),
-    beta2: v.number('--beta2', o.beta2 ?? 0.999, 0, 0.999999),
+    gWidth: v.integer('--g-width', o.gWidth ?? r.gWidth, 1, 1024),
+    dWidth: v.integer('--d-width', o.dWidth ?? r.dWidth, 1, 1024),
+    nz: v.integer('--nz', o.nz ?? r.nz, 2, 4096),
+    lr: v.number('--lr', o.lr ?? r.lr, 0, 1e6, { exclusiveMin: true }),
+    beta1: v.number('--beta1', o.beta1 ?? r.beta1, 0, 0.999999),
+    beta2: v.number('--beta2', o.beta2 ?? r.beta2, 0, 0.999999),
     diffAugment: [...new Set(diffAugment)] as Augmentation[],
-    emaDecay: v.number('--ema-decay', o.emaDecay ?? 0.999, 0, 0.999999),
+    emaDecay: v.number('--ema-decay', o.emaDecay ?? r.emaDecay, 0, 0.999999),
     logEvery: v.integer('--log-every', o.logEvery ?? 10, 1),
     gridEvery: v.integer('--grid-every', o.gridEvery ?? 250, 1),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? 500, 1),

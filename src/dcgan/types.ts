@@ -1,6 +1,7 @@
 import type { Logger } from '../util/log.js';
 import type { Augmentation } from './augment.js';
 import type { ModelSpec } from './models.js';
+import type { RecipeName } from './recipes.js';
 
 export interface TrainOptions {
   /** ImageFolder root (or the folder of `labels`). Required for a new run. */
@@ -13,6 +14,8 @@ export interface TrainOptions {
   className?: string;
   /** …or one class-conditional model for all classes (exactly one of the two). */
   conditional?: boolean;
+  /** Named recipe (recipes.ts) whose settings fill every option not given (default: DEFAULT_RECIPE). */
+  recipe?: RecipeName;
   /** Image size: 32, 64 (default) or 128. */
   size?: number;
   /** Total iterations of the run (also when resuming). */
@@ -94,6 +97,8 @@ export interface TrainResult {
 export interface RunOptionsFile {
   format: 'cellgan-dcgan-run/1';
   options: {
+    /** Absent in runs made before recipes existed (= 'dcgan'). */
+    recipe?: RecipeName;
     data: string; labels: string | null; split: string | null; className: string | null; conditional: boolean;
     size: number; iters: number; batch: number; seed: number; gWidth: number; dWidth: number; nz: number;
     lr: number; beta1: number; beta2: number; diffAugment: Augmentation[]; emaDecay: number;
