@@ -174,7 +174,8 @@ function sample(generator: LayersModel, noise: Float32Array, labels: number[] | 
   try { return images.dataSync() as Float32Array; } finally { images.dispose(); }
 }
 
-interface LoopState { iteration: number; rng: Rng; sampler: SamplerState; wallTimeS: number }
+/** wallTimeS / cpuTimeS: training time summed over the run's sessions (CPU: every thread of the process, workers included). */
+interface LoopState { iteration: number; rng: Rng; sampler: SamplerState; wallTimeS: number; cpuTimeS: number }
 
 async function writeCheckpoint(runDir: string, st: LoopState, models: { g: LayersModel; gEma: LayersModel; d: LayersModel }, opts: { gOpt: Adam; dOpt: Adam }, keep: number, faults: TrainOptions['faults'], logger: Logger): Promise<string> {
   const dir = path.join(runDir, 'checkpoints', checkpointName(st.iteration));
@@ -189,7 +190,7 @@ async function writeCheckpoint(runDir: string, st: LoopState, models: { g: Layer
       }
       await saveTensors(path.join(staging, 'optimizer_d'), opts.dOpt.stateTensors(), { step: opts.dOpt.step, config: opts.dOpt.config });
       await fs.writeFile(path.join(staging, 'state.json'), JSON.stringify({
-        format: CHECKPOINT_FORMAT, iteration: st.iteration, rng: st.rng.state(), sampler: st.sampler, wallTimeS: st.wallTimeS,
+        format: CHECKPOINT_FORMAT, iteration: st.iteration, rng: st.rng.state(), sampler: st.sampler, wallTimeS: st.wallTimeS, cpuTimeS: st.cpuTimeS,
       }));
     }, { force: true });
   } catch (err) {
@@ -303,7 +304,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const g = buildGenerator(spec), d = buildDiscriminator(spec), gEma = buildGenerator(spec);
   const adam = { learningRate: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: 1e-8 };
   const gOpt = new Adam(adam, g), dOpt = new Adam(adam, d);
-  const st: LoopState = { iteration: 0, rng: new Rng(opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0 };
+  const st: LoopState = { iteration: 0, rng: new Rng(opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0 };
   const statsFile = path.join(runDir, 'stats.jsonl');
   let interrupted = false;
   let lastCheckpoint = '';
@@ -332,8 +333,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const { tensors, extra } = await loadTensors(path.join(ck, name));
         try { opt.setState(extra.step as number, tensors); } finally { for (const t of Object.values(tensors)) t.dispose(); }
       }
-      const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number };
-      Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS });
+      const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number; cpuTimeS?: number };
+      Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS, cpuTimeS: state.cpuTimeS ?? 0 });
       // Stats logged after the checkpoint are redone by this run.
       const kept = (await readStats(statsFile)).filter((s) => s.iteration <= st.iteration);
       await writeFileAtomic(statsFile, kept.map((s) => JSON.stringify(s) + '\n').join(''));
@@ -377,6 +378,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     while (st.iteration < iters) {
       if (options.signal?.aborted) { interrupted = true; break; }
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const it = st.iteration + 1;
       // All random draws of one iteration, in a fixed order.
       const idx = nextBatch(st.sampler, st.rng, data.set.count, B);
@@ -415,6 +417,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       st.iteration = it;
       st.wallTimeS += (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      st.cpuTimeS += (c.user + c.system) / 1e6;
       acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.n++;
       windowIters++;
 
@@ -424,7 +428,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const ratio = realDiversity > 0 ? diversity / realDiversity : 0;
         const stats: TrainStats = {
           iteration: it, d_loss: acc.d / acc.n, g_loss: acc.g / acc.n, d_real: acc.real / acc.n, d_fake: acc.fake / acc.n,
-          images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS,
+          images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS, cpu_time_s: st.cpuTimeS,
           diversity, real_diversity: realDiversity, diversity_ratio: ratio,
         };
         if (it >= opts.collapseAfter && ratio < opts.collapseThreshold) {

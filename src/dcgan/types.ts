@@ -72,6 +72,8 @@ export interface TrainStats {
   d_fake: number;
   images_per_sec: number;
   wall_time_s: number;
+  /** CPU seconds of training so far (all threads of the process, workers included; absent in older runs). */
+  cpu_time_s?: number;
   /** Mean pairwise RMS pixel distance of a fixed batch of samples (current G). */
   diversity: number;
   /** The same over real training images. */
