@@ -16,7 +16,23 @@
  * GAN-train/GAN-test scores this toolkit computes; projection conditioning
  * keeps a single real/fake objective and is stable at small batch sizes.
  */
-import { batchNormalizationLayer, conv2dLayer, tf, tfjsSeed, type LayersModel, type SymbolicTensor } from '../engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, spectralNormConv2dLayer, spectralNormDenseLayer, tf, tfjsSeed, type LayersModel, type SymbolicTensor } from '../engine/index.js';
+
+/**
+ * How D is normalised: 'batch' (DCGAN: batch norm after every conv but the
+ * first) or 'spectral' (every conv and dense layer spectrally normalised,
+ * no batch norm; Miyato et al. 2018).
+ */
+export const D_NORMS = ['batch', 'spectral'] as const;
+export type DNorm = (typeof D_NORMS)[number];
+/**
+ * How a conditional G sees the class: 'input' (one-hot concatenated to the
+ * noise; Mirza & Osindero) or 'batchnorm' (also a per-class gain and bias
+ * after every batch norm, i.e. conditional batch norm as in SNGAN/BigGAN,
+ * which carries the class to every resolution).
+ */
+export const G_CONDITIONINGS = ['input', 'batchnorm'] as const;
+export type GConditioning = (typeof G_CONDITIONINGS)[number];
 
 export interface ModelSpec {
   /** Image size in pixels (power of two: 32, 64 or 128). */
@@ -31,6 +47,10 @@ export interface ModelSpec {
   numClasses: number;
   /** Seed of the weight initialisers. */
   seed: number;
+  /** Absent in runs made before the option existed (= 'batch'). */
+  dNorm?: DNorm;
+  /** Absent in runs made before the option existed (= 'input'). */
+  gConditioning?: GConditioning;
 }
 
 export const MODEL_SIZES = [32, 64, 128] as const;
@@ -58,15 +78,28 @@ export function buildGenerator(spec: ModelSpec): LayersModel {
     inputs.push(y);
     x = tf.layers.concatenate({ name: 'g_concat' }).apply([z, y]) as SymbolicTensor;
   }
+  const label = inputs[1];
+  const classBn = spec.numClasses > 0 && spec.gConditioning === 'batchnorm';
+  // Batch norm, then (conditional batch norm) a per-class gain and bias: rows of a dense layer
+  // applied to the one-hot label, starting at gain 1 and bias 0 so the block starts as plain BN.
+  const norm = (h: SymbolicTensor, i: number, channels: number): SymbolicTensor => {
+    h = batchNormalizationLayer({ ...BN, name: `g_bn${i}` }).apply(h) as SymbolicTensor;
+    if (!classBn) return h;
+    const perClass = (what: 'gain' | 'bias') => tf.layers.reshape({ targetShape: [1, 1, channels], name: `g_cbn${i}_${what}_shape` }).apply(
+      tf.layers.dense({ units: channels, useBias: false, kernelInitializer: what === 'gain' ? 'ones' : 'zeros', name: `g_cbn${i}_${what}` }).apply(label),
+    ) as SymbolicTensor;
+    h = tf.layers.multiply({ name: `g_cbn${i}_scale` }).apply([h, perClass('gain')]) as SymbolicTensor;
+    return tf.layers.add({ name: `g_cbn${i}_shift` }).apply([h, perClass('bias')]) as SymbolicTensor;
+  };
   const c0 = spec.gWidth * 2 ** (n - 1);
   x = tf.layers.dense({ units: 4 * 4 * c0, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'g_dense' }).apply(x) as SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [4, 4, c0], name: 'g_reshape' }).apply(x) as SymbolicTensor;
-  x = batchNormalizationLayer({ ...BN, name: 'g_bn0' }).apply(x) as SymbolicTensor;
+  x = norm(x, 0, c0);
   x = tf.layers.reLU({ name: 'g_relu0' }).apply(x) as SymbolicTensor;
   for (let i = 1; i < n; i++) {
     const c = spec.gWidth * 2 ** (n - 1 - i);
     x = tf.layers.conv2dTranspose({ filters: c, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `g_convt${i}` }).apply(x) as SymbolicTensor;
-    x = batchNormalizationLayer({ ...BN, name: `g_bn${i}` }).apply(x) as SymbolicTensor;
+    x = norm(x, i, c);
     x = tf.layers.reLU({ name: `g_relu${i}` }).apply(x) as SymbolicTensor;
   }
   x = tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: 'g_out' }).apply(x) as SymbolicTensor;
@@ -80,19 +113,23 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
   const img = tf.input({ shape: [spec.size, spec.size, 3], name: 'd_image' });
   const inputs: SymbolicTensor[] = [img];
   let x: SymbolicTensor = img;
+  const spectral = spec.dNorm === 'spectral';
+  const conv = spectral ? spectralNormConv2dLayer : conv2dLayer;
+  const dense = spectral ? spectralNormDenseLayer : tf.layers.dense;
   for (let i = 0; i < n; i++) {
-    x = conv2dLayer({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
+    // Spectral norm takes the place of batch norm; a conv bias then has nothing to cancel it.
+    x = conv({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: spectral, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
     // No batch norm on D's first layer (Radford et al.).
-    if (i > 0) x = batchNormalizationLayer({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
+    if (i > 0 && !spectral) x = batchNormalizationLayer({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU({ alpha: 0.2, name: `d_lrelu${i}` }).apply(x) as SymbolicTensor;
   }
   const h = tf.layers.flatten({ name: 'd_flatten' }).apply(x) as SymbolicTensor;
-  let logit = tf.layers.dense({ units: 1, kernelInitializer: init(spec.seed, k++), name: 'd_logit' }).apply(h) as SymbolicTensor;
+  let logit = dense({ units: 1, kernelInitializer: init(spec.seed, k++), name: 'd_logit' }).apply(h) as SymbolicTensor;
   if (spec.numClasses > 0) {
     const y = tf.input({ shape: [spec.numClasses], name: 'd_label' });
     inputs.push(y);
     const features = h.shape[1] as number;
-    const embed = tf.layers.dense({ units: features, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'd_embed' }).apply(y) as SymbolicTensor;
+    const embed = dense({ units: features, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'd_embed' }).apply(y) as SymbolicTensor;
     const proj = tf.layers.dot({ axes: 1, name: 'd_project' }).apply([h, embed]) as SymbolicTensor;
     logit = tf.layers.add({ name: 'd_logit_cond' }).apply([logit, proj]) as SymbolicTensor;
   }

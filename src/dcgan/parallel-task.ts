@@ -8,7 +8,7 @@
 import { tf, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { packTensors, unpackTensors, type CreateTask, type PackedTensors, type TaskResult } from '../engine/parallel/index.js';
 import { buildDiscriminator, buildGenerator, weightNames, type ModelSpec } from './models.js';
-import { discriminatorGradients, disposeGrads, generatorGradients } from './step.js';
+import { discriminatorGradients, disposeGrads, generatorGradients, type GanLoss } from './step.js';
 import type { AugmentParams } from './augment.js';
 
 export interface ShardTensor { values: Float32Array; shape: number[] }
@@ -38,11 +38,13 @@ export function namedWeights(models: LayersModel[]): NamedWeight[] {
   return models.flatMap((model) => weightNames(model).map((name, index) => ({ name, model, index, trainable: model.weights[index].trainable })));
 }
 
-export const createTask: CreateTask = (options: { spec: ModelSpec }) => {
+export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss }) => {
   const g = buildGenerator(options.spec), d = buildDiscriminator(options.spec);
   const weights = namedWeights([g, d]);
   const byName = new Map(weights.map((w) => [w.name, w]));
-  const stats = weights.filter((w) => !w.trainable);
+  // Batch-norm moving statistics change in a step; spectral-norm vectors (sn_u, sn_v) are advanced
+  // by the main thread only, so they are not sent back.
+  const stats = weights.filter((w) => !w.trainable && !/\/sn_[uv]$/.test(w.name));
 
   const setWeights = (p?: PackedTensors) => {
     if (!p) return;
@@ -67,7 +69,7 @@ export const createTask: CreateTask = (options: { spec: ModelSpec }) => {
       const real = tensor(p.real) as Tensor4D, noise = tensor(p.noise) as Tensor2D;
       const realLabels = tensor(p.realLabels) as Tensor2D | undefined, fakeLabels = tensor(p.fakeLabels) as Tensor2D | undefined;
       try {
-        const r = discriminatorGradients(g, d, { real, realLabels, noise, fakeLabels, augmentReal: p.augmentReal, augmentFake: p.augmentFake });
+        const r = discriminatorGradients(g, d, { real, realLabels, noise, fakeLabels, augmentReal: p.augmentReal, augmentFake: p.augmentFake }, options.loss);
         const grads = packGrads(r.grads), st = packStats();
         const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0], realProb: r.realProb.dataSync()[0], fakeProb: r.fakeProb.dataSync()[0] };
         disposeGrads(r.grads); r.loss.dispose(); r.realProb.dispose(); r.fakeProb.dispose();
@@ -80,7 +82,7 @@ export const createTask: CreateTask = (options: { spec: ModelSpec }) => {
       setWeights(p.weights);
       const noise = tensor(p.noise) as Tensor2D, fakeLabels = tensor(p.fakeLabels) as Tensor2D | undefined;
       try {
-        const r = generatorGradients(g, d, { noise, fakeLabels, augmentFake: p.augmentFake });
+        const r = generatorGradients(g, d, { noise, fakeLabels, augmentFake: p.augmentFake }, options.loss);
         const grads = packGrads(r.grads), st = packStats();
         const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0] };
         disposeGrads(r.grads); r.loss.dispose();

@@ -20,7 +20,7 @@
 import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor } from '../engine/index.js';
 import { moduleUrl, splitRows, weightedSum, WeightBroadcast, WorkerPool, type PackedTensors } from '../engine/parallel/index.js';
 import type { ModelSpec } from './models.js';
-import { discriminatorGradients, generatorGradients, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
+import { discriminatorGradients, generatorGradients, type GanLoss, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
 import { namedWeights, type ShardPayload, type ShardResult, type ShardTensor } from './parallel-task.js';
 import type { AugmentParams } from './augment.js';
 
@@ -36,11 +36,11 @@ export interface GradientStep {
 }
 
 /** step.ts in this thread. */
-export function localStep(): GradientStep {
+export function localStep(loss: GanLoss = 'bce'): GradientStep {
   return {
     workers: 0,
-    discriminatorGradients: async (g, d, b) => discriminatorGradients(g, d, b),
-    generatorGradients: async (g, d, b) => generatorGradients(g, d, b),
+    discriminatorGradients: async (g, d, b) => discriminatorGradients(g, d, b, loss),
+    generatorGradients: async (g, d, b) => generatorGradients(g, d, b, loss),
     close: async () => {},
     workerTensorCounts: async () => [],
   };
@@ -51,6 +51,8 @@ export interface ParallelStepOptions {
   workers: number;
   /** tfjs backend in the workers (default wasm). */
   backend?: string;
+  /** The GAN loss (default 'bce'). */
+  loss?: GanLoss;
 }
 
 function sliceRows(t: Tensor | undefined, values: Float32Array | undefined, [start, end]: [number, number]): ShardTensor | undefined {
@@ -69,7 +71,7 @@ function sliceAugment(p: AugmentParams | undefined, [start, end]: [number, numbe
 /** Starts `workers` threads that rebuild the models of `spec`. Close it when done. */
 export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOptions): Promise<GradientStep> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`createParallelStep: workers must be an integer ≥ 1, got ${opts.workers}`);
-  const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: { spec }, size: opts.workers, backend: opts.backend });
+  const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: { spec, loss: opts.loss ?? 'bce' }, size: opts.workers, backend: opts.backend });
   const broadcast = new WeightBroadcast(pool.size);
 
   async function run(method: 'dStep' | 'gStep', g: LayersModel, d: LayersModel, rows: number, shard: (range: [number, number]) => Omit<ShardPayload, 'weights'>) {

@@ -6,9 +6,13 @@
  * data-parallel trainer can compute these on shards in workers, average the
  * gradients, then apply them once with `Adam.apply`.
  *
- * Loss: the non-saturating GAN loss with logits (Goodfellow et al. 2014):
- *   L_D = softplus(-D(x)) + softplus(D(G(z)))   (= BCE(1, D(x)) + BCE(0, D(G(z))))
- *   L_G = softplus(-D(G(z)))                   (= BCE(1, D(G(z))))
+ * Losses (`GanLoss`):
+ * - 'bce', the non-saturating GAN loss with logits (Goodfellow et al. 2014):
+ *     L_D = softplus(-D(x)) + softplus(D(G(z)))   (= BCE(1, D(x)) + BCE(0, D(G(z))))
+ *     L_G = softplus(-D(G(z)))                   (= BCE(1, D(G(z))))
+ * - 'hinge' (Lim & Ye 2017; SNGAN, BigGAN):
+ *     L_D = relu(1 - D(x)) + relu(1 + D(G(z)))
+ *     L_G = -D(G(z))
  *
  * Batch norm runs in training mode (batch statistics), which also updates
  * the moving statistics used when sampling.
@@ -16,6 +20,19 @@
 import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
 import { diffAugment, type AugmentParams } from './augment.js';
 import { weightNames } from './models.js';
+
+export const GAN_LOSSES = ['bce', 'hinge'] as const;
+export type GanLoss = (typeof GAN_LOSSES)[number];
+
+export function discriminatorLoss(loss: GanLoss, realLogits: Tensor, fakeLogits: Tensor): Scalar {
+  if (loss === 'hinge') return tf.add(tf.mean(tf.relu(tf.sub(1, realLogits))), tf.mean(tf.relu(tf.add(1, fakeLogits)))) as Scalar;
+  return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as Scalar;
+}
+
+export function generatorLoss(loss: GanLoss, fakeLogits: Tensor): Scalar {
+  if (loss === 'hinge') return tf.neg(tf.mean(fakeLogits)) as Scalar;
+  return tf.mean(tf.softplus(tf.neg(fakeLogits))) as Scalar;
+}
 
 export interface DiscriminatorBatch {
   /** Real images, N×S×S×3 in [-1, 1]. */
@@ -69,7 +86,7 @@ function gradsByStableName(model: LayersModel, grads: NamedTensorMap): NamedTens
 }
 
 /** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
-export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch): DiscriminatorGradients {
+export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch, loss: GanLoss = 'bce'): DiscriminatorGradients {
   const fake = tf.tidy(() => generate(generator, batch.noise, batch.fakeLabels, true));
   try {
     let realProb: Scalar | undefined, fakeProb: Scalar | undefined;
@@ -81,7 +98,7 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
       const fakeLogits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
       realProb = tf.keep(tf.mean(tf.sigmoid(realLogits)) as Scalar);
       fakeProb = tf.keep(tf.mean(tf.sigmoid(fakeLogits)) as Scalar);
-      return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as Scalar;
+      return discriminatorLoss(loss, realLogits, fakeLogits);
     }, vars);
     return { grads: gradsByStableName(discriminator, grads), loss: value, realProb: realProb!, fakeProb: fakeProb! };
   } finally {
@@ -90,13 +107,13 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
 }
 
 /** Gradients of L_G w.r.t. G's weights (D is run forward in training mode, its weights are not differentiated). */
-export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch): GeneratorGradients {
+export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce'): GeneratorGradients {
   const vars = generator.trainableWeights.map((w) => w.read() as Variable);
   const { value, grads } = tf.variableGrads(() => {
     const fake = generate(generator, batch.noise, batch.fakeLabels, true);
     const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
     const logits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
-    return tf.mean(tf.softplus(tf.neg(logits))) as Scalar;
+    return generatorLoss(loss, logits);
   }, vars);
   return { grads: gradsByStableName(generator, grads), loss: value };
 }

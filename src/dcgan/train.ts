@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { tf, ensureBackend, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
+import { tf, ensureBackend, powerIterateModel, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { assertWritableOutput, buildDirAtomic, removeStaleStaging, tempNameBeside, writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
@@ -25,8 +25,8 @@ import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
 import { Adam } from './adam.js';
 import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
-import { buildDiscriminator, buildGenerator, MODEL_SIZES, type ModelSpec } from './models.js';
-import { disposeGrads, generate, updateEma } from './step.js';
+import { buildDiscriminator, buildGenerator, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec } from './models.js';
+import { disposeGrads, GAN_LOSSES, generate, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
@@ -35,6 +35,12 @@ import type { RunOptionsFile, TrainOptions, TrainResult, TrainStats } from './ty
 export const CONDITIONAL_METHOD = 'conditional DCGAN: one-hot label concatenated to G\'s noise; projection discriminator (Miyato & Koyama 2018)';
 
 type Resolved = RunOptionsFile['options'];
+
+/** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
+const BEFORE_RECIPES: Partial<Resolved> = (() => {
+  const r = RECIPES.dcgan;
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses };
+})();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
 
@@ -63,6 +69,12 @@ function resolveOptions(o: TrainOptions): Resolved {
     beta2: v.number('--beta2', o.beta2 ?? r.beta2, 0, 0.999999),
     diffAugment: [...new Set(diffAugment)] as Augmentation[],
     emaDecay: v.number('--ema-decay', o.emaDecay ?? r.emaDecay, 0, 0.999999),
+    emaRampup: v.number('--ema-rampup', o.emaRampup ?? r.emaRampup, 0, 1),
+    loss: v.oneOf('--loss', o.loss ?? r.loss, GAN_LOSSES),
+    dNorm: v.oneOf('--d-norm', o.dNorm ?? r.dNorm, D_NORMS),
+    gConditioning: v.oneOf('--g-conditioning', o.gConditioning ?? r.gConditioning, G_CONDITIONINGS),
+    dLr: v.number('--d-lr', o.dLr ?? r.dLr ?? o.lr ?? r.lr, 0, 1e6, { exclusiveMin: true }),
+    balancedClasses: o.balancedClasses ?? r.balancedClasses,
     logEvery: v.integer('--log-every', o.logEvery ?? 10, 1),
     gridEvery: v.integer('--grid-every', o.gridEvery ?? 250, 1),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? 500, 1),
@@ -122,8 +134,30 @@ function imagesToFloats(set: TrainingSet, indices: number[]): Float32Array {
   return out;
 }
 
-/** Epoch-shuffled batch order; its state is saved in checkpoints. */
-interface SamplerState { order: number[]; cursor: number; epoch: number }
+/**
+ * Epoch-shuffled batch order; its state is saved in checkpoints. With
+ * `byClass` (class-balanced batches) each image's class is drawn uniformly
+ * first, then the next image of that class's own shuffled order, so the
+ * smallest class is seen as often as the largest.
+ */
+export interface SamplerState { order: number[]; cursor: number; epoch: number; byClass?: { order: number[]; cursor: number }[] }
+
+export function nextBalancedBatch(state: SamplerState, rng: Rng, labels: Int32Array, classes: number, batch: number): number[] {
+  if (!state.byClass) state.byClass = Array.from({ length: classes }, () => ({ order: [], cursor: 0 }));
+  const out: number[] = [];
+  while (out.length < batch) {
+    const c = rng.int(classes);
+    const s = state.byClass[c];
+    if (s.cursor >= s.order.length) {
+      const members: number[] = [];
+      for (let i = 0; i < labels.length; i++) if (labels[i] === c) members.push(i);
+      s.order = rng.shuffle(members);
+      s.cursor = 0;
+    }
+    out.push(s.order[s.cursor++]);
+  }
+  return out;
+}
 
 function nextBatch(state: SamplerState, rng: Rng, count: number, batch: number): number[] {
   const out: number[] = [];
@@ -269,7 +303,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     runFile = undefined as unknown as RunOptionsFile;
   }
   const backend = await ensureBackend();
-  const opts: Resolved = resumeFrom !== undefined ? { ...runFile.options, iters } : resolveOptions({ ...options, iters });
+  const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveOptions({ ...options, iters });
 
   // Data first: a bad --data or --class fails before anything is written.
   const early = silentLogger;
@@ -282,7 +316,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const logger = withLogFile(parent, path.join(runDir, 'log.jsonl'));
   for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
 
-  const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed };
+  const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning };
   if (resumeFrom !== undefined) {
     if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
       throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
@@ -302,14 +336,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await writeJsonAtomic(path.join(runDir, 'options.json'), runFile);
 
   const g = buildGenerator(spec), d = buildDiscriminator(spec), gEma = buildGenerator(spec);
-  const adam = { learningRate: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: 1e-8 };
-  const gOpt = new Adam(adam, g), dOpt = new Adam(adam, d);
+  const adam = { beta1: opts.beta1, beta2: opts.beta2, epsilon: 1e-8 };
+  const gOpt = new Adam({ ...adam, learningRate: opts.lr }, g), dOpt = new Adam({ ...adam, learningRate: opts.dLr ?? opts.lr }, d);
   const st: LoopState = { iteration: 0, rng: new Rng(opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0 };
   const statsFile = path.join(runDir, 'stats.jsonl');
   let interrupted = false;
   let lastCheckpoint = '';
   let lastStats: TrainStats | undefined;
-  let stepper: GradientStep = localStep();
+  let stepper: GradientStep = localStep(opts.loss);
   try {
     // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
     // count (per-shard batch norm), so it is a saved option that a resume keeps.
@@ -317,7 +351,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (workers > 0) {
       const w = workerBackendFor(backend, workers);
       if (w.warning) logger.warn(w.warning);
-      stepper = await createParallelStep(spec, { workers, backend: w.backend });
+      stepper = await createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss });
     }
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
@@ -342,6 +376,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       logger.info({ run: runDir, from: st.iteration, iters }, 'resuming');
     } else {
       updateEma(gEma, g, 0);
+      // A converged spectral estimate before the first step (the vectors start from a fixed guess).
+      powerIterateModel(d, 20);
       lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, undefined, logger);
       logger.info({ run: runDir, images: data.set.count, classes: data.classes.join(','), backend: backend.name }, 'training');
     }
@@ -374,6 +410,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let windowIters = 0;
     let lastCurve = 0;
     const B = opts.batch;
+    const balanced = opts.conditional && opts.balancedClasses;
 
     while (st.iteration < iters) {
       if (options.signal?.aborted) { interrupted = true; break; }
@@ -381,7 +418,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const c0 = process.cpuUsage();
       const it = st.iteration + 1;
       // All random draws of one iteration, in a fixed order.
-      const idx = nextBatch(st.sampler, st.rng, data.set.count, B);
+      const idx = balanced ? nextBalancedBatch(st.sampler, st.rng, data.set.labels, C, B) : nextBatch(st.sampler, st.rng, data.set.count, B);
       const noise = evenNormals(st.rng, B * opts.nz);
       const fakeLabels = opts.conditional ? Array.from({ length: B }, () => st.rng.int(C)) : null;
       const aug = opts.diffAugment.length ? {
@@ -396,6 +433,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const fakeY = fakeLabels ? oneHot(fakeLabels, C) : undefined;
       let dLoss: number, gLoss: number, dReal: number, dFake: number;
       try {
+        // One power-iteration step per D update, as in SNGAN (no-op without spectral norm).
+        powerIterateModel(d, 1);
         const dg = await stepper.discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
         [dLoss, dReal, dFake] = [dg.loss.dataSync()[0], dg.realProb.dataSync()[0], dg.fakeProb.dataSync()[0]];
         dg.loss.dispose(); dg.realProb.dispose(); dg.fakeProb.dispose();
@@ -411,7 +450,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         gOpt.apply(gg.grads);
         disposeGrads(gg.grads);
         // Warm-up as in tf.train.ExponentialMovingAverage: the EMA follows G closely early on.
-        updateEma(gEma, g, Math.min(opts.emaDecay, (1 + it) / (10 + it)));
+        updateEma(gEma, g, emaDecay(opts, it));
       } finally {
         real.dispose(); z.dispose(); realLabels?.dispose(); fakeY?.dispose();
       }
@@ -477,6 +516,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await stepper.close();
     g.dispose(); d.dispose(); gEma.dispose(); gOpt.dispose(); dOpt.dispose();
   }
+}
+
+/**
+ * The EMA's decay at iteration `it`: `emaDecay`, limited early in the run so
+ * a short run does not sample from near-random weights. With `emaRampup` r
+ * > 0 the half-life is at most r·it iterations (stylegan2-ada's ema_rampup,
+ * counted in iterations); otherwise tf.train.ExponentialMovingAverage's
+ * (1 + t)/(10 + t).
+ */
+export function emaDecay(opts: { emaDecay: number; emaRampup: number }, it: number): number {
+  const warm = opts.emaRampup > 0 ? 0.5 ** (1 / Math.max(opts.emaRampup * it, 1e-8)) : (1 + it) / (10 + it);
+  return Math.min(opts.emaDecay, warm);
 }
 
 function nonFinite(which: string, value: number, iteration: number, checkpoint: string): CellganError {

@@ -1,6 +1,7 @@
 import type { Logger } from '../util/log.js';
 import type { Augmentation } from './augment.js';
-import type { ModelSpec } from './models.js';
+import type { DNorm, GConditioning, ModelSpec } from './models.js';
+import type { GanLoss } from './step.js';
 import type { RecipeName } from './recipes.js';
 
 export interface TrainOptions {
@@ -42,6 +43,18 @@ export interface TrainOptions {
   diffAugment?: Augmentation[] | string;
   /** EMA decay of the generator weights kept as generator_ema (default 0.999; 0 = copy of G). */
   emaDecay?: number;
+  /** EMA warm-up: the half-life is at most this fraction of the iterations so far (0 = TF's (1+t)/(10+t)). */
+  emaRampup?: number;
+  /** GAN loss: 'bce' (non-saturating) or 'hinge'. */
+  loss?: GanLoss;
+  /** D normalisation: 'batch' or 'spectral'. */
+  dNorm?: DNorm;
+  /** How a conditional G sees the class: 'input' or 'batchnorm' (conditional batch norm). */
+  gConditioning?: GConditioning;
+  /** D's learning rate (default: the recipe's, else --lr; two time-scale update rule when they differ). */
+  dLr?: number;
+  /** Conditional models: draw each real image's class uniformly (class-balanced batches). */
+  balancedClasses?: boolean;
   /** Iterations between stats lines (default 10), grids (default 250), checkpoints (default 500). */
   logEvery?: number;
   gridEvery?: number;
@@ -104,6 +117,8 @@ export interface RunOptionsFile {
     data: string; labels: string | null; split: string | null; className: string | null; conditional: boolean;
     size: number; iters: number; batch: number; seed: number; gWidth: number; dWidth: number; nz: number;
     lr: number; beta1: number; beta2: number; diffAugment: Augmentation[]; emaDecay: number;
+    /** The next six are absent in runs made before they existed (= the 'dcgan' recipe's values). */
+    emaRampup: number; loss: GanLoss; dNorm: DNorm; gConditioning: GConditioning; dLr: number; balancedClasses: boolean;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
     collapseThreshold: number; collapseAfter: number;
     /** Absent in runs made before the option existed (= 0). */

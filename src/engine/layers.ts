@@ -141,3 +141,144 @@ class FusedTrainingBatchNormalization extends StockBatchNormalization {
 export function batchNormalizationLayer(args: BatchNormArgs = {}): tf.layers.Layer {
   return new FusedTrainingBatchNormalization(args);
 }
+
+/**
+ * Spectral normalisation (Miyato et al. 2018, "Spectral Normalization for
+ * Generative Adversarial Networks"): the layer uses W / σ(W), σ the largest
+ * singular value of the kernel as a (K × out) matrix M, estimated by power
+ * iteration with the non-trainable vectors u (out) and v (K): σ = vᵀ M u.
+ *
+ * Why the iteration is a separate call (`powerIterate`, run by the trainer
+ * once per discriminator step) instead of part of the forward pass as in
+ * PyTorch: u and v must not be differentiated (tfjs has no stop-gradient),
+ * must be identical in every data-parallel worker, and must be saved with
+ * the weights for a bit-exact resume. As non-trainable weights updated
+ * outside the tape they are all three: the tape sees them as constants,
+ * the weight broadcast sends them to workers, checkpoints store them.
+ *
+ * Saved under their own class names (CellganSNConv2D, CellganSNDense,
+ * registered below) so a loader never mistakes them for plain layers.
+ */
+interface SpectralFields { snU: tf.LayerVariable; snV: tf.LayerVariable }
+
+/** The kernel as a K × out matrix (conv: kh·kw·in × out). */
+function kernelMatrix(kernel: tf.Tensor): tf.Tensor2D {
+  const out = kernel.shape[kernel.rank - 1];
+  return tf.reshape(kernel, [-1, out]) as tf.Tensor2D;
+}
+
+function addSpectralWeights(layer: tf.layers.Layer, kernel: tf.LayerVariable): SpectralFields {
+  const shape = kernel.shape as number[];
+  const out = shape[shape.length - 1];
+  const k = shape.reduce((a, b) => a * b, 1) / out;
+  // A fixed start (no seed to derive); power iteration converges from any vector not orthogonal to the top one.
+  const add = (name: string, n: number) => (layer as unknown as {
+    addWeight(name: string, shape: number[], dtype: string, init: ReturnType<typeof tf.initializers.constant>, reg: undefined, trainable: boolean): tf.LayerVariable;
+  }).addWeight(name, [n], 'float32', tf.initializers.constant({ value: 1 / Math.sqrt(n) }), undefined, false);
+  return { snU: add('sn_u', out), snV: add('sn_v', k) };
+}
+
+/** One power-iteration step on the layer's kernel: v ← M u/‖M u‖, u ← Mᵀ v/‖Mᵀ v‖. */
+function powerIterateKernel(kernel: tf.LayerVariable, f: SpectralFields, steps: number): void {
+  tf.tidy(() => {
+    const m = kernelMatrix(kernel.read());
+    let u = f.snU.read() as tf.Tensor1D, v = f.snV.read() as tf.Tensor1D;
+    for (let i = 0; i < steps; i++) {
+      v = tf.matMul(m, tf.reshape(u, [-1, 1])).flatten() as tf.Tensor1D;
+      v = tf.div(v, tf.add(tf.norm(v), 1e-12)) as tf.Tensor1D;
+      u = tf.matMul(tf.reshape(v, [1, -1]), m).flatten() as tf.Tensor1D;
+      u = tf.div(u, tf.add(tf.norm(u), 1e-12)) as tf.Tensor1D;
+    }
+    f.snV.write(v);
+    f.snU.write(u);
+  });
+}
+
+/** The estimate σ = vᵀ M u (a scalar tensor). */
+function sigmaOf(kernel: tf.Tensor, f: SpectralFields): tf.Scalar {
+  return tf.sum(tf.mul(tf.matMul(kernelMatrix(kernel), tf.reshape(f.snU.read(), [-1, 1])).flatten(), f.snV.read()));
+}
+
+/** W / σ: differentiable w.r.t. W only (u and v are constants to the tape). */
+function normalisedKernel(kernel: tf.Tensor, f: SpectralFields): tf.Tensor {
+  return tf.div(kernel, sigmaOf(kernel, f));
+}
+
+/** A layer whose spectral estimate the trainer advances. */
+export interface SpectralNormLayer {
+  powerIterate(steps?: number): void;
+  /** The current estimate of the kernel's largest singular value. */
+  sigma(): number;
+}
+
+export function isSpectralNormLayer(layer: unknown): layer is SpectralNormLayer {
+  return typeof (layer as SpectralNormLayer).powerIterate === 'function';
+}
+
+class SpectralNormConv2D extends TapeAwareConv2D implements SpectralNormLayer {
+  static className = 'CellganSNConv2D';
+  private sn?: SpectralFields;
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    super.build(inputShape);
+    this.sn = addSpectralWeights(this, (this as unknown as ConvFields).kernel);
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    void kwargs;
+    const c = this as unknown as ConvFields;
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const dilations = typeof c.dilationRate === 'number' ? [c.dilationRate, c.dilationRate] as [number, number] : c.dilationRate;
+      const w = normalisedKernel(c.kernel.read(), this.sn!) as tf.Tensor4D;
+      let y: tf.Tensor = tf.conv2d(x, w, c.strides, c.padding as 'same' | 'valid', 'NHWC', dilations);
+      if (c.bias) y = tf.add(y, c.bias.read());
+      if (c.activation) y = c.activation.apply(y);
+      return y;
+    });
+  }
+  powerIterate(steps = 1): void { powerIterateKernel((this as unknown as ConvFields).kernel, this.sn!, steps); }
+  sigma(): number { return tf.tidy(() => sigmaOf((this as unknown as ConvFields).kernel.read(), this.sn!).dataSync()[0]); }
+}
+
+type DenseArgs = Parameters<typeof tf.layers.dense>[0];
+const StockDense = Object.getPrototypeOf(tf.layers.dense({ units: 1 })).constructor as { new (args: DenseArgs): tf.layers.Layer };
+interface DenseFields { kernel: tf.LayerVariable; bias: tf.LayerVariable | null; activation: { apply(x: tf.Tensor): tf.Tensor } | null }
+
+class SpectralNormDense extends StockDense implements SpectralNormLayer {
+  static className = 'CellganSNDense';
+  private sn?: SpectralFields;
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    super.build(inputShape);
+    this.sn = addSpectralWeights(this, (this as unknown as DenseFields).kernel);
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    void kwargs;
+    const d = this as unknown as DenseFields;
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
+      let y: tf.Tensor = tf.matMul(x, normalisedKernel(d.kernel.read(), this.sn!) as tf.Tensor2D);
+      if (d.bias) y = tf.add(y, d.bias.read());
+      if (d.activation) y = d.activation.apply(y);
+      return y;
+    });
+  }
+  powerIterate(steps = 1): void { powerIterateKernel((this as unknown as DenseFields).kernel, this.sn!, steps); }
+  sigma(): number { return tf.tidy(() => sigmaOf((this as unknown as DenseFields).kernel.read(), this.sn!).dataSync()[0]); }
+}
+
+tf.serialization.registerClass(SpectralNormConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+tf.serialization.registerClass(SpectralNormDense as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+
+/** A spectrally normalised `tf.layers.conv2d` (see above). */
+export function spectralNormConv2dLayer(args: Conv2DArgs): tf.layers.Layer {
+  return new SpectralNormConv2D(args);
+}
+
+/** A spectrally normalised `tf.layers.dense` (see above). */
+export function spectralNormDenseLayer(args: DenseArgs): tf.layers.Layer {
+  return new SpectralNormDense(args);
+}
+
+/** Advances the spectral estimate of every spectrally normalised layer of `model` (outside any gradient tape). */
+export function powerIterateModel(model: tf.LayersModel, steps = 1): void {
+  for (const layer of model.layers) if (isSpectralNormLayer(layer)) layer.powerIterate(steps);
+}
