@@ -18,7 +18,11 @@ export class Adam {
   private m = new Map<string, tf.Variable>();
   private v = new Map<string, tf.Variable>();
 
-  constructor(readonly config: AdamConfig, readonly model: LayersModel) {
+  private readonly frozen: Set<string>;
+
+  /** `frozen`: stable names of trainable weights that are never updated (their gradients may be absent). */
+  constructor(readonly config: AdamConfig, readonly model: LayersModel, frozen: string[] = []) {
+    this.frozen = new Set(frozen);
     for (const [i, w] of model.trainableWeights.entries()) {
       const name = weightNames(model, true)[i];
       const zeros = tf.zerosLike(w.read());
@@ -38,6 +42,7 @@ export class Adam {
     const names = weightNames(this.model, true);
     tf.tidy(() => {
       this.model.trainableWeights.forEach((w, i) => {
+        if (this.frozen.has(names[i])) return;
         const g = grads[names[i]];
         if (!g) throw new Error(`no gradient for ${names[i]}`);
         const m = this.m.get(names[i])!, v = this.v.get(names[i])!;

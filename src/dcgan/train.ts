@@ -24,8 +24,10 @@ import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, type 
 import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
 import { Adam } from './adam.js';
+import { frozenDiscriminatorWeights, initFromParent, readParent, type Parent } from './transfer.js';
+import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
-import { buildDiscriminator, buildGenerator, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec } from './models.js';
+import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec } from './models.js';
 import { disposeGrads, GAN_LOSSES, generate, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
@@ -39,16 +41,41 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0 };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
 
-function resolveOptions(o: TrainOptions): Resolved {
+/** The settings of a trained run, as a recipe: a fine-tune inherits them. */
+function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
+  const o = { ...BEFORE_RECIPES, ...run.options } as Resolved;
+  return {
+    batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
+    emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
+    balancedClasses: o.balancedClasses, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+  };
+}
+
+/** Options that fix the architecture: a fine-tune must keep its parent's. */
+const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning'] as const;
+
+function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
   if (o.className !== undefined && o.conditional) throw new OptionError('Pass either --class or --conditional, not both');
   if (o.className === undefined && !o.conditional) throw new OptionError('Pass --class <name> (one model for one class) or --conditional (one model for all classes)');
-  const recipeName = v.oneOf('--recipe', o.recipe ?? DEFAULT_RECIPE, RECIPE_NAMES);
-  const r = RECIPES[recipeName];
+  const recipeName = v.oneOf('--recipe', o.recipe ?? parent?.record.recipe ?? DEFAULT_RECIPE, RECIPE_NAMES);
+  // A fine-tune's defaults are its parent's settings; otherwise the recipe's.
+  const r = parent && o.recipe === undefined ? recipeOfRun(parent.options) : RECIPES[recipeName];
+  if (parent) {
+    const conditionalParent = parent.options.model.numClasses > 0;
+    if (conditionalParent !== Boolean(o.conditional)) {
+      throw new OptionError(`--init ${parent.record.path} is a ${conditionalParent ? 'conditional' : 'one-class'} model; pass ${conditionalParent ? '--conditional' : '--class <name>'} to fine-tune it`);
+    }
+    if (o.initClass !== undefined && !parent.record.classes.includes(o.initClass)) {
+      throw new OptionError(`--init-class: expected one of the --init model's classes (${parent.record.classes.join(', ')}), received ${JSON.stringify(o.initClass)}`);
+    }
+  } else if (o.initClass !== undefined || o.freezeD !== undefined) {
+    throw new OptionError('--init-class and --freeze-d need --init');
+  }
   const diffAugment = o.diffAugment === undefined ? r.diffAugment : o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
   return {
     recipe: recipeName,
@@ -57,7 +84,7 @@ function resolveOptions(o: TrainOptions): Resolved {
     split: o.split === undefined ? null : path.resolve(v.nonEmptyString('--split', o.split)),
     className: o.className === undefined ? null : v.nonEmptyString('--class', o.className),
     conditional: Boolean(o.conditional),
-    size: v.oneOf('--size', o.size ?? 64, MODEL_SIZES),
+    size: v.oneOf('--size', o.size ?? (parent ? parent.options.options.size : 64), MODEL_SIZES),
     iters: v.integer('--iters', o.iters, 1),
     batch: v.integer('--batch', o.batch ?? r.batch, 1, 4096),
     seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
@@ -75,6 +102,9 @@ function resolveOptions(o: TrainOptions): Resolved {
     gConditioning: v.oneOf('--g-conditioning', o.gConditioning ?? r.gConditioning, G_CONDITIONINGS),
     dLr: v.number('--d-lr', o.dLr ?? r.dLr ?? o.lr ?? r.lr, 0, 1e6, { exclusiveMin: true }),
     balancedClasses: o.balancedClasses ?? r.balancedClasses,
+    init: parent ? parent.record.path : null,
+    initClass: o.initClass ?? null,
+    freezeD: v.integer('--freeze-d', o.freezeD ?? 0, 0, 16),
     logEvery: v.integer('--log-every', o.logEvery ?? 10, 1),
     gridEvery: v.integer('--grid-every', o.gridEvery ?? 250, 1),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? 500, 1),
@@ -279,7 +309,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let runDir: string;
   let runFile: RunOptionsFile;
   let resumeFrom: number | undefined;
-  const parent = options.logger ?? silentLogger;
+  let parent: Parent | undefined;
+  const parentLogger = options.logger ?? silentLogger;
 
   if (options.resume !== undefined) {
     runDir = path.resolve(v.nonEmptyString('--resume', options.resume));
@@ -292,7 +323,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     const out = v.nonEmptyString('--out', options.out);
     runDir = path.resolve(out);
-    const checked = resolveOptions({ ...options, iters });
+    if (options.init !== undefined) parent = await readParent(path.resolve(v.nonEmptyString('--init', options.init)));
+    const checked = resolveOptions({ ...options, iters }, parent);
+    if (parent) {
+      const p = recipeOfRun(parent.options);
+      const differ = ARCHITECTURE_KEYS.filter((k) => checked[k] !== p[k]);
+      if (differ.length) throw new OptionError(`--init keeps the parent model's architecture; ${differ.map((k) => `${k} is ${p[k]} there, not ${checked[k]}`).join('; ')}`);
+      if (checked.freezeD > stages(checked.size)) throw new OptionError(`--freeze-d: expected at most ${stages(checked.size)} (D's conv blocks at ${checked.size} px), received ${checked.freezeD}`);
+    }
     // --force replaces the run folder: never let that be (or contain) the inputs.
     for (const input of [checked.data, checked.labels, checked.split]) {
       if (input && (input === runDir || input.startsWith(runDir + path.sep))) {
@@ -303,7 +341,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     runFile = undefined as unknown as RunOptionsFile;
   }
   const backend = await ensureBackend();
-  const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveOptions({ ...options, iters });
+  const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveOptions({ ...options, iters }, parent);
 
   // Data first: a bad --data or --class fails before anything is written.
   const early = silentLogger;
@@ -313,7 +351,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (await exists(runDir)) await fs.rm(runDir, { recursive: true, force: true }); // only reached with force
     await fs.mkdir(path.join(runDir, 'grids'), { recursive: true });
   }
-  const logger = withLogFile(parent, path.join(runDir, 'log.jsonl'));
+  const logger = withLogFile(parentLogger, path.join(runDir, 'log.jsonl'));
   for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
 
   const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning };
@@ -331,13 +369,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       backend: { name: backend.name, package: backend.package, tfjsVersion: backend.tfjsVersion },
       versions: { cellgan: VERSION, tfjs: tf.version.tfjs, node: process.version },
       created: new Date().toISOString(), resumes: [],
+      ...(parent ? { parent: parent.record } : {}),
     };
   }
   await writeJsonAtomic(path.join(runDir, 'options.json'), runFile);
 
   const g = buildGenerator(spec), d = buildDiscriminator(spec), gEma = buildGenerator(spec);
   const adam = { beta1: opts.beta1, beta2: opts.beta2, epsilon: 1e-8 };
-  const gOpt = new Adam({ ...adam, learningRate: opts.lr }, g), dOpt = new Adam({ ...adam, learningRate: opts.dLr ?? opts.lr }, d);
+  // FreezeD: D's first blocks keep the parent's weights.
+  const frozen = opts.freezeD ? frozenDiscriminatorWeights(d, opts.freezeD) : [];
+  const gOpt = new Adam({ ...adam, learningRate: opts.lr }, g), dOpt = new Adam({ ...adam, learningRate: opts.dLr ?? opts.lr }, d, frozen);
   const st: LoopState = { iteration: 0, rng: new Rng(opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0 };
   const statsFile = path.join(runDir, 'stats.jsonl');
   let interrupted = false;
@@ -375,6 +416,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       lastCheckpoint = ck;
       logger.info({ run: runDir, from: st.iteration, iters }, 'resuming');
     } else {
+      if (parent) {
+        await initFromParent(parent, { g, gEma, d }, spec, data.classes, opts.initClass);
+        logger.info({ init: parent.record.path, checkpoint: parent.record.checkpoint, sha256: parent.record.sha256, frozen_d_weights: frozen.length }, 'fine-tuning from a trained model');
+      }
       updateEma(gEma, g, 0);
       // A converged spectral estimate before the first step (the vectors start from a fixed guess).
       powerIterateModel(d, 20);

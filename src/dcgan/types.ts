@@ -2,6 +2,7 @@ import type { Logger } from '../util/log.js';
 import type { Augmentation } from './augment.js';
 import type { DNorm, GConditioning, ModelSpec } from './models.js';
 import type { GanLoss } from './step.js';
+import type { ParentRecord } from './transfer.js';
 import type { RecipeName } from './recipes.js';
 
 export interface TrainOptions {
@@ -55,6 +56,12 @@ export interface TrainOptions {
   dLr?: number;
   /** Conditional models: draw each real image's class uniformly (class-balanced batches). */
   balancedClasses?: boolean;
+  /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
+  init?: string;
+  /** Fine-tune: a class the parent lacks starts from this parent class (default: the mean of the parent's classes). */
+  initClass?: string;
+  /** Fine-tune (FreezeD): keep D's first N conv blocks fixed (default 0). */
+  freezeD?: number;
   /** Iterations between stats lines (default 10), grids (default 250), checkpoints (default 500). */
   logEvery?: number;
   gridEvery?: number;
@@ -119,6 +126,8 @@ export interface RunOptionsFile {
     lr: number; beta1: number; beta2: number; diffAugment: Augmentation[]; emaDecay: number;
     /** The next six are absent in runs made before they existed (= the 'dcgan' recipe's values). */
     emaRampup: number; loss: GanLoss; dNorm: DNorm; gConditioning: GConditioning; dLr: number; balancedClasses: boolean;
+    /** Absent in runs made before fine-tuning existed (= null, null, 0). */
+    init: string | null; initClass: string | null; freezeD: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
     collapseThreshold: number; collapseAfter: number;
     /** Absent in runs made before the option existed (= 0). */
@@ -134,6 +143,8 @@ export interface RunOptionsFile {
   versions: { cellgan: string; tfjs: string; node: string };
   created: string;
   resumes: { fromIteration: number; iters: number; backend: string; time: string }[];
+  /** The model a fine-tune started from (absent otherwise). */
+  parent?: ParentRecord;
 }
 
 export interface RunInfo {
@@ -165,7 +176,11 @@ export interface GenerateOptions {
   progress?: boolean;
 }
 
-export interface ManifestRow { file: string; class: string; run: string; checkpoint: number; seed: number; index: number }
+export interface ManifestRow {
+  file: string; class: string; run: string; checkpoint: number; seed: number; index: number;
+  /** sha256 of the model the run was fine-tuned from (train --init), when it was. */
+  parent_sha256?: string;
+}
 
 export interface GenerateResult {
   out: string;

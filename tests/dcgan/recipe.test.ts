@@ -146,7 +146,7 @@ describe('conditional batch norm in G', () => {
       for (let i = 0; i < a.length; i += 97) expect(a[i]).toBeCloseTo(p[i], 5);
       // Changing class 1's gain changes only class 1's image.
       const w = gains[0].getWeights()[0];
-      gains[0].setWeights([tf.tensor2d(w.arraySync().map((row, c) => row.map((v) => (c === 1 ? v * 2 : v))) as number[][])]);
+      gains[0].setWeights([tf.tensor2d((w.arraySync() as number[][]).map((row, c) => row.map((v) => (c === 1 ? v * 2 : v))) as number[][])]);
       const b = (g.predict([z, y]) as tf.Tensor).dataSync();
       const per = a.length / 3;
       const changed = (k: number) => a.slice(k * per, (k + 1) * per).some((v, i) => Math.abs(v - b[k * per + i]) > 1e-6);

@@ -1,0 +1,130 @@
+/**
+ * Fine-tuning from a trained model (`train --init`): G, its EMA and D start
+ * from a parent run's (or a shipped model's) latest checkpoint, as in
+ * "Transferring GANs" (Wang et al. 2018); D's first blocks can be frozen
+ * (FreezeD, Mo et al. 2020).
+ *
+ * The child may have other classes than the parent. Every weight is copied
+ * by its stable name except the class-indexed rows of a conditional model
+ * (the label rows of G's first dense layer, the per-class gains and biases
+ * of conditional batch norm, D's projection embedding): a class the parent
+ * knows gets its own row; a new class gets the row of `initClass`, or the
+ * mean of the parent's rows when none is named.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { tf, powerIterateModel, type LayersModel, type Tensor } from '../engine/index.js';
+import { CellganError } from '../util/errors.js';
+import { hashBytes } from '../util/hash.js';
+import { checkpointName, readRun } from './checkpoint.js';
+import { weightNames, type ModelSpec } from './models.js';
+import type { RunOptionsFile } from './types.js';
+
+/** The parent model of a fine-tuning run, as options.json records it. */
+export interface ParentRecord {
+  /** The folder given to --init (absolute). */
+  path: string;
+  checkpoint: number;
+  /** sha256 of the parent checkpoint's generator_ema and discriminator weights (in that order). */
+  sha256: string;
+  classes: string[];
+  recipe: string | null;
+}
+
+export interface Parent {
+  record: ParentRecord;
+  options: RunOptionsFile;
+  checkpointDir: string;
+}
+
+/** The parts of a checkpoint a fine-tune reads (a shipped model has just these). */
+const PARTS = ['generator_ema', 'discriminator'] as const;
+
+export async function readParent(dir: string): Promise<Parent> {
+  const info = await readRun(dir);
+  if (info.latest === undefined) throw new CellganError('the --init model has no checkpoint', { file: dir, exitCode: 2 });
+  const checkpointDir = path.join(info.runDir, 'checkpoints', checkpointName(info.latest));
+  const bytes: Buffer[] = [];
+  for (const part of PARTS) {
+    const file = path.join(checkpointDir, part, 'weights.bin');
+    try { bytes.push(await fs.readFile(file)); } catch { throw new CellganError(`the --init model lacks ${part} weights`, { file, exitCode: 2 }); }
+  }
+  return {
+    options: info.options, checkpointDir,
+    record: {
+      path: info.runDir, checkpoint: info.latest, sha256: hashBytes(Buffer.concat(bytes)), classes: info.classes,
+      recipe: info.options.options.recipe ?? 'dcgan',
+    },
+  };
+}
+
+/** Where a weight's class-indexed rows start (axis 0), or null when it has none. */
+function classRowOffset(name: string, spec: ModelSpec): number | null {
+  if (name === 'g_dense/kernel') return spec.nz;
+  if (/^g_cbn\d+_(gain|bias)\/kernel$/.test(name) || name === 'd_embed/kernel') return 0;
+  return null;
+}
+
+/** Rows of `t` (from the parent) rearranged for the child's classes. */
+function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: string[], initClass: string | null): Tensor {
+  return tf.tidy(() => {
+    const fixed = offset > 0 ? tf.slice(t, [0, 0], [offset, -1]) : null;
+    const rows = tf.slice(t, [offset, 0], [parentClasses.length, -1]);
+    const mean = tf.mean(rows, 0, true);
+    const pick = classes.map((c) => {
+      const k = parentClasses.indexOf(c) >= 0 ? parentClasses.indexOf(c) : initClass !== null ? parentClasses.indexOf(initClass) : -1;
+      return k >= 0 ? tf.slice(rows, [k, 0], [1, -1]) : mean;
+    });
+    return tf.concat(fixed ? [fixed, ...pick] : pick, 0);
+  });
+}
+
+async function readWeights(dir: string): Promise<tf.NamedTensorMap> {
+  const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  const bin = await fs.readFile(path.join(dir, manifest.weightsManifest[0].paths[0]));
+  return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, manifest.weightsManifest[0].weights);
+}
+
+/** Loads the parent's weights into the child's G, EMA and D (see the file comment). */
+export async function initFromParent(parent: Parent, models: { g: LayersModel; gEma: LayersModel; d: LayersModel }, spec: ModelSpec, classes: string[], initClass: string | null): Promise<void> {
+  const parentClasses = parent.options.classes;
+  const conditional = spec.numClasses > 0;
+  for (const [part, targets] of [['generator_ema', [models.g, models.gEma]], ['discriminator', [models.d]]] as const) {
+    const tensors = await readWeights(path.join(parent.checkpointDir, part));
+    try {
+      for (const model of targets) {
+        const names = weightNames(model);
+        model.weights.forEach((w, i) => {
+          const name = names[i];
+          const t = tensors[name];
+          const file = path.join(parent.checkpointDir, part, 'model.json');
+          if (!t) throw new CellganError(`the --init model has no weight ${name}; its architecture differs`, { file, exitCode: 2 });
+          if (/\/sn_v$/.test(name) && t.shape[0] !== w.shape[0]) {
+            // The embedding's right singular vector has one entry per class: restart it, re-estimated below.
+            w.write(tf.fill(w.shape as number[], 1 / Math.sqrt(w.shape[0] as number)));
+            return;
+          }
+          const offset = conditional ? classRowOffset(name, spec) : null;
+          const value = offset === null ? t : remapRows(t, offset, parentClasses, classes, initClass);
+          if (value.shape.join('x') !== w.shape.join('x')) {
+            throw new CellganError(`weight ${name} of the --init model has shape ${t.shape} but this run needs ${w.shape}`, { file, exitCode: 2 });
+          }
+          w.write(value);
+          if (value !== t) value.dispose();
+        });
+      }
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
+  powerIterateModel(models.d, 20);
+}
+
+/**
+ * Names of D's weights that FreezeD keeps fixed: those of its first `blocks`
+ * conv blocks (conv, its batch norm), counted from the image.
+ */
+export function frozenDiscriminatorWeights(d: LayersModel, blocks: number): string[] {
+  const layerNames = new Set(Array.from({ length: blocks }, (_, i) => [`d_conv${i}`, `d_bn${i}`]).flat());
+  return weightNames(d, true).filter((n) => layerNames.has(n.split('/')[0]));
+}

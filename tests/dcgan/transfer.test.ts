@@ -1,0 +1,120 @@
+/** `train --init`: fine-tuning from a trained run or a shipped model, new classes, FreezeD, provenance. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, SAMPLES } from '../helpers/env.js';
+import { train, readRun, generate, checkpointName } from '../../src/dcgan/index.js';
+import { tf, initBackend } from '../../src/engine/index.js';
+import { hashBytes } from '../../src/util/hash.js';
+import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
+
+const tmp = tempDir('cellgan-transfer-');
+const out = (name: string) => path.join(tmp.dir, name);
+beforeAll(async () => { await initBackend('wasm'); });
+afterAll(() => tmp.cleanup());
+
+async function dataOf(name: string, classes: string[]): Promise<string> {
+  const root = out(name);
+  for (const c of classes) {
+    await fs.mkdir(path.join(root, c), { recursive: true });
+    for (const f of (await fs.readdir(path.join(SAMPLES, c))).sort().slice(0, 3)) await fs.copyFile(path.join(SAMPLES, c, f), path.join(root, c, f));
+  }
+  return root;
+}
+
+async function weights(ckpt: string, part: string): Promise<tf.NamedTensorMap> {
+  const manifest = JSON.parse(await fs.readFile(path.join(ckpt, part, 'model.json'), 'utf8'));
+  const bin = await fs.readFile(path.join(ckpt, part, 'weights.bin'));
+  return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, manifest.weightsManifest[0].weights);
+}
+const rows = (t: tf.Tensor) => t.arraySync() as number[][];
+
+const SN = { recipe: 'sngan' as const, conditional: true, className: undefined, batch: 4, gWidth: 2, dWidth: 2, nz: 8 };
+let parentRun = '';
+let childData = '';
+
+describe('train --init', () => {
+  beforeAll(async () => {
+    const parentData = await dataOf('data-parent', ['basophil', 'eosinophil', 'lymphocyte']);
+    childData = await dataOf('data-child', ['eosinophil', 'lymphocyte', 'monocyte']);
+    parentRun = out('parent');
+    await train(tinyOptions(parentRun, { ...SN, data: parentData, iters: 4 }));
+  });
+
+  it('copies the parent\'s weights; known classes keep their rows, a new class starts from --init-class', async () => {
+    const child = out('child');
+    await train({ data: childData, conditional: true, init: parentRun, initClass: 'basophil', iters: 1, out: child, checkpointEvery: 1, logEvery: 1 });
+    const p = (await readRun(parentRun)), c = await readRun(child);
+    const pck = path.join(parentRun, 'checkpoints', checkpointName(p.latest!)), cck = path.join(child, 'checkpoints', checkpointName(0));
+    for (const part of ['generator_ema', 'discriminator']) {
+      const pw = await weights(pck, part), cw = await weights(cck, part);
+      for (const [name, t] of Object.entries(cw)) {
+        if (name === 'g_dense/kernel') {
+          const pr = rows(pw[name]), cr = rows(t);
+          expect(cr.slice(0, 8)).toEqual(pr.slice(0, 8)); // noise rows
+          // child classes eosinophil, lymphocyte, monocyte ← parent rows 1, 2, and basophil's 0
+          expect([cr[8], cr[9], cr[10]]).toEqual([pr[9], pr[10], pr[8]]);
+        } else if (/^g_cbn\d+_(gain|bias)\/kernel$|^d_embed\/kernel$/.test(name)) {
+          const pr = rows(pw[name]);
+          expect(rows(t)).toEqual([pr[1], pr[2], pr[0]]);
+        } else if (!/sn_[uv]$/.test(name)) {
+          expect(Array.from(t.dataSync()), `${part} ${name}`).toEqual(Array.from(pw[name].dataSync()));
+        }
+      }
+    }
+    // Settings come from the parent; provenance is recorded with the hash of the parent's weights.
+    expect(c.options.options).toMatchObject({ recipe: 'sngan', gWidth: 2, nz: 8, batch: 4, loss: 'hinge', init: path.resolve(parentRun), initClass: 'basophil' });
+    const sha = hashBytes(Buffer.concat([await fs.readFile(path.join(pck, 'generator_ema/weights.bin')), await fs.readFile(path.join(pck, 'discriminator/weights.bin'))]));
+    expect(c.options.parent).toEqual({ path: path.resolve(parentRun), checkpoint: p.latest, sha256: sha, classes: ['basophil', 'eosinophil', 'lymphocyte'], recipe: 'sngan' });
+    const g = await generate({ model: child, count: 1, out: out('child-gen') });
+    const manifest = await readJsonl<{ parent_sha256?: string }>(g.manifest);
+    expect(manifest.every((r) => r.parent_sha256 === sha)).toBe(true);
+  });
+
+  it('without --init-class a new class starts from the mean of the parent\'s rows', async () => {
+    const child = out('child-mean');
+    await train({ data: childData, conditional: true, init: parentRun, iters: 1, out: child, checkpointEvery: 1 });
+    const pw = await weights(path.join(parentRun, 'checkpoints', checkpointName((await readRun(parentRun)).latest!)), 'discriminator');
+    const cw = await weights(path.join(child, 'checkpoints', checkpointName(0)), 'discriminator');
+    const pr = rows(pw['d_embed/kernel']), cr = rows(cw['d_embed/kernel']);
+    cr[2].forEach((v, j) => expect(v).toBeCloseTo((pr[0][j] + pr[1][j] + pr[2][j]) / 3, 6));
+  });
+
+  it('FreezeD keeps D\'s first blocks fixed while the rest trains; a fine-tune resumes bit for bit', async () => {
+    const opts = { data: childData, conditional: true, init: parentRun, freezeD: 1, iters: 4, checkpointEvery: 2 };
+    const full = await train({ ...opts, out: out('freeze-full') });
+    const start = await weights(path.join(out('freeze-full'), 'checkpoints', checkpointName(0)), 'discriminator');
+    const end = await weights(full.checkpoint, 'discriminator');
+    expect(Array.from(end['d_conv0/kernel'].dataSync())).toEqual(Array.from(start['d_conv0/kernel'].dataSync()));
+    expect(Array.from(end['d_conv1/kernel'].dataSync())).not.toEqual(Array.from(start['d_conv1/kernel'].dataSync()));
+    const ctl = new AbortController();
+    await train({ ...opts, out: out('freeze-part'), signal: ctl.signal, onIteration: (i) => { if (i === 2) ctl.abort(); } });
+    const resumed = await train({ resume: out('freeze-part'), iters: 4 });
+    const a = await checkpointBytes(full.checkpoint), b = await checkpointBytes(resumed.checkpoint);
+    for (const k of Object.keys(a)) expect(Buffer.compare(a[k], b[k]), k).toBe(0);
+  });
+
+  it('works from a shipped model (options.json + one checkpoint with generator_ema and discriminator only)', async () => {
+    const model = out('shipped');
+    const info = await readRun(parentRun);
+    const ck = path.join('checkpoints', checkpointName(info.latest!));
+    await fs.mkdir(path.join(model, ck), { recursive: true });
+    await fs.copyFile(path.join(parentRun, 'options.json'), path.join(model, 'options.json'));
+    for (const f of ['state.json']) await fs.copyFile(path.join(parentRun, ck, f), path.join(model, ck, f));
+    for (const part of ['generator_ema', 'discriminator']) await fs.cp(path.join(parentRun, ck, part), path.join(model, ck, part), { recursive: true });
+    const g = await generate({ model, count: 2, out: out('shipped-gen') });
+    expect(g.total).toBe(6);
+    const r = await train({ data: childData, conditional: true, init: model, iters: 2, out: out('from-shipped') });
+    expect(r.iteration).toBe(2);
+  });
+
+  it('refuses what cannot be fine-tuned, naming the reason', async () => {
+    const base = { data: childData, init: parentRun, iters: 1 };
+    await expect(train({ ...base, conditional: true, gWidth: 4, out: out('e1') })).rejects.toThrow(/keeps the parent model's architecture; gWidth is 2 there, not 4/);
+    await expect(train({ ...base, conditional: true, initClass: 'neutrophil', out: out('e2') })).rejects.toThrow(/--init-class: expected one of .*basophil, eosinophil, lymphocyte.*received "neutrophil"/);
+    await expect(train({ ...base, className: 'monocyte', out: out('e3') })).rejects.toThrow(/is a conditional model; pass --conditional/);
+    await expect(train({ ...base, conditional: true, freezeD: 9, out: out('e4') })).rejects.toThrow(/--freeze-d: expected at most 3/);
+    await expect(train({ data: childData, conditional: true, iters: 1, freezeD: 1, out: out('e5') })).rejects.toThrow(/need --init/);
+    await expect(train({ ...base, init: out('nowhere'), conditional: true, out: out('e6') })).rejects.toThrow(/not a cellgan run folder/);
+  });
+});
