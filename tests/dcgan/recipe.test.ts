@@ -225,3 +225,21 @@ describe("train with the 'sngan' recipe", () => {
     expect(r.iteration).toBe(4);
   });
 });
+
+describe('DiffAugment translation', () => {
+  it('equals pad-and-crop per sample, forward and gradient, for shifts up to and beyond the image', async () => {
+    const { translate } = await import('../../src/dcgan/augment.js');
+    const n = 5, h = 6, w = 7, pad = 8;
+    const sx = [0, 3, -2, 7, -8], sy = [1, -3, 0, -6, 8];
+    const reference = (y: tf.Tensor4D) => {
+      const padded = tf.pad(y, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+      return tf.concat(Array.from({ length: n }, (_, i) => tf.slice(padded, [i, pad - sy[i], pad - sx[i], 0], [1, h, w, 3])), 0) as tf.Tensor4D;
+    };
+    const x = tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const weights = tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 6);
+    expect(Array.from(translate(x, sx, sy).dataSync())).toEqual(Array.from(reference(x).dataSync()));
+    const grad = (f: (y: tf.Tensor4D) => tf.Tensor4D) => tf.grad((y: tf.Tensor) => tf.sum(tf.mul(f(y as tf.Tensor4D), weights)))(x).dataSync();
+    expect(Array.from(grad((y) => translate(y, sx, sy)))).toEqual(Array.from(grad(reference)));
+    tf.dispose([x, weights]);
+  });
+});
