@@ -17,13 +17,15 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend, describeBackend, tf, type BackendName } from '../engine/index.js';
 import { benchClassifier, benchDcganSequential, benchGenerate, type KernelProfile, type Timed } from './cases.js';
 import { benchDcganParallel } from './parallel-case.js';
+import { cpuId } from './cpu.js';
+import { qualityMain } from './quality-cli.js';
 
 const ALL_CASES = ['dcgan64-b32', 'dcgan64-b64', 'dcgan128-b16', 'classifier', 'generate'] as const;
 
@@ -67,6 +69,11 @@ function usage(msg: string): never {
 }
 
 async function main(): Promise<void> {
+  // The quality benchmark has options of its own (src/bench/quality-cli.ts).
+  const argv = process.argv.slice(2);
+  const casesAt = argv.findIndex((a) => a === '--cases' || a.startsWith('--cases='));
+  const casesValue = casesAt < 0 ? undefined : argv[casesAt].includes('=') ? argv[casesAt].split('=')[1] : argv[casesAt + 1];
+  if (casesValue === 'quality') return qualityMain(argv.filter((_, i) => i !== casesAt && (argv[casesAt].includes('=') || i !== casesAt + 1)));
   const { values } = parseArgs({
     options: {
       cases: { type: 'string', default: ALL_CASES.join(',') },
@@ -156,23 +163,6 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`wrote ${out}`);
-}
-
-/**
- * CPU family/model/stepping and SIMD flags from /proc/cpuinfo (Linux), since
- * a VM's model name alone ("AMD EPYC") does not tell one generation from
- * the next, and figures differ by 1.5–2× between them.
- */
-function cpuId(): string | undefined {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8').split('\n\n')[0];
-    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
-    const flags = new Set((field('flags') ?? '').split(/\s+/));
-    const simd = ['avx2', 'fma', 'avx512f'].filter((f) => flags.has(f)).join(' ');
-    return `${field('vendor_id')} family ${field('cpu family')} model ${field('model')} stepping ${field('stepping')}; ${simd}`;
-  } catch {
-    return undefined;
-  }
 }
 
 main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

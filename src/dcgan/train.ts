@@ -213,8 +213,8 @@ function oneHot(indices: number[], classes: number): Tensor2D {
   return tf.tensor2d(data, [indices.length, classes]);
 }
 
-/** Mean pairwise RMS distance (per pixel value) between N images. */
-function meanPairwiseDistance(pixels: Float32Array, n: number): number {
+/** Mean RMS pixel distance over all pairs of `n` images: the diversity probe of the collapse alarm (and of the quality benchmark). */
+export function meanPairwiseDistance(pixels: Float32Array, n: number): number {
   const d = pixels.length / n;
   let sum = 0, pairs = 0;
   for (let a = 0; a < n; a++) {

@@ -1,0 +1,70 @@
+/**
+ * `npm run bench -- --cases quality [options]`: the quality benchmark's
+ * command line (defaults from QUALITY_DEFAULTS, validated by the library).
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../util/log.js';
+import { QUALITY_DEFAULTS, runQualityBench, type QualityResult } from './quality.js';
+import type { TrainOptions } from '../dcgan/types.js';
+
+const d = QUALITY_DEFAULTS;
+export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
+  --recipe NAME            training recipe (default ${d.recipe})
+  --iters N                training budget in iterations (default ${d.iters})
+  --data DIR               ImageFolder (default ${d.data})
+  --work DIR               cache of split, reference classifier, runs (default ${d.work})
+  --run DIR                run folder (default <work>/runs/<recipe>; resumed when it exists)
+  --split FILE             split file (default <work>/split.json, made once)
+  --reference DIR          use this saved classifier as the reference (default: train and cache one)
+  --no-train               score the run's existing checkpoints only
+  --size PX                32, 64 or 128 (default ${d.size})
+  --checkpoint-every N     (default ${d.checkpointEvery}); each checkpoint is a point of the curve
+  --per-class N            synthetic images per class per checkpoint (default ${d.perClass})
+  --gan-train-per-class N  synthetic images per class for GAN-train (default ${d.ganTrainPerClass})
+  --reference-epochs N     (default ${d.referenceEpochs})
+  --workers N              (default ${d.workers})
+  --seed N                 (default ${d.seed})
+  --train-json JSON        extra train options, e.g. '{"gWidth":48}' (recorded in the result)
+  --out FILE               result JSON (default <work>/<recipe>.json; the plot beside it as .png)`;
+
+export async function qualityMain(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      recipe: { type: 'string' }, iters: { type: 'string' }, data: { type: 'string' }, work: { type: 'string' }, run: { type: 'string' },
+      split: { type: 'string' }, reference: { type: 'string' }, 'no-train': { type: 'boolean', default: false }, size: { type: 'string' },
+      'checkpoint-every': { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' },
+      'reference-epochs': { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string' }, 'train-json': { type: 'string' },
+      out: { type: 'string' }, help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) { console.log(QUALITY_USAGE); return; }
+  const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
+  let overrides: Partial<TrainOptions> | undefined;
+  if (values['train-json']) {
+    try { overrides = JSON.parse(values['train-json']) as Partial<TrainOptions>; } catch { throw new Error(`--train-json: expected a JSON object, received ${values['train-json']}`); }
+  }
+  const logger = createLogger({ level: 'info' });
+  const r = await runQualityBench({
+    recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
+    split: values.split, reference: values.reference, train: !values['no-train'], size: num(values.size),
+    checkpointEvery: num(values['checkpoint-every']), perClass: num(values['per-class']), ganTrainPerClass: num(values['gan-train-per-class']),
+    referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
+    out: values.out, logger,
+  });
+  console.log(qualityTable(r));
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : (x * 100).toFixed(1));
+
+/** The curve as a plain-text table, for the terminal and the notes. */
+export function qualityTable(r: QualityResult): string {
+  const L = [`${r.recipe} on ${r.data} at ${r.size} px; ${r.cpu}, ${r.cores} cores`,
+    'iteration  wall h  cpu h  GAN-test %  bal. %  mean FID  mean KID×10³  diversity'];
+  for (const p of r.curve) {
+    L.push(`${String(p.iteration).padStart(9)}  ${(p.wall_s / 3600).toFixed(2).padStart(6)}  ${(p.cpu_s / 3600).toFixed(2).padStart(5)}  ${pct(p.gan_test.accuracy.value).padStart(10)}  ${pct(p.gan_test.balanced_accuracy.value).padStart(6)}  ${(p.fid_mean ?? NaN).toFixed(1).padStart(8)}  ${((p.kid_mean ?? NaN) * 1e3).toFixed(1).padStart(12)}  ${p.diversity_ratio.toFixed(3).padStart(9)}`);
+  }
+  L.push(`baseline ${pct(r.baseline.accuracy.value)} %, GAN-train ${pct(r.gan_train?.accuracy.value)} %, GAN-test ${pct(r.gan_test.accuracy.value)} % (iteration ${r.gan_test.iteration})`);
+  L.push('GAN-test per class: ' + Object.entries(r.gan_test.per_class).map(([c, x]) => `${c} ${pct(x)}`).join(', '));
+  return L.join('\n');
+}

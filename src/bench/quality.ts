@@ -1,0 +1,440 @@
+/**
+ * The quality benchmark: sample quality against training cost, the yardstick
+ * every change to the GAN is judged on.
+ *
+ *   npm run bench -- --cases quality [--recipe sngan] [--iters 5000] [--work .bench/quality]
+ *
+ * Phases (each cached, so a re-run only does what is missing):
+ *   1. data    — the real dataset and a fixed split (made once with --seed);
+ *   2. reference classifier — trained ONCE on the real training split and
+ *               cached (or given with --reference); GAN-test and the feature
+ *               space of FID/KID are both this one model, so every checkpoint
+ *               of every recipe is measured with the same ruler;
+ *   3. train   — one conditional model with the named recipe to --iters
+ *               (resumes the run folder; --no-train scores what exists);
+ *   4. curve   — at every checkpoint: iteration, wall and CPU seconds of
+ *               training, GAN-test (accuracy, CI, per class), per-class FID
+ *               and KID against the real test images, the diversity ratio;
+ *   5. final   — at the last checkpoint: GAN-train (a classifier with the
+ *               reference's recipe trained on synthetic images only, tested on
+ *               the real test split) and the baseline (the reference on the
+ *               real test split);
+ *   6. write   — one JSON (the shape of docs/quality/latest.json) and a PNG
+ *               of quality against CPU hours.
+ * Scoring lives here, not in training: the trainer knows nothing of it.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { ensureBackend, describeBackend } from '../engine/index.js';
+import { loadDataset, readSplit, selectSplit, makeSplit, writeSplit } from '../data/index.js';
+import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
+import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, type RecipeName } from '../dcgan/index.js';
+import type { TrainOptions } from '../dcgan/types.js';
+import {
+  trainClassifier, trainOnImages, carveValidation, loadClassifier, predictImages, computeMetrics, toPart,
+  loadFeatureExtractor, computeFeatures, distancesBetween, readSyntheticFolder, type LoadedClassifier, type FeatureSet, type ScorePart,
+} from '../metrics/index.js';
+import { decodeLabeled, type LabeledImages } from '../metrics/images.js';
+import { chartToPng, type ChartSpec } from '../util/charts.js';
+import { writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
+import { hashFile } from '../util/hash.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { Rng } from '../util/rng.js';
+import { CellganError } from '../util/errors.js';
+import * as v from '../util/validate.js';
+import { cpuDescription } from './cpu.js';
+
+/** Every default of the benchmark, read by its CLI and by the tests alike. */
+export const QUALITY_DEFAULTS = {
+  data: '../shared/datasets/pbc-128',
+  work: '.bench/quality',
+  recipe: DEFAULT_RECIPE as RecipeName,
+  iters: 5000,
+  size: 64,
+  seed: 0,
+  checkpointEvery: 500,
+  /** Synthetic images per class at every checkpoint (GAN-test, FID/KID, diversity). */
+  perClass: 200,
+  /** Synthetic images per class for the final GAN-train classifier. */
+  ganTrainPerClass: 500,
+  referenceEpochs: 14,
+  workers: Math.min(2, os.availableParallelism()),
+  kidSubsets: 100,
+} as const;
+
+export interface QualityBenchOptions {
+  data?: string;
+  /** Split file; default <work>/split.json, made once from --seed (val 10 %, test 20 %). */
+  split?: string;
+  /** Folder of the cached split, reference classifier and runs. */
+  work?: string;
+  /** Run folder (default <work>/runs/<recipe>); resumed when it exists. */
+  run?: string;
+  /** A saved reference classifier to use instead of the cached one (it must be trained on this data's train split). */
+  reference?: string;
+  recipe?: RecipeName;
+  iters?: number;
+  size?: number;
+  seed?: number;
+  checkpointEvery?: number;
+  perClass?: number;
+  ganTrainPerClass?: number;
+  referenceEpochs?: number;
+  /** Cap of real training images per class for the reference classifier (tiny runs and tests only). */
+  referenceMaxPerClass?: number;
+  workers?: number;
+  /** false: score the checkpoints that exist, train nothing. */
+  train?: boolean;
+  /** Extra train options (e.g. widths for a tiny test); recorded in the result. */
+  trainOverrides?: Partial<TrainOptions>;
+  /** Bootstrap resamples of the CIs (default 1000). */
+  resamples?: number;
+  kidSubsets?: number;
+  /** Result JSON (default <work>/<recipe>.json) and plot (beside it, .png). */
+  out?: string;
+  logger?: Logger;
+}
+
+export interface Estimate { value: number | null; ci95: [number | null, number | null] }
+
+export interface CurvePoint {
+  iteration: number;
+  wall_s: number;
+  cpu_s: number;
+  gan_test: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null> };
+  /** Mean over classes of the per-class FID / KID (reference-classifier features, real test images vs synthetic). */
+  fid_mean: number | null;
+  kid_mean: number | null;
+  per_class: Record<string, { fid: number | null; kid: number | null; diversity_ratio: number }>;
+  /** Mean over classes of (synthetic mean pairwise pixel distance / real test's). */
+  diversity_ratio: number;
+}
+
+export interface QualityResult {
+  format: 'cellgan-quality-bench';
+  version: 1;
+  date: string;
+  data: string;
+  size: number;
+  recipe: RecipeName;
+  budget: { iters: number; checkpoint_every: number; overrides: Record<string, unknown> };
+  cpu: string;
+  cores: number;
+  backend: string;
+  run: string;
+  split: { file: string; sha256: string; train: number; test: number };
+  reference: { dir: string; epochs: number; val_accuracy: number | null };
+  /** Training cost to the last checkpoint (summed over the run's sessions). */
+  wall_s: number;
+  cpu_s: number;
+  baseline: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null> };
+  gan_train: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null>; iteration: number; n_train: number } | null;
+  gan_test: CurvePoint['gan_test'] & { iteration: number };
+  curve: CurvePoint[];
+  settings: Record<string, unknown>;
+}
+
+interface Resolved {
+  data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
+  iters: number; size: number; seed: number; checkpointEvery: number; perClass: number; ganTrainPerClass: number;
+  referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; resamples: number;
+  kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
+}
+
+/** Validates every option once (sharp-style: "expected X, received Y"). */
+export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
+  const d = QUALITY_DEFAULTS;
+  const work = path.resolve(o.work ?? d.work);
+  const recipe = v.oneOf('--recipe', o.recipe ?? d.recipe, RECIPE_NAMES);
+  return {
+    data: path.resolve(v.nonEmptyString('--data', o.data ?? d.data)),
+    work,
+    split: o.split === undefined ? undefined : path.resolve(v.nonEmptyString('--split', o.split)),
+    run: path.resolve(o.run ?? path.join(work, 'runs', recipe)),
+    reference: o.reference === undefined ? undefined : path.resolve(v.nonEmptyString('--reference', o.reference)),
+    recipe,
+    iters: v.integer('--iters', o.iters ?? d.iters, 1, 10_000_000),
+    size: v.oneOf('--size', o.size ?? d.size, [32, 64, 128] as const),
+    seed: v.integer('--seed', o.seed ?? d.seed, 0, 2 ** 31 - 1),
+    checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? d.checkpointEvery, 1),
+    perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
+    ganTrainPerClass: v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
+    referenceEpochs: v.integer('--reference-epochs', o.referenceEpochs ?? d.referenceEpochs, 1, 1000),
+    referenceMaxPerClass: o.referenceMaxPerClass === undefined ? undefined : v.integer('--reference-max-per-class', o.referenceMaxPerClass, 1),
+    workers: v.integer('--workers', o.workers ?? d.workers, 0, 64),
+    train: o.train ?? true,
+    resamples: v.integer('--resamples', o.resamples ?? 1000, 0, 1_000_000),
+    kidSubsets: v.integer('--kid-subsets', o.kidSubsets ?? d.kidSubsets, 1, 10_000),
+    out: path.resolve(o.out ?? path.join(work, `${recipe}.json`)),
+    overrides: o.trainOverrides ?? {},
+  };
+}
+
+export async function runQualityBench(options: QualityBenchOptions): Promise<QualityResult> {
+  const o = resolveQualityOptions(options);
+  const logger = options.logger ?? silentLogger;
+  const backend = await ensureBackend();
+  await fs.mkdir(o.work, { recursive: true });
+
+  // ---- 1. data and split ---------------------------------------------------
+  const dataset = await loadDataset(o.data);
+  const splitFile = o.split ?? path.join(o.work, 'split.json');
+  if (!o.split && !(await exists(splitFile))) {
+    logger.info(`quality: writing the split ${splitFile} (seed ${o.seed})`);
+    await writeSplit(splitFile, await makeSplit(dataset, { seed: o.seed }));
+  }
+  const split = await readSplit(splitFile);
+  const trainItems = selectSplit(dataset, split, 'train');
+  const testItems = selectSplit(dataset, split, 'test');
+  if (!testItems.length) throw new CellganError('the split has no test images', { file: splitFile });
+
+  // ---- 2. the reference classifier (once) ----------------------------------
+  const reference = await referenceClassifier(o, dataset, split, splitFile, logger);
+  try {
+    const classes = reference.info.classes;
+    if (reference.info.inputSize !== o.size) {
+      throw new CellganError(`the reference classifier takes ${reference.info.inputSize} px images, the benchmark runs at ${o.size} px`, { file: reference.dir });
+    }
+    const realTest = await decodeLabeled(testItems.filter((i) => classes.includes(i.label)), classes, o.size, logger, 'real test images');
+    const extractor = await loadFeatureExtractor(reference.dir);
+    try {
+      const cacheDir = path.join(o.work, 'features-cache');
+      const realFeatures = await computeFeatures(extractor, testItems, { cacheDir, logger, what: 'real test images' });
+      const realByClass = byClass(realFeatures, testItems);
+      const realDiversity = Object.fromEntries(classes.map((c, k) => [c, classDiversity(realTest, k)]));
+
+      // ---- 3. train --------------------------------------------------------
+      if (o.train) {
+        const resume = await exists(path.join(o.run, 'options.json'));
+        logger.info(`quality: ${resume ? 'resuming' : 'training'} ${o.run} (${o.recipe}) to iteration ${o.iters}`);
+        await train(resume
+          ? { resume: o.run, iters: o.iters, workers: o.workers, logger, progress: false }
+          : {
+            data: o.data, split: splitFile, conditional: true, size: o.size, recipe: o.recipe, iters: o.iters, seed: o.seed,
+            out: o.run, checkpointEvery: o.checkpointEvery, keepCheckpoints: 1000, workers: o.workers, logger, progress: false,
+            ...o.overrides,
+          });
+      }
+      const run = await readRun(o.run);
+      if (!run.checkpoints.length) throw new CellganError('the run has no checkpoint to score', { file: o.run });
+      const runClasses = run.classes.filter((c) => classes.includes(c));
+
+      // ---- 4. the curve: every checkpoint -----------------------------------
+      const curve: CurvePoint[] = [];
+      const cached = path.join(o.run, 'quality');
+      for (const ck of run.checkpoints) {
+        const file = path.join(cached, `${checkpointName(ck)}-${o.perClass}.json`);
+        if (await exists(file)) { curve.push(JSON.parse(await fs.readFile(file, 'utf8')) as CurvePoint); continue; }
+        logger.info(`quality: scoring checkpoint ${ck}`);
+        const point = await scoreCheckpoint(o, run.runDir, ck, reference, extractor, classes, runClasses, realByClass, realDiversity, logger);
+        await writeJsonAtomic(file, point);
+        curve.push(point);
+      }
+      const last = curve[curve.length - 1];
+
+      // ---- 5. final: GAN-train and the baseline -----------------------------
+      const baseEval = predictImages(reference.model, realTest, classes.length);
+      const baseline = summary(toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'real test split', trainItems.length));
+      const ganTrainFile = path.join(cached, `gan-train-${checkpointName(last.iteration)}-${o.ganTrainPerClass}.json`);
+      let ganTrain: QualityResult['gan_train'] = null;
+      if (runClasses.length >= 2) {
+        if (await exists(ganTrainFile)) ganTrain = JSON.parse(await fs.readFile(ganTrainFile, 'utf8')) as QualityResult['gan_train'];
+        else {
+          ganTrain = await ganTrainScore(o, run.runDir, last.iteration, runClasses, testItems, reference, logger);
+          await writeJsonAtomic(ganTrainFile, ganTrain);
+        }
+      }
+
+      // ---- 6. write -----------------------------------------------------------
+      const valAcc = reference.info.history.length
+        ? reference.info.history[reference.info.training.earlyStopping.bestEpoch - 1]?.valAccuracy ?? null : null;
+      const result: QualityResult = {
+        format: 'cellgan-quality-bench', version: 1, date: new Date().toISOString(),
+        data: path.relative(process.cwd(), o.data) || '.', size: o.size, recipe: run.options.options.recipe ?? 'dcgan',
+        budget: { iters: last.iteration, checkpoint_every: o.checkpointEvery, overrides: jsonable(o.overrides) },
+        cpu: cpuDescription(), cores: os.cpus().length, backend: describeBackend(backend),
+        run: o.run,
+        split: { file: splitFile, sha256: await hashFile(splitFile), train: trainItems.length, test: testItems.length },
+        reference: { dir: reference.dir, epochs: reference.info.history.length, val_accuracy: valAcc },
+        wall_s: last.wall_s, cpu_s: last.cpu_s,
+        baseline, gan_train: ganTrain, gan_test: { ...last.gan_test, iteration: last.iteration }, curve,
+        settings: {
+          per_class: o.perClass, gan_train_per_class: o.ganTrainPerClass, seed: o.seed, workers: o.workers,
+          fid_real: 'real test split', features: extractor.description, bootstrap_resamples: o.resamples,
+          model: run.options.model, train_options: jsonable(run.options.options),
+        },
+      };
+      await writeJsonAtomic(o.out, result);
+      await writeFileAtomic(o.out.replace(/\.json$/, '') + '.png', await chartToPng(qualityChart(result)));
+      logger.info(`quality: wrote ${o.out} and its plot (.png)`);
+      return result;
+    } finally {
+      extractor.dispose();
+    }
+  } finally {
+    reference.model.dispose();
+  }
+}
+
+/** The cached reference classifier (trained here once per data, split, size and seed), or the one given. */
+async function referenceClassifier(o: Resolved, dataset: Dataset, split: SplitFile, splitFile: string, logger: Logger): Promise<LoadedClassifier> {
+  if (o.reference) {
+    const ref = await loadClassifier(o.reference);
+    if (path.resolve(ref.info.training.data) !== dataset.root) {
+      ref.model.dispose();
+      throw new CellganError(`the reference classifier was trained on ${ref.info.training.data}, not on ${dataset.root}`, { file: o.reference });
+    }
+    return ref;
+  }
+  const dir = path.join(o.work, 'reference');
+  const key = {
+    data: dataset.root, split_sha256: await hashFile(splitFile), size: o.size, seed: o.seed, epochs: o.referenceEpochs,
+    max_per_class: o.referenceMaxPerClass ?? null,
+  };
+  const keyFile = path.join(dir, 'quality-key.json');
+  if (await exists(keyFile)) {
+    const old = await fs.readFile(keyFile, 'utf8');
+    if (old === JSON.stringify(key)) return loadClassifier(dir);
+    logger.info('quality: the cached reference classifier was made for other settings; training a new one');
+  }
+  logger.info(`quality: training the reference classifier (${o.referenceEpochs} epochs) into ${dir}`);
+  const r = await trainClassifier({
+    data: dataset, split, out: dir, force: true, size: o.size, epochs: o.referenceEpochs, seed: o.seed,
+    workers: o.workers, maxPerClass: o.referenceMaxPerClass, logger,
+  });
+  r.model.dispose();
+  await writeFileAtomic(keyFile, JSON.stringify(key));
+  return loadClassifier(dir);
+}
+
+/** Samples `perClass` images per class from checkpoint `ck` into a scratch folder (as `cellgan generate` writes them). */
+async function sampleCheckpoint(runDir: string, ck: number, perClass: number, seed: number, scratch: string): Promise<string> {
+  await fs.rm(scratch, { recursive: true, force: true });
+  await generate({ model: runDir, checkpoint: ck, count: perClass, out: scratch, seed, force: true, progress: false });
+  return scratch;
+}
+
+async function scoreCheckpoint(
+  o: Resolved, runDir: string, ck: number, reference: LoadedClassifier, extractor: Awaited<ReturnType<typeof loadFeatureExtractor>>,
+  classes: string[], runClasses: string[], realByClass: Map<string, FeatureSet>, realDiversity: Record<string, number>, logger: Logger,
+): Promise<CurvePoint> {
+  const scratch = path.join(o.work, 'scratch', `ck-${process.pid}`);
+  try {
+    // Seed 1_000_000 + seed: noise disjoint from training's grids and from GAN-train's set.
+    await sampleCheckpoint(runDir, ck, o.perClass, 1_000_000 + o.seed, scratch);
+    const synthetic = await readSyntheticFolder(scratch);
+    const items = synthetic.items.filter((i) => runClasses.includes(i.label));
+    const set = await decodeLabeled(items, classes, o.size, logger, 'synthetic images');
+    const e = predictImages(reference.model, set, classes.length);
+    const ganTest = summary(toPart(computeMetrics(e.yTrue, e.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'synthetic images', 0), runClasses);
+    const fake = byClass(await computeFeatures(extractor, items, { logger, what: 'synthetic images' }), items);
+    const perClass: CurvePoint['per_class'] = {};
+    for (const c of runClasses) {
+      const real = realByClass.get(c), f = fake.get(c);
+      const dist = real && f ? distancesBetween(real, f, { k: 3, kidSubsetSize: 1000, kidSubsets: o.kidSubsets, seed: o.seed }, c, silentLogger) : null;
+      const k = classes.indexOf(c);
+      perClass[c] = { fid: dist?.fid ?? null, kid: dist?.kid.value ?? null, diversity_ratio: realDiversity[c] > 0 ? classDiversity(set, k) / realDiversity[c] : 0 };
+    }
+    const state = JSON.parse(await fs.readFile(path.join(runDir, 'checkpoints', checkpointName(ck), 'state.json'), 'utf8')) as { wallTimeS: number; cpuTimeS?: number };
+    const vals = Object.values(perClass);
+    return {
+      iteration: ck, wall_s: round(state.wallTimeS, 1), cpu_s: round(state.cpuTimeS ?? NaN, 1), gan_test: ganTest,
+      fid_mean: meanOrNull(vals.map((x) => x.fid)), kid_mean: meanOrNull(vals.map((x) => x.kid)), per_class: perClass,
+      diversity_ratio: round(mean(vals.map((x) => x.diversity_ratio)), 4),
+    };
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function ganTrainScore(o: Resolved, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, logger: Logger): Promise<NonNullable<QualityResult['gan_train']>> {
+  const scratch = path.join(o.work, 'scratch', `gan-train-${process.pid}`);
+  try {
+    logger.info(`quality: GAN-train on ${o.ganTrainPerClass} synthetic images per class of checkpoint ${ck}`);
+    await sampleCheckpoint(runDir, ck, o.ganTrainPerClass, 2_000_000 + o.seed, scratch);
+    const synthetic = await readSyntheticFolder(scratch);
+    const items = synthetic.items.filter((i) => runClasses.includes(i.label));
+    const { train: tr, val } = carveValidation(items, 0.1, new Rng(`quality-gan-train/${o.seed}`));
+    const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
+    const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');
+    // The reference's own recipe, so GAN-train and the baseline differ only in their training images.
+    const t = reference.info.training;
+    const gan = await trainOnImages({
+      classes: runClasses, train: trainSet, val: valSet, dataDescription: `${runDir} checkpoint ${ck}`, size: o.size,
+      epochs: o.referenceEpochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: o.seed, architecture: reference.info.architecture,
+      workers: o.workers, logger,
+    }, 'carved-from-train');
+    try {
+      const test = await decodeLabeled(testItems.filter((i) => runClasses.includes(i.label)), runClasses, o.size, logger, 'real test images');
+      const e = predictImages(gan.model, test, runClasses.length);
+      return { ...summary(toPart(computeMetrics(e.yTrue, e.yPred, runClasses, { resamples: o.resamples, seed: o.seed }), 'synthetic images', 'real test split', trainSet.labels.length)), iteration: ck, n_train: trainSet.labels.length };
+    } finally {
+      gan.model.dispose();
+    }
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function summary(p: ScorePart, onlyClasses?: string[]): CurvePoint['gan_test'] {
+  const keep = onlyClasses ?? p.classes;
+  return {
+    accuracy: p.accuracy, balanced_accuracy: p.balanced_accuracy,
+    per_class: Object.fromEntries(keep.filter((c) => p.per_class[c]?.n).map((c) => [c, p.per_class[c].sensitivity.value])),
+  };
+}
+
+function byClass(set: FeatureSet, items: DatasetItem[]): Map<string, FeatureSet> {
+  const labelOf = new Map(items.map((i) => [i.file, i.label]));
+  const groups = new Map<string, number[]>();
+  set.files.forEach((f, i) => { const c = labelOf.get(f)!; groups.set(c, [...(groups.get(c) ?? []), i]); });
+  const out = new Map<string, FeatureSet>();
+  for (const [c, idx] of groups) {
+    const rows = new Float64Array(idx.length * set.d);
+    idx.forEach((i, j) => rows.set(set.rows.subarray(i * set.d, (i + 1) * set.d), j * set.d));
+    out.set(c, { rows, n: idx.length, d: set.d, files: idx.map((i) => set.files[i]), cached: set.cached });
+  }
+  return out;
+}
+
+/** Mean pairwise pixel distance of (at most 200 seeded picks of) class k's images, in [-1, 1] units as the collapse alarm measures it. */
+function classDiversity(set: LabeledImages, k: number): number {
+  const idx = Array.from(set.labels, (l, i) => (l === k ? i : -1)).filter((i) => i >= 0);
+  const pick = new Rng(`quality-diversity/${k}`).shuffle(idx).slice(0, 200);
+  const per = set.size * set.size * 3;
+  const px = new Float32Array(pick.length * per);
+  pick.forEach((i, j) => { for (let q = 0; q < per; q++) px[j * per + q] = set.pixels[i * per + q] / 127.5 - 1; });
+  return pick.length >= 2 ? meanPairwiseDistance(px, pick.length) : 0;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+function meanOrNull(xs: (number | null)[]): number | null {
+  const ok = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return ok.length === xs.length && ok.length ? mean(ok) : null;
+}
+function jsonable(x: unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(x, (k, val) => (k === 'logger' || k === 'signal' ? undefined : val))) as Record<string, unknown>;
+}
+
+/** GAN-test and mean per-class FID against CPU hours: the curve a user picks a budget from. */
+export function qualityChart(r: QualityResult): ChartSpec {
+  const values = r.curve.flatMap((p) => [
+    { cpu_h: p.cpu_s / 3600, iteration: p.iteration, measure: 'GAN-test accuracy (%)', value: (p.gan_test.accuracy.value ?? 0) * 100 },
+    ...(p.fid_mean === null ? [] : [{ cpu_h: p.cpu_s / 3600, iteration: p.iteration, measure: 'mean per-class FID', value: p.fid_mean }]),
+  ]);
+  const x = { field: 'cpu_h', type: 'quantitative', title: `training CPU hours (${r.cores} cores; ${r.cpu.split(';')[0]})` };
+  return {
+    title: `quality vs cost: ${r.recipe}, ${r.data}, ${r.size} px`,
+    data: { values },
+    facet: { row: { field: 'measure', type: 'nominal', title: null } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 520, height: 180,
+      layer: [
+        { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'value', type: 'quantitative', title: null }, tooltip: [{ field: 'iteration' }, { field: 'value' }] } },
+      ],
+    },
+  } as unknown as ChartSpec;
+}

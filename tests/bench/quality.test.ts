@@ -1,0 +1,92 @@
+/**
+ * The quality benchmark at a tiny size (32 px, widths 8, four iterations):
+ * every phase runs, the JSON has the fields docs/quality/latest.json must
+ * have, the caches are used on a re-run, and GAN-test agrees with an
+ * independent scoring of the same images (generate + the reference
+ * classifier through the public API).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, SAMPLES } from '../helpers/env.js';
+import { initBackend } from '../../src/engine/index.js';
+import { runQualityBench, resolveQualityOptions, type QualityResult } from '../../src/bench/quality.js';
+import { generate } from '../../src/dcgan/index.js';
+import { featureDistances, loadClassifier, predictImages, readSyntheticFolder } from '../../src/metrics/index.js';
+import { decodeLabeled } from '../../src/metrics/images.js';
+
+const tmp = tempDir('cellgan-quality-');
+beforeAll(async () => { await initBackend('wasm'); });
+afterAll(() => tmp.cleanup());
+
+const tiny = (work: string) => ({
+  data: SAMPLES, work, recipe: 'sngan' as const, iters: 4, size: 32, checkpointEvery: 2, perClass: 6, ganTrainPerClass: 6,
+  referenceEpochs: 1, referenceMaxPerClass: 12, workers: 0, resamples: 50, kidSubsets: 5,
+  trainOverrides: { gWidth: 8, dWidth: 8, batch: 4, gridEvery: 2, logEvery: 2 },
+});
+
+describe('quality benchmark', () => {
+  let r: QualityResult;
+  const work = path.join(tmp.dir, 'work');
+
+  it('trains, scores every checkpoint and writes the result and its plot', async () => {
+    r = await runQualityBench(tiny(work));
+    expect(r).toMatchObject({ format: 'cellgan-quality-bench', size: 32, recipe: 'sngan', budget: { iters: 4 } });
+    expect(r.cpu).toMatch(/\(/);
+    expect(r.curve.map((p) => p.iteration)).toEqual([0, 2, 4]); // the untrained start is the curve's first point
+    expect(r.curve[2].cpu_s).toBeGreaterThan(r.curve[1].cpu_s);
+    expect(r.curve[2].wall_s).toBeGreaterThan(r.curve[1].wall_s);
+    expect(r.cpu_s).toBe(r.curve[2].cpu_s);
+    const classes = (await fs.readdir(SAMPLES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    for (const p of r.curve) {
+      expect(Object.keys(p.per_class).sort()).toEqual(classes);
+      expect(Object.keys(p.gan_test.per_class).sort()).toEqual(classes);
+      expect(p.gan_test.accuracy.value).toBeGreaterThanOrEqual(0);
+      expect(p.gan_test.accuracy.value).toBeLessThanOrEqual(1);
+      expect(p.diversity_ratio).toBeGreaterThan(0);
+      expect(Number.isFinite(p.fid_mean)).toBe(true);
+    }
+    for (const k of ['baseline', 'gan_train', 'gan_test'] as const) expect(r[k]!.accuracy.value).not.toBeNull();
+    expect(r.gan_train!.n_train).toBeGreaterThan(0);
+    const o = resolveQualityOptions(tiny(work));
+    const json = JSON.parse(await fs.readFile(o.out, 'utf8')) as QualityResult;
+    expect(json.curve).toEqual(r.curve);
+    const png = await fs.readFile(o.out.replace(/\.json$/, '.png'));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('GAN-test and FID equal an independent scoring of the same images by the reference classifier', async () => {
+    const o = resolveQualityOptions(tiny(work));
+    const ref = await loadClassifier(path.join(work, 'reference'));
+    const out = path.join(tmp.dir, 'independent');
+    try {
+      // The benchmark samples its checkpoints with seed 1_000_000 + seed.
+      await generate({ model: o.run, checkpoint: 4, count: 6, out, seed: 1_000_000, progress: false });
+      const synthetic = await readSyntheticFolder(out);
+      const set = await decodeLabeled(synthetic.items, ref.info.classes, 32);
+      const e = predictImages(ref.model, set, ref.info.classes.length);
+      const hits = Array.from(e.yTrue).filter((t, i) => t === e.yPred[i]).length;
+      expect(r.curve[2].gan_test.accuracy.value).toBeCloseTo(hits / e.yTrue.length, 10);
+      // FID depends on every pixel of the samples, so this also pins which images were scored.
+      const d = await featureDistances({ data: SAMPLES, split: path.join(work, 'split.json'), realSubset: 'test', synthetic: out, model: path.join(work, 'reference'), kidSubsets: 5 });
+      for (const [c, x] of Object.entries(d.classes)) expect(r.curve[2].per_class[c].fid, c).toBeCloseTo(x.fid!, 6);
+    } finally {
+      ref.model.dispose();
+    }
+  });
+
+  it('a re-run uses its caches: the reference is not retrained and checkpoints are not rescored', async () => {
+    const refJson = path.join(work, 'reference', 'classifier.json');
+    const before = (await fs.stat(refJson)).mtimeMs;
+    const again = await runQualityBench({ ...tiny(work), train: false });
+    expect((await fs.stat(refJson)).mtimeMs).toBe(before);
+    expect(again.curve).toEqual(r.curve);
+    expect(again.gan_train).toEqual(r.gan_train);
+  });
+
+  it('rejects bad options up front', () => {
+    expect(() => resolveQualityOptions({ recipe: 'stylegan' as never })).toThrow(/one of.*for --recipe/);
+    expect(() => resolveQualityOptions({ iters: 0 })).toThrow(/--iters/);
+    expect(() => resolveQualityOptions({ size: 48 })).toThrow(/for --size/);
+  });
+});
