@@ -12,3 +12,5 @@ export type { Augmentation, AugmentParams } from './augment.js';
 export type * from './types.js';
 export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
 export type { Recipe, RecipeName } from './recipes.js';
+export { packModel, PACKED_PARTS } from './pack.js';
+export type { PackOptions, PackResult } from './pack.js';

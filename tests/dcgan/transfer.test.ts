@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, SAMPLES } from '../helpers/env.js';
-import { train, readRun, generate, checkpointName } from '../../src/dcgan/index.js';
+import { train, readRun, generate, checkpointName, packModel } from '../../src/dcgan/index.js';
 import { tf, initBackend } from '../../src/engine/index.js';
 import { hashBytes } from '../../src/util/hash.js';
 import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
@@ -94,18 +94,27 @@ describe('train --init', () => {
     for (const k of Object.keys(a)) expect(Buffer.compare(a[k], b[k]), k).toBe(0);
   });
 
-  it('works from a shipped model (options.json + one checkpoint with generator_ema and discriminator only)', async () => {
+  it('model pack makes a shipped model (one checkpoint: generator_ema, discriminator, state) that generates the same images and fine-tunes', async () => {
     const model = out('shipped');
     const info = await readRun(parentRun);
-    const ck = path.join('checkpoints', checkpointName(info.latest!));
-    await fs.mkdir(path.join(model, ck), { recursive: true });
-    await fs.copyFile(path.join(parentRun, 'options.json'), path.join(model, 'options.json'));
-    for (const f of ['state.json']) await fs.copyFile(path.join(parentRun, ck, f), path.join(model, ck, f));
-    for (const part of ['generator_ema', 'discriminator']) await fs.cp(path.join(parentRun, ck, part), path.join(model, ck, part), { recursive: true });
+    const packed = await packModel({ run: parentRun, out: model });
+    expect(packed.checkpoint).toBe(info.latest);
+    const ck = path.join(model, 'checkpoints', checkpointName(info.latest!));
+    expect((await fs.readdir(ck)).sort()).toEqual(['discriminator', 'generator_ema', 'state.json']);
+    expect((await fs.readdir(path.join(model, 'checkpoints')))).toHaveLength(1);
     const g = await generate({ model, count: 2, out: out('shipped-gen') });
     expect(g.total).toBe(6);
+    const fromRun = await generate({ model: parentRun, count: 2, out: out('run-gen') });
+    for (const f of ['basophil/000000.png', 'lymphocyte/000001.png']) {
+      expect(await fs.readFile(path.join(g.out, f))).toEqual(await fs.readFile(path.join(fromRun.out, f)));
+    }
     const r = await train({ data: childData, conditional: true, init: model, iters: 2, out: out('from-shipped') });
     expect(r.iteration).toBe(2);
+    const child = await readRun(out('from-shipped'));
+    expect(child.options.options.init).toBe(path.resolve(model));
+    await expect(packModel({ run: parentRun, out: path.join(parentRun, 'inside') })).rejects.toThrow(/outside the run folder/);
+    await expect(packModel({ run: parentRun, out: model })).rejects.toThrow(/not empty|exists|--force/);
+    await expect(packModel({ run: parentRun, out: out('x'), checkpoint: 3 })).rejects.toThrow(/no checkpoint 3; available/);
   });
 
   it('refuses what cannot be fine-tuned, naming the reason', async () => {

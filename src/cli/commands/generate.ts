@@ -10,7 +10,7 @@ export const generateCommand: CommandModule<GlobalArgs, Args> = {
   command: 'generate',
   describe: 'Sample a trained run into <out>/<class>/<index>.png with a manifest.jsonl (any image can be regenerated)',
   builder: (y) => y
-    .option('model', { type: 'string', demandOption: true, describe: 'run folder made by cellgan train' })
+    .option('model', { type: 'string', demandOption: true, describe: 'run folder made by cellgan train, or a packed model (e.g. models/pbc-64)' })
     .option('checkpoint', { type: 'number', describe: 'checkpoint iteration [default: the latest]' })
     .option('count', { type: 'number', demandOption: true, describe: 'images per class' })
     .option('class', { type: 'string', describe: 'only this class (a conditional model makes every class otherwise)' })

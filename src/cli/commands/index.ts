@@ -8,10 +8,11 @@ import { classifierCommand } from './classifier.js';
 import { scoreCommand } from './score.js';
 import { exportCommand } from './export.js';
 import { pipelineCommand } from './pipeline.js';
+import { modelCommand } from './model.js';
 
 /** Every subcommand, in the order `cellgan --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
 export const commands: CommandModule<any, any>[] = [
-  inspectCommand, splitCommand, trainCommand, generateCommand, classifierCommand,
+  inspectCommand, splitCommand, trainCommand, generateCommand, modelCommand, classifierCommand,
   scoreCommand, exportCommand, pipelineCommand, backendCommand,
 ];
