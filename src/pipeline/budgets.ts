@@ -5,11 +5,21 @@
  * demo (7 classes × 30 images, 64 px, conditional) finishes within 15 minutes
  * on a 2-core CPU with the wasm backend (measured: notes/pipeline.md);
  * `test` is a smoke-test size for the test suite only.
+ *
+ * A budget names a training recipe (how the GAN learns: losses, norms,
+ * optimiser; src/dcgan/recipes.ts) and sizes it (how long, how wide, how
+ * many images); its width, batch, DiffAugment and EMA fields override the
+ * recipe's. With `--init` (fine-tuning) the parent model's settings are used
+ * instead and only the iterations, counts and epochs apply.
  */
+import { DEFAULT_RECIPE, type RecipeName } from '../dcgan/recipes.js';
+
 export const BUDGET_NAMES = ['test', 'quick', 'standard', 'paper'] as const;
 export type BudgetName = (typeof BUDGET_NAMES)[number];
 
 export interface Budget {
+  /** Training recipe whose remaining settings (loss, normalisation, optimiser, …) the GAN uses. */
+  recipe: RecipeName;
   /** GAN training iterations (total, per run). */
   iters: number;
   /** GAN batch size. */
@@ -39,19 +49,19 @@ export interface Budget {
 
 export const BUDGETS: Record<BudgetName, Budget> = {
   test: {
-    iters: 4, batch: 8, gWidth: 8, dWidth: 8, count: 6, classifierEpochs: 1, diffAugment: '', emaDecay: 0, checkpointEvery: 2, size: 32,
+    recipe: DEFAULT_RECIPE, iters: 4, batch: 8, gWidth: 8, dWidth: 8, count: 6, classifierEpochs: 1, diffAugment: '', emaDecay: 0, checkpointEvery: 2, size: 32,
     purpose: 'smoke test for the test suite (seconds; images are noise)',
   },
   quick: {
-    iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 20, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
+    recipe: DEFAULT_RECIPE, iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 20, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
     purpose: 'the bundled demo: whole pipeline on samples/ within 15 min on 2 CPU cores (wasm)',
   },
   standard: {
-    iters: 5000, batch: 64, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'color,translation,cutout', emaDecay: 0.999, checkpointEvery: 500, size: 64,
+    recipe: DEFAULT_RECIPE, iters: 5000, batch: 64, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'color,translation,cutout', emaDecay: 0.999, checkpointEvery: 500, size: 64,
     purpose: 'a usable first model on a real dataset (hours on CPU, minutes on a GPU)',
   },
   paper: {
-    iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'color,translation,cutout', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
+    recipe: DEFAULT_RECIPE, iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'color,translation,cutout', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
     purpose: 'DCGAN-paper widths and long training; for a GPU (tensorflow-gpu backend)',
   },
 };
@@ -60,7 +70,7 @@ export const BUDGETS: Record<BudgetName, Budget> = {
 export function budgetTable(): string {
   const rows = BUDGET_NAMES.map((n) => {
     const b = BUDGETS[n];
-    return `| ${n} | ${b.iters} | ${b.batch} | ${b.gWidth}/${b.dWidth} | ${b.diffAugment || 'off'} | ${b.emaDecay} | ${b.count} | ${b.classifierEpochs} | ${b.size} | ${b.purpose} |`;
+    return `| ${n} | ${b.recipe} | ${b.iters} | ${b.batch} | ${b.gWidth}/${b.dWidth} | ${b.diffAugment || 'off'} | ${b.emaDecay} | ${b.count} | ${b.classifierEpochs} | ${b.size} | ${b.purpose} |`;
   });
-  return ['| budget | GAN iterations | batch | G/D width | DiffAugment | EMA decay | images per class | classifier epochs | default size | for |', '|---|---:|---:|---:|---|---:|---:|---:|---:|---|', ...rows].join('\n');
+  return ['| budget | recipe | GAN iterations | batch | G/D width | DiffAugment | EMA decay | images per class | classifier epochs | default size | for |', '|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|', ...rows].join('\n');
 }

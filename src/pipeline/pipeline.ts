@@ -19,7 +19,7 @@ import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
 import { makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
-import { train, generate, readRun } from '../dcgan/index.js';
+import { train, generate, readRun, RECIPE_NAMES } from '../dcgan/index.js';
 import { score } from '../metrics/index.js';
 import { exportDataset } from '../augment/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
@@ -63,6 +63,12 @@ export interface PipelineOptions {
    * trains different models.
    */
   workers?: number;
+  /**
+   * Fine-tune from this run folder or shipped model (e.g. models/pbc-64)
+   * instead of training from scratch (conditional mode): its architecture and
+   * recipe are used; the budget gives the iterations.
+   */
+  init?: string;
 }
 
 export interface PipelineResult {
@@ -84,6 +90,7 @@ interface Resolved {
   mode: PipelineMode;
   seed: number;
   workers: number;
+  init?: string;
 }
 
 const SIZES = [32, 64, 128] as const;
@@ -112,6 +119,13 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
   const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
   const workers = v.integer('--workers', opts.workers ?? 0, 0, 64);
+  v.oneOf('recipe', budget.recipe, RECIPE_NAMES);
+  let init: string | undefined;
+  if (opts.init !== undefined) {
+    init = path.resolve(v.nonEmptyString('--init', opts.init));
+    if (mode !== 'conditional') throw v.invalid('--mode', '"conditional" with --init (the shipped models are conditional)', mode);
+    if (!(await exists(path.join(init, 'options.json')))) throw new CellganError('not a cellgan run or model folder (no options.json)', { file: opts.init });
+  }
   let classes: string[] | undefined;
   if (opts.classes !== undefined) {
     const list = (Array.isArray(opts.classes) ? opts.classes : String(opts.classes).split(',')).map((c) => c.trim()).filter(Boolean);
@@ -127,7 +141,7 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   // The data fingerprint would include our own outputs, and inputs are never written to.
   const dataRoot = st.isDirectory() ? data : path.dirname(data);
   if (inside(dataRoot, out)) throw new CellganError('the pipeline folder must not be inside the data folder (inputs are never modified)', { file: opts.out });
-  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers };
+  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers, ...(init ? { init } : {}) };
 }
 
 /** Refuses a second pipeline on the same folder at the same time. */
@@ -255,9 +269,12 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['split.json']),
     });
 
+    // A fine-tune takes its architecture and recipe from the parent; the budget gives how long.
+    const modelOptions = r.init
+      ? { init: r.init }
+      : { recipe: budget.recipe, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth, diffAugment: budget.diffAugment, emaDecay: budget.emaDecay };
     const trainOptions = {
-      mode: r.mode, size: r.size, iters: budget.iters, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth,
-      checkpointEvery: budget.checkpointEvery, seed: r.seed, diffAugment: budget.diffAugment, emaDecay: budget.emaDecay,
+      mode: r.mode, size: r.size, iters: budget.iters, checkpointEvery: budget.checkpointEvery, seed: r.seed, ...modelOptions,
       // Only when set, so pipeline folders from before this option keep their train stage.
       ...(r.workers ? { workers: r.workers } : {}),
     };
@@ -269,8 +286,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         for (const cls of classes) {
           const runDir = cls === null ? ctx.stageDir : path.join(ctx.stageDir, cls);
           const result = await trainOrResume(ctx, runDir, {
-            data, labels, split: splitFile, size: r.size, iters: budget.iters, batch: budget.batch,
-            gWidth: budget.gWidth, dWidth: budget.dWidth, seed: r.seed, diffAugment: trainOptions.diffAugment, emaDecay: budget.emaDecay,
+            data, labels, split: splitFile, size: r.size, iters: budget.iters, seed: r.seed, ...modelOptions,
             checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery, workers: r.workers,
             logEvery: Math.max(1, Math.min(10, Math.floor(budget.iters / 20))),
             ...(cls === null ? { conditional: true } : { className: cls }),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
 import { readState } from '../../src/pipeline/state.js';
-import { readRun } from '../../src/dcgan/index.js';
+import { readRun, train } from '../../src/dcgan/index.js';
 import { initBackend } from '../../src/engine/index.js';
 import { SAMPLES, runCli, tempDir } from '../helpers/env.js';
 import { checkReportInChromium } from './browser.js';
@@ -118,6 +118,23 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect(run.options.resumes).toHaveLength(1);
     expect(run.options.resumes[0].fromIteration).toBe(partial.latest);
     expect((await readState(dir))?.stages.train).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('--init fine-tunes a trained model: the parent is recorded and its architecture and recipe are used', async () => {
+    await initBackend('wasm');
+    const parent = path.join(tmp.dir, 'parent');
+    await train({ data: SAMPLES, conditional: true, recipe: 'sngan', size: 32, gWidth: 4, dWidth: 4, nz: 8, batch: 4, iters: 2, checkpointEvery: 2, out: parent });
+    const dir = path.join(tmp.dir, 'init');
+    const r = await runPipeline({ data: SAMPLES, out: dir, budget: 'test', classes: ['basophil', 'eosinophil'], init: parent, until: 'generate', report: false });
+    expect(r.outcomes.generate).toBe('ran');
+    const run = await readRun(path.join(dir, 'train'));
+    expect(run.options.options).toMatchObject({ recipe: 'sngan', gWidth: 4, init: parent, iters: 4 });
+    expect(run.options.parent?.path).toBe(parent);
+    expect(run.classes).toEqual(['basophil', 'eosinophil']);
+    await expect(runPipeline({ data: SAMPLES, out: path.join(tmp.dir, 'init-pc'), budget: 'test', init: parent, mode: 'per-class' }))
+      .rejects.toThrow(/"conditional" with --init/);
+    await expect(runPipeline({ data: SAMPLES, out: path.join(tmp.dir, 'init-x'), budget: 'test', init: tmp.dir }))
+      .rejects.toThrow(/no options.json/);
   });
 
   it('per-class mode trains one GAN per class and merges their images into one synthetic folder', async () => {

@@ -4,6 +4,7 @@ import { handler, type GlobalArgs } from '../context.js';
 import { runPipeline, PIPELINE_MODES } from '../../pipeline/pipeline.js';
 import { BUDGETS, BUDGET_NAMES, type BudgetName } from '../../pipeline/budgets.js';
 import type { StageName } from '../../pipeline/state.js';
+import { RECIPE_NAMES } from '../../dcgan/recipes.js';
 
 interface PipelineArgs extends GlobalArgs {
   data: string;
@@ -18,6 +19,8 @@ interface PipelineArgs extends GlobalArgs {
   count?: number;
   until?: string;
   workers: number;
+  recipe?: string;
+  init?: string;
 }
 
 export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
@@ -30,13 +33,15 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
     .option('classes', { type: 'string', describe: 'only these classes, comma-separated (at least 2)' })
     .option('budget', {
       type: 'string', default: 'quick', choices: [...BUDGET_NAMES],
-      describe: `compute budget: ${BUDGET_NAMES.map((b) => `${b} (${BUDGETS[b].iters} GAN iterations, widths ${BUDGETS[b].gWidth}, ${BUDGETS[b].count} images/class)`).join('; ')}`,
+      describe: `compute budget: ${BUDGET_NAMES.map((b) => `${b} (${BUDGETS[b].recipe} recipe, ${BUDGETS[b].iters} GAN iterations, widths ${BUDGETS[b].gWidth}, ${BUDGETS[b].count} images/class)`).join('; ')}`,
     })
     .option('size', { type: 'number', describe: 'image size, 32, 64 or 128 (default: the budget\'s, 64)' })
     .option('mode', { type: 'string', default: 'conditional', choices: [...PIPELINE_MODES], describe: 'one class-conditional GAN, or one GAN per class' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the split, training, generation and export' })
     .option('iters', { type: 'number', describe: 'override the budget\'s GAN iterations' })
     .option('count', { type: 'number', describe: 'override the budget\'s synthetic images per class' })
+    .option('recipe', { type: 'string', choices: [...RECIPE_NAMES], describe: 'override the budget\'s training recipe' })
+    .option('init', { type: 'string', describe: 'fine-tune this run or shipped model (e.g. models/pbc-64) instead of training from scratch; its architecture and recipe are used' })
     .option('workers', { type: 'number', default: 0, describe: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)' })
     .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
     .example('$0 pipeline --data samples/pbc-mini --out runs/demo --budget quick', 'the bundled demo (npm start)'),
@@ -52,13 +57,14 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const overrides: Record<string, number> = {};
+      const overrides: Record<string, number | string> = {};
+      if (args.recipe !== undefined) overrides.recipe = args.recipe;
       if (args.iters !== undefined) overrides.iters = args.iters;
       if (args.count !== undefined) overrides.count = args.count;
       const result = await runPipeline({
         data: args.data, out: args.out, labels: args.labels, classes: args.classes,
         budget: args.budget as BudgetName, size: args.size, mode: args.mode as (typeof PIPELINE_MODES)[number], seed: args.seed,
-        overrides, until: args.until as StageName | undefined, workers: args.workers, logger: ctx.logger, signal: controller.signal,
+        overrides, until: args.until as StageName | undefined, workers: args.workers, init: args.init, logger: ctx.logger, signal: controller.signal,
         progress: Boolean(process.stderr.isTTY) && !process.env.CI,
       });
       const ran = Object.entries(result.outcomes).map(([s, o]) => `${s}: ${o}`).join(', ');
