@@ -5,6 +5,7 @@
  *   npx tsx scripts/rare-class.ts --data ../shared/datasets/pbc-128 --out runs/rare-class \
  *     [--class basophil] [--k 50] [--seed 0] [--size 64] [--per-class N] [--test-per-class N] \
  *     [--gan-iters 2000] [--gan-batch 32] [--gan-width 32] [--ema-decay D] [--epochs 15]
+ *     [--split-seed 0] [--init models/pbc-64-no-basophil --init-iters 500 --freeze-d 1]
  *
  * 1. One stratified split of the data (70/10/20, `--seed`). The chosen class keeps only
  *    K real training images (seeded pick; its validation images are cut in the same
@@ -16,7 +17,11 @@
  *    (b) real + classic: an export balanced to the largest class with flips, 90° rotations
  *        and mild colour changes of real images (`cellgan export --augment flip,rot90,color`);
  *    (c) real + cellgan: a DCGAN (DiffAugment, EMA) trained on the K real images of the class,
- *        its synthetic images first, then classic augmentation, to the same balance.
+ *        its synthetic images first, then classic augmentation, to the same balance;
+ *    (d) with `--init <model>`: real + synthetic from a pretrained conditional model that never
+ *        saw the class, fine-tuned (`--init-iters`, FreezeD `--freeze-d`) on the reduced training
+ *        split. Refused when the model knows the class or trained on any image this split holds
+ *        out for validation or test (so keep `--split-seed` equal to the model's split seed).
  * 3. Each arm is evaluated on the real test split: the class's sensitivity and the balanced
  *    accuracy over all classes, with 95 % percentile-bootstrap intervals.
  *
@@ -45,6 +50,7 @@ interface Args {
   perClass?: number; testPerClass?: number; valFraction: number; testFraction: number;
   ganIters: number; ganBatch: number; ganWidth: number; diffAugment: string; emaDecay?: number;
   epochs: number; batch: number; patience: number; resamples: number; backend?: string; workers: number;
+  splitSeed: number; init?: string; initIters: number; freezeD: number;
 }
 
 type Num = number | null;
@@ -146,7 +152,11 @@ async function main(): Promise<void> {
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (re-run the same command to continue)' })
     .option('class', { type: 'string', default: 'basophil', describe: 'the class made rare' })
     .option('k', { type: 'number', default: 50, describe: 'real training images kept for that class' })
-    .option('seed', { type: 'number', default: 0 })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of the GANs, the classifiers and the rare-class pick' })
+    .option('split-seed', { type: 'number', default: 0, describe: 'seed of the train/val/test split (fixed across --seed runs, so a pretrained --init model trained on this split\'s training images sees no test image)' })
+    .option('init', { type: 'string', describe: 'arm d: a pretrained conditional model (e.g. trained on pbc-128 WITHOUT the rare class) to fine-tune on the reduced training split' })
+    .option('init-iters', { type: 'number', default: 500, describe: 'arm d: fine-tuning iterations' })
+    .option('freeze-d', { type: 'number', default: 1, describe: 'arm d: D blocks kept fixed while fine-tuning (FreezeD)' })
     .option('size', { type: 'number', default: 64, describe: 'image size for the GAN and the classifier' })
     .option('per-class', { type: 'number', describe: 'cap on the other classes\' training images (cheaper runs)' })
     .option('test-per-class', { type: 'number', describe: 'cap on test images per class (cheaper runs; default: the whole test split)' })
@@ -186,7 +196,7 @@ async function main(): Promise<void> {
   const settingsFile = path.join(out, 'settings.json');
   if (await exists(settingsFile)) {
     const before = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as Record<string, unknown>;
-    const keys = ['data', 'class', 'k', 'seed', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'emaDecay', 'epochs', 'batch', 'patience', 'resamples', 'workers'];
+    const keys = ['data', 'class', 'k', 'seed', 'splitSeed', 'init', 'initIters', 'freezeD', 'size', 'perClass', 'testPerClass', 'valFraction', 'testFraction', 'ganIters', 'ganBatch', 'ganWidth', 'diffAugment', 'emaDecay', 'epochs', 'batch', 'patience', 'resamples', 'workers'];
     // (a key the earlier run did not record yet is not a change)
     const changed = keys.filter((key) => key in before && JSON.stringify(before[key]) !== JSON.stringify((settings as Record<string, unknown>)[key]));
     if (changed.length) throw new CellganError(`this folder holds a run with other settings (${changed.join(', ')}); choose a new --out`, { file: out });
@@ -199,7 +209,7 @@ async function main(): Promise<void> {
   if (!dataset.classes.includes(rare)) throw new CellganError(`no class ${rare}; classes: ${dataset.classes.join(', ')}`, { file: argv.data });
   const splitFile = path.join(out, 'split.json');
   if (!(await exists(splitFile))) {
-    const full = await makeSplit(dataset, { val: argv.valFraction, test: argv.testFraction, seed: argv.seed });
+    const full = await makeSplit(dataset, { val: argv.valFraction, test: argv.testFraction, seed: argv.splitSeed });
     const rng = new Rng(`rare-class/${argv.seed}`);
     const trainFraction = 1 - argv.valFraction - argv.testFraction;
     const valCap = (n: number) => Math.max(1, Math.round((n * argv.valFraction) / trainFraction));
@@ -292,8 +302,40 @@ async function main(): Promise<void> {
   const synth = await exportAsDataset(synthDir);
   const c = await arm('c-cellgan', 'real + cellgan synthetic (+ classic augmentation)', synth.dataset, synth.split, countsOf(synth.counts));
 
+  // (d) real + synthetic from a pretrained model that never saw the rare class, fine-tuned on
+  // the reduced training split (the rare class is new to it and starts from the mean class).
+  let d: ArmResult | undefined;
+  if (argv.init) {
+    const parent = await readRun(argv.init);
+    if (parent.classes.includes(rare)) {
+      throw new CellganError(`the --init model was trained on ${rare} images; arm d needs one that never saw them (a held-out ${rare} image could reach training through it)`, { file: argv.init });
+    }
+    await assertNoTestLeak(parent.options.options.data, parent.options.options.split, split, argv.init);
+    const ftDir = path.join(out, 'gan-finetune');
+    const ftRun = await readRun(ftDir).catch(() => undefined);
+    if (ftRun?.latest !== undefined && ftRun.latest < argv.initIters) {
+      await train({ resume: ftDir, iters: argv.initIters, logger });
+    } else if (ftRun?.latest === undefined) {
+      logger.info(`arm d: fine-tuning ${argv.init} on the reduced training split (${argv.initIters} iterations, FreezeD ${argv.freezeD})`);
+      await train({
+        data: argv.data, split: splitFile, conditional: true, init: argv.init, iters: argv.initIters, freezeD: argv.freezeD, seed: argv.seed,
+        workers: argv.workers, out: ftDir, force: true, checkpointEvery: Math.max(50, Math.round(argv.initIters / 5)), gridEvery: Math.max(50, Math.round(argv.initIters / 5)), logger,
+      });
+    }
+    const synthD = path.join(out, 'synthetic-finetune');
+    if (!(await exists(path.join(synthD, 'manifest.jsonl')))) {
+      await generate({ model: ftDir, count: need, className: rare, out: synthD, seed: argv.seed + 1, force: true, logger });
+    }
+    const exportD = path.join(out, 'export-finetune');
+    if (!(await exists(path.join(exportD, 'manifest.jsonl')))) {
+      await exportDataset({ data: argv.data, split: splitFile, synthetic: [synthD], perClass: target, augment: 'flip,rot90,color', mix: 'synthetic-first', out: exportD, seed: argv.seed, force: true, logger });
+    }
+    const fine = await exportAsDataset(exportD);
+    d = await arm('d-pretrained', `real + synthetic from ${path.basename(argv.init)} fine-tuned (+ classic augmentation)`, fine.dataset, fine.split, countsOf(fine.counts));
+  }
+
   // Report.
-  const arms = [a, b, c];
+  const arms = d ? [a, b, c, d] : [a, b, c];
   const codes = [...new Set(arms.map((x) => srcIdentity(x.code ?? 'unknown')))];
   if (codes.length > 1) logger.warn(`the arms were trained by different code (${codes.join(', ')}); delete <out>/arm-*.json to retrain them with one version`);
   const p = (x: Num) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -320,6 +362,18 @@ async function main(): Promise<void> {
   await writeFileAtomic(path.join(out, 'rare-class.md'), md);
   await writeJsonAtomic(path.join(out, 'rare-class.json'), { settings, trainCounts, target, arms });
   process.stdout.write(md);
+}
+
+/**
+ * A pretrained model must not have trained on any image this experiment validates or tests on,
+ * or its samples could carry them into every arm that uses it.
+ */
+async function assertNoTestLeak(parentData: string, parentSplit: string | null, split: SplitFile, model: string): Promise<void> {
+  if (!parentSplit) throw new CellganError('the --init model was trained without a split file, so its training images cannot be checked against this test split', { file: model });
+  const ps = JSON.parse(await fs.readFile(parentSplit, 'utf8').catch(() => { throw new CellganError(`cannot read the --init model's split file ${parentSplit}`, { file: model }); })) as SplitFile;
+  const held = new Set([...split.splits.val, ...split.splits.test]);
+  const leak = ps.splits.train.find((f) => held.has(f));
+  if (leak) throw new CellganError(`the --init model trained on ${path.join(parentData, leak)}, which this experiment holds out for validation or test; use the same --split-seed as its split`, { file: model });
 }
 
 main().catch((err) => {
