@@ -17,6 +17,7 @@ export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
   --split FILE             split file (default <work>/split.json, made once)
   --reference DIR          use this saved classifier as the reference (default: train and cache one)
   --no-train               score the run's existing checkpoints only
+  --no-gan-train           skip the final GAN-train classifier (a quick look at a run still training)
   --size PX                32, 64 or 128 (default ${d.size})
   --checkpoint-every N     (default ${d.checkpointEvery}); each checkpoint is a point of the curve
   --per-class N            synthetic images per class per checkpoint (default ${d.perClass})
@@ -32,7 +33,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
     args: argv,
     options: {
       recipe: { type: 'string' }, iters: { type: 'string' }, data: { type: 'string' }, work: { type: 'string' }, run: { type: 'string' },
-      split: { type: 'string' }, reference: { type: 'string' }, 'no-train': { type: 'boolean', default: false }, size: { type: 'string' },
+      split: { type: 'string' }, reference: { type: 'string' }, 'no-train': { type: 'boolean', default: false }, 'no-gan-train': { type: 'boolean', default: false }, size: { type: 'string' },
       'checkpoint-every': { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' },
       'reference-epochs': { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string' }, 'train-json': { type: 'string' },
       out: { type: 'string' }, help: { type: 'boolean', default: false },
@@ -47,7 +48,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
   const logger = createLogger({ level: 'info' });
   const r = await runQualityBench({
     recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
-    split: values.split, reference: values.reference, train: !values['no-train'], size: num(values.size),
+    split: values.split, reference: values.reference, train: !values['no-train'], ganTrain: !values['no-gan-train'], size: num(values.size),
     checkpointEvery: num(values['checkpoint-every']), perClass: num(values['per-class']), ganTrainPerClass: num(values['gan-train-per-class']),
     referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
     out: values.out, logger,

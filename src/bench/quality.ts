@@ -86,6 +86,8 @@ export interface QualityBenchOptions {
   workers?: number;
   /** false: score the checkpoints that exist, train nothing. */
   train?: boolean;
+  /** false: skip the final GAN-train classifier (a quick look at the curve of a run still training). */
+  ganTrain?: boolean;
   /** Extra train options (e.g. widths for a tiny test); recorded in the result. */
   trainOverrides?: Partial<TrainOptions>;
   /** Bootstrap resamples of the CIs (default 1000). */
@@ -138,7 +140,7 @@ export interface QualityResult {
 interface Resolved {
   data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
   iters: number; size: number; seed: number; checkpointEvery: number; perClass: number; ganTrainPerClass: number;
-  referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; resamples: number;
+  referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; ganTrain: boolean; resamples: number;
   kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
 }
 
@@ -164,6 +166,7 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     referenceMaxPerClass: o.referenceMaxPerClass === undefined ? undefined : v.integer('--reference-max-per-class', o.referenceMaxPerClass, 1),
     workers: v.integer('--workers', o.workers ?? d.workers, 0, 64),
     train: o.train ?? true,
+    ganTrain: o.ganTrain ?? true,
     resamples: v.integer('--resamples', o.resamples ?? 1000, 0, 1_000_000),
     kidSubsets: v.integer('--kid-subsets', o.kidSubsets ?? d.kidSubsets, 1, 10_000),
     out: path.resolve(o.out ?? path.join(work, `${recipe}.json`)),
@@ -238,7 +241,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       const baseline = summary(toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'real test split', trainItems.length));
       const ganTrainFile = path.join(cached, `gan-train-${checkpointName(last.iteration)}-${o.ganTrainPerClass}.json`);
       let ganTrain: QualityResult['gan_train'] = null;
-      if (runClasses.length >= 2) {
+      if (o.ganTrain && runClasses.length >= 2) {
         if (await exists(ganTrainFile)) ganTrain = JSON.parse(await fs.readFile(ganTrainFile, 'utf8')) as QualityResult['gan_train'];
         else {
           ganTrain = await ganTrainScore(o, run.runDir, last.iteration, runClasses, testItems, reference, logger);

@@ -82,6 +82,9 @@ describe('quality benchmark', () => {
     expect((await fs.stat(refJson)).mtimeMs).toBe(before);
     expect(again.curve).toEqual(r.curve);
     expect(again.gan_train).toEqual(r.gan_train);
+    const quick = await runQualityBench({ ...tiny(work), train: false, ganTrain: false, out: path.join(work, 'quick.json') });
+    expect(quick.gan_train).toBeNull();
+    expect(quick.curve).toEqual(r.curve);
   });
 
   it('rejects bad options up front', () => {
