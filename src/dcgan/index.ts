@@ -14,3 +14,4 @@ export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
 export type { Recipe, RecipeName } from './recipes.js';
 export { packModel, PACKED_PARTS } from './pack.js';
 export type { PackOptions, PackResult } from './pack.js';
+export { parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from './transfer.js';

@@ -5,7 +5,9 @@
  * --model` and `train --init` take it as they take a run; the raw generator
  * and the optimiser states (two thirds of a checkpoint) stay behind.
  * options.json, stats.jsonl up to the checkpoint and its grids come along
- * for the model card.
+ * for the model card, and the fingerprints of every image it trained on
+ * (TRAINING_IMAGES), so a fine-tune elsewhere can refuse validation or test
+ * images the model has seen.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -13,12 +15,14 @@ import { buildDirAtomic } from '../util/atomic.js';
 import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { checkpointName, readRun } from './checkpoint.js';
+import { parentTrainingFingerprints, TRAINING_IMAGES } from './transfer.js';
 
 /** What a packed model's checkpoint keeps. */
 export const PACKED_PARTS = ['generator_ema', 'discriminator', 'state.json'] as const;
 
 export interface PackOptions { run: string; out: string; checkpoint?: number; force?: boolean }
-export interface PackResult { out: string; checkpoint: number; bytes: number }
+/** `trainingImages`: how many training-image fingerprints the model carries (null: its data was not readable, so none). */
+export interface PackResult { out: string; checkpoint: number; bytes: number; trainingImages: number | null }
 
 export async function packModel(o: PackOptions): Promise<PackResult> {
   const out = path.resolve(v.nonEmptyString('--out', o.out));
@@ -33,7 +37,9 @@ export async function packModel(o: PackOptions): Promise<PackResult> {
   for (const part of PACKED_PARTS) {
     try { await fs.access(path.join(src, part)); } catch { throw new CellganError(`the checkpoint lacks ${part}`, { file: src }); }
   }
+  const prints = await parentTrainingFingerprints(run.runDir);
   await buildDirAtomic(out, async (dir) => {
+    if (prints) await fs.writeFile(path.join(dir, TRAINING_IMAGES), [...prints].sort().map((h) => h + '\n').join(''));
     const dst = path.join(dir, 'checkpoints', checkpointName(ck));
     await fs.mkdir(dst, { recursive: true });
     for (const part of PACKED_PARTS) await fs.cp(path.join(src, part), path.join(dst, part), { recursive: true });
@@ -46,7 +52,7 @@ export async function packModel(o: PackOptions): Promise<PackResult> {
     if (grids.some(keepGrid)) await fs.mkdir(path.join(dir, 'grids'));
     for (const g of grids.filter(keepGrid)) await fs.copyFile(path.join(run.runDir, 'grids', g), path.join(dir, 'grids', g));
   }, { force: o.force });
-  return { out, checkpoint: ck, bytes: await folderBytes(out) };
+  return { out, checkpoint: ck, bytes: await folderBytes(out), trainingImages: prints ? prints.size : null };
 }
 
 async function folderBytes(dir: string): Promise<number> {

@@ -15,7 +15,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, powerIterateModel, type LayersModel, type Tensor } from '../engine/index.js';
 import { CellganError } from '../util/errors.js';
-import { hashBytes } from '../util/hash.js';
+import { hashBytes, hashFile } from '../util/hash.js';
+import { loadDataset, readSplit, selectSplit } from '../data/index.js';
 import { checkpointName, readRun } from './checkpoint.js';
 import { weightNames, type ModelSpec } from './models.js';
 import type { RunOptionsFile } from './types.js';
@@ -127,4 +128,51 @@ export async function initFromParent(parent: Parent, models: { g: LayersModel; g
 export function frozenDiscriminatorWeights(d: LayersModel, blocks: number): string[] {
   const layerNames = new Set(Array.from({ length: blocks }, (_, i) => [`d_conv${i}`, `d_bn${i}`]).flat());
   return weightNames(d, true).filter((n) => layerNames.has(n.split('/')[0]));
+}
+
+/**
+ * Fingerprints of the images a model trained on (sha256 of each file's bytes, first 20 hex
+ * digits), so a fine-tune can make sure none of its validation or test images is a copy of
+ * one of them: the parent's samples could otherwise carry a held-out cell into training.
+ * A shipped model carries them in TRAINING_IMAGES (its training data may not be on the
+ * user's machine); a run folder's are read from its data and split.
+ */
+export const TRAINING_IMAGES = 'training-images.sha256';
+const FINGERPRINT_HEX = 20;
+
+export async function imageFingerprints(files: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) out.push((await hashFile(f)).slice(0, FINGERPRINT_HEX));
+  return out;
+}
+
+/** The parent's training-image fingerprints, or null when neither the list nor its data can be read. */
+export async function parentTrainingFingerprints(dir: string): Promise<Set<string> | null> {
+  const listed = await fs.readFile(path.join(dir, TRAINING_IMAGES), 'utf8').catch(() => null);
+  if (listed !== null) return new Set(listed.split('\n').filter((l) => /^[0-9a-f]+$/.test(l)));
+  const files = await trainingFiles(dir);
+  if (!files) return null;
+  const own = new Set(await imageFingerprints(files));
+  // A fine-tuned model also carries what its own parent trained on.
+  const parent = (await readRun(dir)).options.parent;
+  if (!parent) return own;
+  const inherited = await parentTrainingFingerprints(parent.path).catch(() => null);
+  if (!inherited) return null;
+  for (const h of inherited) own.add(h);
+  return own;
+}
+
+/** Absolute paths of a run's training images (its data and split as options.json records them), or null. */
+export async function trainingFiles(dir: string): Promise<string[] | null> {
+  const info = await readRun(dir);
+  const o = info.options.options;
+  try {
+    const dataset = await loadDataset(o.data, { labels: o.labels ?? undefined });
+    let items = dataset.items;
+    if (o.split) items = selectSplit(dataset, await readSplit(o.split), 'train');
+    if (o.className) items = items.filter((i) => i.label === o.className);
+    return items.map((i) => i.abs);
+  } catch {
+    return null;
+  }
 }

@@ -18,8 +18,9 @@ import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
 import { makeSplit, writeSplit } from '../data/index.js';
-import type { Dataset } from '../data/types.js';
-import { train, generate, readRun, RECIPE_NAMES } from '../dcgan/index.js';
+import type { Dataset, SplitFile } from '../data/types.js';
+import { selectSplit } from '../data/dataset.js';
+import { train, generate, readRun, RECIPE_NAMES, parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from '../dcgan/index.js';
 import { score } from '../metrics/index.js';
 import { exportDataset } from '../augment/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
@@ -281,6 +282,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     stages.push({
       name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
       async run(ctx) {
+        if (r.init) await assertHeldOutUnseen(r.init, data, labels, splitFile, logger);
         const classes = r.mode === 'conditional' ? [null] : await splitClasses(splitFile, data, labels);
         const summary: Record<string, unknown> = {};
         for (const cls of classes) {
@@ -396,6 +398,28 @@ async function splitClassCounts(splitFile: string, data: string, labels: string 
   const counts: Record<string, number> = {};
   for (const i of dataset.items) if (train.has(i.file)) counts[i.label] = (counts[i.label] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * Refuses to fine-tune when a validation or test image of this pipeline is a copy of an image
+ * the --init model trained on (its samples could carry that cell into training and its scores
+ * would be flattered). Without fingerprints or data for the model, it can only warn.
+ */
+async function assertHeldOutUnseen(init: string, data: string, labels: string | undefined, splitFile: string, logger: Logger): Promise<void> {
+  const seen = await parentTrainingFingerprints(init);
+  if (!seen) {
+    logger.warn(`pipeline: train: cannot check that the --init model never trained on this split's validation and test images (no ${TRAINING_IMAGES} and its training data is not readable here)`);
+    return;
+  }
+  const dataset = await loadDataset(data, { labels });
+  const split = JSON.parse(await fs.readFile(splitFile, 'utf8')) as SplitFile;
+  const held = [...selectSplit(dataset, split, 'val'), ...selectSplit(dataset, split, 'test')];
+  const prints = await imageFingerprints(held.map((i) => i.abs));
+  const k = prints.findIndex((h) => seen.has(h));
+  if (k >= 0) {
+    throw new CellganError(`this ${split.splits.val.includes(held[k].file) ? 'validation' : 'test'} image is a copy of one the --init model trained on; fine-tuning would let it into training and flatter the scores (hold it out of the model, or split so it trains)`, { file: held[k].abs });
+  }
+  logger.info(`pipeline: train: none of the ${held.length} validation/test images is among the --init model's ${seen.size} training images`);
 }
 
 /** Classes of the split's training images (per-class mode trains one GAN for each). */

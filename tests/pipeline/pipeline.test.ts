@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/pipeline/pipeline.js';
 import { readState } from '../../src/pipeline/state.js';
-import { readRun, train } from '../../src/dcgan/index.js';
+import { readRun, train, packModel } from '../../src/dcgan/index.js';
 import { initBackend } from '../../src/engine/index.js';
 import { SAMPLES, runCli, tempDir } from '../helpers/env.js';
 import { checkReportInChromium } from './browser.js';
@@ -120,10 +120,17 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect((await readState(dir))?.stages.train).toMatchObject({ status: 'done', attempts: 2 });
   });
 
-  it('--init fine-tunes a trained model: the parent is recorded and its architecture and recipe are used', async () => {
+  it('--init fine-tunes a trained model (parent recorded, its architecture and recipe used) and refuses held-out images the model trained on', async () => {
     await initBackend('wasm');
+    // A parent that trained on other classes than the pipeline's, so none of its images is held out here.
+    const parentData = path.join(tmp.dir, 'parent-data');
+    for (const c of ['lymphocyte', 'monocyte', 'neutrophil']) await fs.cp(path.join(SAMPLES, c), path.join(parentData, c), { recursive: true });
+    const tiny = { conditional: true, recipe: 'sngan' as const, size: 32, gWidth: 4, dWidth: 4, nz: 8, batch: 4, iters: 2, checkpointEvery: 2 };
+    const parentRun = path.join(tmp.dir, 'parent-run');
+    await train({ ...tiny, data: parentData, out: parentRun });
     const parent = path.join(tmp.dir, 'parent');
-    await train({ data: SAMPLES, conditional: true, recipe: 'sngan', size: 32, gWidth: 4, dWidth: 4, nz: 8, batch: 4, iters: 2, checkpointEvery: 2, out: parent });
+    expect((await packModel({ run: parentRun, out: parent })).trainingImages).toBe(90);
+    await fs.rm(parentData, { recursive: true }); // a shipped model's data is not on the user's machine: its fingerprints are
     const dir = path.join(tmp.dir, 'init');
     const r = await runPipeline({ data: SAMPLES, out: dir, budget: 'test', classes: ['basophil', 'eosinophil'], init: parent, until: 'generate', report: false });
     expect(r.outcomes.generate).toBe('ran');
@@ -131,6 +138,13 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect(run.options.options).toMatchObject({ recipe: 'sngan', gWidth: 4, init: parent, iters: 4 });
     expect(run.options.parent?.path).toBe(parent);
     expect(run.classes).toEqual(['basophil', 'eosinophil']);
+
+    // A parent that trained on every sample has seen this pipeline's validation and test images.
+    const seenAll = path.join(tmp.dir, 'parent-all');
+    await train({ ...tiny, data: SAMPLES, out: seenAll });
+    await expect(runPipeline({ data: SAMPLES, out: path.join(tmp.dir, 'init-leak'), budget: 'test', classes: ['basophil', 'eosinophil'], init: seenAll, report: false }))
+      .rejects.toThrow(/(validation|test) image is a copy of one the --init model trained on/);
+
     await expect(runPipeline({ data: SAMPLES, out: path.join(tmp.dir, 'init-pc'), budget: 'test', init: parent, mode: 'per-class' }))
       .rejects.toThrow(/"conditional" with --init/);
     await expect(runPipeline({ data: SAMPLES, out: path.join(tmp.dir, 'init-x'), budget: 'test', init: tmp.dir }))

@@ -14,7 +14,7 @@ const packCommand: CommandModule<GlobalArgs, PackArgs> = {
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }) as never,
   handler: handler<PackArgs>(async (args) => {
     const r = await packModel({ run: args.run, out: args.out, checkpoint: args.checkpoint, force: args.force });
-    process.stdout.write(`packed checkpoint ${r.checkpoint} of ${args.run} into ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB)\n`);
+    process.stdout.write(`packed checkpoint ${r.checkpoint} of ${args.run} into ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB; ${r.trainingImages === null ? 'its training data is not readable here, so no training-image fingerprints' : `fingerprints of ${r.trainingImages} training images`})\n`);
   }),
 };
 
