@@ -27,7 +27,7 @@ import { Adam } from './adam.js';
 import { frozenDiscriminatorWeights, initFromParent, readParent, type Parent } from './transfer.js';
 import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
-import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec } from './models.js';
+import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec, type GConditioning } from './models.js';
 import { disposeGrads, GAN_LOSSES, generate, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
@@ -35,6 +35,10 @@ import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, l
 import type { RunOptionsFile, TrainOptions, TrainResult, TrainStats } from './types.js';
 
 export const CONDITIONAL_METHOD = 'conditional DCGAN: one-hot label concatenated to G\'s noise; projection discriminator (Miyato & Koyama 2018)';
+/** What options.json says about a conditional run: CONDITIONAL_METHOD, plus conditional batch norm when G uses it. */
+function conditionalMethod(g: GConditioning): string {
+  return g === 'batchnorm' ? `${CONDITIONAL_METHOD}; per-class batch-norm gain and bias in G (conditional batch norm)` : CONDITIONAL_METHOD;
+}
 
 type Resolved = RunOptionsFile['options'];
 
@@ -364,7 +368,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     runFile = {
       format: 'cellgan-dcgan-run/1', options: opts, model: spec, classes: data.classes,
-      conditionalMethod: opts.conditional ? CONDITIONAL_METHOD : null,
+      conditionalMethod: opts.conditional ? conditionalMethod(opts.gConditioning) : null,
       trainImages: data.set.count, imagesPerClass: data.perClass, skippedImages: data.skipped,
       backend: { name: backend.name, package: backend.package, tfjsVersion: backend.tfjsVersion },
       versions: { cellgan: VERSION, tfjs: tf.version.tfjs, node: process.version },
