@@ -69,7 +69,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const counts: Record<string, number> = {};
   try {
     await loadModelWeights(generator, path.join(ckDir, options.raw ? 'generator' : 'generator_ema'));
-    const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', enabled: options.progress });
+    const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', imagesPerUnit: 1, enabled: options.progress, logger });
     await buildDirAtomic(out, async (staging) => {
       const manifest = createWriteStream(path.join(staging, 'manifest.jsonl'));
       const manifestDone = new Promise<void>((resolve, reject) => { manifest.on('error', reject); manifest.on('finish', resolve); });

@@ -448,7 +448,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
     if (st.iteration === 0) await writeGrid();
 
-    const progress = new Progress({ label: 'train', total: iters - st.iteration, unit: 'it', enabled: options.progress });
+    const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
     const startIter = st.iteration;
     const acc = { d: 0, g: 0, real: 0, fake: 0, n: 0 };
     let windowStart = performance.now();
@@ -524,13 +524,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         lastStats = stats;
         Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, n: 0 });
         windowStart = performance.now(); windowIters = 0;
-        progress.update(it - startIter, `it ${it} ${stats.images_per_sec.toFixed(1)} img/s D ${stats.d_loss.toFixed(3)} G ${stats.g_loss.toFixed(3)}`);
-      } else {
-        progress.update(it - startIter);
+        progress.setValues({ D: stats.d_loss, G: stats.g_loss });
       }
+      progress.update(it);
       if (it % opts.gridEvery === 0 || it === iters) await writeGrid();
       if (it % opts.checkpointEvery === 0 || it === iters) {
         lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, options.faults, logger);
+        progress.mark('checkpoint');
         if (it === iters || performance.now() - lastCurve > 30_000) {
           await writeLossCurve(runDir, await readStats(statsFile));
           lastCurve = performance.now();

@@ -11,7 +11,8 @@ export type { Logger };
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
-const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v']);
+// `progress` (a status line's numbers) is for JSON readers; its message already says it.
+const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v', 'progress']);
 
 /** Formats a pino JSON line as `warn: message key=value …` for people. */
 function humanStream(out: NodeJS.WritableStream): Writable {

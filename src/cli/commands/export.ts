@@ -57,7 +57,7 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
       cap: args.cap ?? false, force: args.force ?? false, citation: args.citation, license: args.license,
       concurrency: args.concurrency, command: commandLine(process.argv.slice(2)), logger: ctx.logger,
       onProgress: (p, done, total) => {
-        if (p !== phase) { bar?.finish(); phase = p; bar = new Progress({ label: PHASE_LABEL[p], total, unit: 'img' }); }
+        if (p !== phase) { bar?.finish(); phase = p; bar = new Progress({ label: PHASE_LABEL[p], total, unit: 'img', logger: ctx.logger }); }
         bar!.update(done);
       },
     });
