@@ -321,6 +321,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     runFile = info.options;
     resumeFrom = info.latest;
   } else {
+    if (options.out === undefined) throw new OptionError('pass --out <run folder> to start a run, or --resume <run folder> to continue one');
     const out = v.nonEmptyString('--out', options.out);
     runDir = path.resolve(out);
     if (options.init !== undefined) parent = await readParent(path.resolve(v.nonEmptyString('--init', options.init)));

@@ -15,6 +15,7 @@
  *     train 120/2000 6.0% | 0.52 it/s | 8.3 img/s | elapsed 3:50 | ETA 1:00:12 | D 1.23 G 0.877 | checkpoint
  */
 import type { Logger } from 'pino';
+import { logFormatOf } from './log.js';
 
 /** Seconds between status lines without a terminal (override: CELLGAN_STATUS_INTERVAL). */
 export const STATUS_INTERVAL_S = 30;
@@ -33,7 +34,8 @@ export interface ProgressOptions {
   /**
    * `bar`, `lines` or `off`. Default: a bar when the stream is a terminal and
    * CI is not set, status lines otherwise. `enabled: true` means `bar`,
-   * `enabled: false` means `lines` (no bar, still status lines).
+   * `enabled: false` means `lines` (no bar, still status lines). A logger
+   * with JSON output on stderr always gets lines.
    */
   mode?: ProgressMode;
   enabled?: boolean;
@@ -101,7 +103,7 @@ export class Progress {
   private readonly start: number;
   private lastDraw = 0;
   private lastLine: number;
-  private readonly mode: ProgressMode;
+  private mode: ProgressMode;
   private readonly stream: NodeJS.WriteStream;
   private readonly now: () => number;
   private readonly intervalMs: number;
@@ -121,6 +123,8 @@ export class Progress {
     this.mode = opts.mode
       ?? (opts.enabled === true ? 'bar' : opts.enabled === false ? 'lines'
         : Boolean(this.stream.isTTY) && !process.env.CI ? 'bar' : 'lines');
+    // JSON logs on stderr: a bar would break the one-object-per-line stream.
+    if (this.mode === 'bar' && opts.logger && logFormatOf(opts.logger) === 'json') this.mode = 'lines';
   }
 
   /** Sets the absolute position (e.g. the iteration) and optionally a status text for the bar. */
