@@ -42,7 +42,7 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
     .option('augment', { type: 'string', default: 'flip,rot90,color', describe: 'augmentations of real images: flip, rot90, color (comma-separated), or "none"' })
     .option('mix', { type: 'string', default: 'synthetic-first', describe: 'how to fill a class: synthetic-first, augment-first, or ratio:<share of synthetic, e.g. 0.5>' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (built beside it, then renamed into place)' })
-    .option('format', { type: 'string', default: 'imagefolder', describe: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split)' })
+    .option('format', { type: 'string', default: 'imagefolder', describe: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split and YAML front matter on README.md: licence, task, the classes as a ClassLabel)' })
     .option('seed', { type: 'string', default: '0', describe: 'seed of every random choice' })
     .option('cap', { type: 'boolean', describe: 'subsample classes with more than N real training images down to N' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' })
