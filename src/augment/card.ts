@@ -112,8 +112,66 @@ export interface CardInput {
   version: string;
 }
 
+/** The Hugging Face split name of each cellgan split. */
+export const HF_SPLITS: Record<SplitName, string> = { train: 'train', val: 'validation', test: 'test' };
+
+/** Licence identifiers the Hub knows that free text may name (CC family, common open licences). */
+const CC = /\bCC[\s-]?(BY(?:[\s-](?:NC|SA|ND)){0,2}|0)[\s-]?(\d\.\d)?\b/i;
+
+/**
+ * A Hub licence identifier for a licence given as text ("CC BY 4.0" →
+ * cc-by-4.0), found in the source docs when none is given; `other` (with
+ * the text as its name) when it cannot be mapped, `unknown` when there is none.
+ */
+export function hfLicense(license: string | undefined, docs: SourceDoc[]): { id: string; name?: string } {
+  const texts = license !== undefined ? [license] : docs.map((d) => d.text);
+  for (const t of texts) {
+    const m = CC.exec(t);
+    if (m) {
+      const kind = m[1].toLowerCase().replace(/\s+/g, '-');
+      if (kind === '0') return { id: 'cc0-1.0' };
+      return { id: `cc-${kind}-${m[2] ?? '4.0'}` };
+    }
+    const simple = /^\s*(mit|apache-2\.0|bsd-3-clause|bsd-2-clause|gpl-3\.0|odbl|pddl|odc-by)\s*$/i.exec(t);
+    if (simple) return { id: simple[1].toLowerCase() };
+  }
+  if (license !== undefined) return { id: 'other', name: license.trim().toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '') || 'other' };
+  return { id: 'unknown' };
+}
+
+const y = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML scalar
+
+/**
+ * YAML front matter for the Hugging Face Hub: licence, task, and
+ * `dataset_info.features` with the label as a `ClassLabel` of the class
+ * names (in the order of the export, as ImageFolder's class_to_idx), plus
+ * the splits as `configs`, so `load_dataset("imagefolder", …)` or the Hub
+ * yields integer labels with names.
+ */
+export function hfFrontMatter(c: Pick<CardInput, 'title' | 'classes' | 'counts' | 'license' | 'sourceDocs'>): string {
+  const lic = hfLicense(c.license, c.sourceDocs);
+  const L = ['---', `license: ${lic.id}`];
+  if (lic.name) L.push(`license_name: ${y(lic.name)}`);
+  L.push('task_categories:', '- image-classification', 'tags:', '- biology', '- medical', '- synthetic', '- blood-cells');
+  L.push(`pretty_name: ${y(c.title)}`);
+  L.push('dataset_info:', '  features:', '  - name: image', '    dtype: image', '  - name: label', '    dtype:', '      class_label:', '        names:');
+  c.classes.forEach((k, i) => L.push(`          ${y(String(i))}: ${y(k)}`));
+  for (const f of ['origin', 'source', 'transform']) L.push(`  - name: ${f}`, '    dtype: string');
+  const filled = SPLIT_NAMES.filter((s) => c.classes.some((k) => c.counts[s][k].real + c.counts[s][k].synthetic + c.counts[s][k].augmented > 0));
+  L.push('  splits:');
+  for (const s of filled) {
+    const n = c.classes.reduce((t, k) => t + c.counts[s][k].real + c.counts[s][k].synthetic + c.counts[s][k].augmented, 0);
+    L.push(`  - name: ${HF_SPLITS[s]}`, `    num_examples: ${n}`);
+  }
+  L.push('configs:', '- config_name: default', '  data_files:');
+  for (const s of filled) L.push(`  - split: ${HF_SPLITS[s]}`, `    path: ${y(`${s}/**`)}`);
+  L.push('---', '');
+  return L.join('\n');
+}
+
 export function renderCard(c: CardInput): string {
   const L: string[] = [];
+  if (c.format === 'hf') L.push(hfFrontMatter(c));
   const origins: Origin[] = ['real', 'synthetic', 'augmented'];
   const total = (s: SplitName) => c.classes.reduce((n, k) => n + origins.reduce((m, o) => m + c.counts[s][k][o], 0), 0);
 
@@ -135,10 +193,12 @@ export function renderCard(c: CardInput): string {
   L.push('', `Totals: train ${total('train')}, val ${total('val')}, test ${total('test')}.`, '');
 
   L.push('## Layout and loading', '');
-  L.push('`<split>/<class>/<file>` (ImageFolder), loadable as is:', '');
-  L.push('```python', 'torchvision.datasets.ImageFolder("train")', 'keras.utils.image_dataset_from_directory("train")');
-  if (c.format === 'hf') L.push('datasets.load_dataset("imagefolder", data_dir=".")  # metadata.jsonl in each split adds label, origin, source, transform');
+  L.push('`<split>/<class>/<file>` (ImageFolder), loadable as is. Every split has a folder for every class, empty when the split has no image of it,'
+    + ' so train, val and test give the same class indices (`class_to_idx`); torchvision needs `allow_empty=True` (0.18 and later) for a split with an empty class folder.', '');
+  L.push('```python', 'torchvision.datasets.ImageFolder("train", allow_empty=True)', 'keras.utils.image_dataset_from_directory("train")');
+  if (c.format === 'hf') L.push('datasets.load_dataset("imagefolder", data_dir=".")  # label: ClassLabel (names in the front matter); metadata.jsonl adds origin, source, transform');
   L.push('```', '');
+  L.push(`Class indices: ${c.classes.map((k, i) => `${i} = ${k}`).join(', ')}.`, '');
   L.push('File names: real images keep their original name; synthetic ones start with `syn<k>_` (k = position of the synthetic folder in the command), augmented ones are `aug_<real image>_<n>.png`.', '');
 
   L.push('## Real images: source, licence and citation', '');

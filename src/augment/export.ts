@@ -400,7 +400,8 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   const outAbs = path.resolve(o.out);
   await buildDirAtomic(o.out, async (staging) => {
     const rows: ExportManifestRow[] = [];
-    const dirs = new Set(tasks.map((t) => path.posix.dirname(t.out)));
+    // Every class in every split, even with no image: the same class_to_idx for each split.
+    const dirs = new Set([...tasks.map((t) => path.posix.dirname(t.out)), ...SPLIT_NAMES.flatMap((s) => classes.map((c) => `${s}/${safeName(c)}`))]);
     for (const d of [...dirs].sort(cmp)) await fs.mkdir(path.join(staging, d), { recursive: true });
     let written = 0;
     const pool = await forEachBounded(tasks, o.concurrency, async (t) => {

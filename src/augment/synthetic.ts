@@ -24,6 +24,8 @@ export interface SyntheticImage {
   checkpoint?: string;
   seed?: number;
   index?: number;
+  /** generator_ema or generator (generate --raw), from the manifest. */
+  generator?: string;
 }
 
 export interface SyntheticFolder {
@@ -77,6 +79,7 @@ export async function scanSyntheticFolder(dir: string, dirIndex: number): Promis
         checkpoint: row.checkpoint === undefined ? undefined : String(row.checkpoint),
         seed: typeof row.seed === 'number' ? row.seed : undefined,
         index: typeof row.index === 'number' ? row.index : undefined,
+        generator: typeof row.generator === 'string' ? row.generator : undefined,
       });
     }
   } else {
@@ -106,5 +109,7 @@ export function syntheticSource(img: SyntheticImage): string {
   const parts = [`run=${img.run ?? '?'}`, `checkpoint=${img.checkpoint ?? '?'}`];
   if (img.seed !== undefined) parts.push(`seed=${img.seed}`);
   if (img.index !== undefined) parts.push(`index=${img.index}`);
+  // The EMA generator is the default; only the raw one is named (older sources stay as they were).
+  if (img.generator !== undefined && img.generator !== 'generator_ema') parts.push(`generator=${img.generator}`);
   return parts.join(' ');
 }

@@ -4,14 +4,15 @@
  * --verbose).
  */
 import type { Argv } from 'yargs';
-import { createLogger, type Logger } from '../util/log.js';
+import { createLogger, resolveLogFormat, LOG_FORMATS, type LogFormat, type Logger } from '../util/log.js';
 import { CellganError } from '../util/errors.js';
-import { initBackend, describeBackend, BACKENDS, type BackendInfo, type BackendName } from '../engine/index.js';
+import { initBackend, deferBackend, describeBackend, BACKENDS, type BackendInfo, type BackendName } from '../engine/index.js';
 
 export interface GlobalArgs {
   backend?: string;
   verbose?: boolean;
   quiet?: boolean;
+  'log-format'?: string;
 }
 
 export interface CommandContext {
@@ -19,6 +20,11 @@ export interface CommandContext {
   verbose: boolean;
   /** Initialises (once) and returns the tfjs backend, logging which one runs. */
   backend(): Promise<BackendInfo>;
+  /**
+   * Names the backend (--backend) for the library to load when it first needs
+   * tfjs, after it has checked its options; it is logged then.
+   */
+  deferBackend(): void;
 }
 
 export function globalOptions<T>(y: Argv<T>): Argv<T & GlobalArgs> {
@@ -28,31 +34,47 @@ export function globalOptions<T>(y: Argv<T>): Argv<T & GlobalArgs> {
       describe: 'tfjs backend (default: CELLGAN_BACKEND, else the first that loads of tensorflow-gpu, tensorflow, wasm, cpu)',
     })
     .option('verbose', { type: 'boolean', alias: 'v', global: true, describe: 'debug logging and stack traces on errors' })
-    .option('quiet', { type: 'boolean', alias: 'q', global: true, describe: 'only warnings and errors' }) as Argv<T & GlobalArgs>;
+    .option('quiet', { type: 'boolean', alias: 'q', global: true, describe: 'only warnings and errors' })
+    .option('log-format', {
+      type: 'string', choices: LOG_FORMATS as unknown as string[], global: true,
+      describe: 'stderr as human lines or pino JSON lines, one object per line [default: CELLGAN_LOG_FORMAT, else human]',
+    }) as Argv<T & GlobalArgs>;
 }
 
 export function makeContext(args: GlobalArgs): CommandContext {
-  const logger = createLogger({ level: args.verbose ? 'debug' : args.quiet ? 'warn' : 'info' });
+  const logger = createLogger({ level: args.verbose ? 'debug' : args.quiet ? 'warn' : 'info', format: resolveLogFormat(args['log-format']) });
   let info: Promise<BackendInfo> | undefined;
+  const announce = (b: BackendInfo) => {
+    logger.info(`backend: ${b.name} (${b.package}, tfjs ${b.tfjsVersion})`);
+    logger.debug(`backend: ${describeBackend(b)}`);
+    for (const s of b.skipped) logger.debug(`backend ${s.name} skipped: ${s.reason}`);
+  };
   return {
     logger,
     verbose: Boolean(args.verbose),
     backend() {
-      info ??= initBackend(args.backend as BackendName | 'auto' | undefined).then((b) => {
-        logger.info(`backend: ${describeBackend(b)}`);
-        for (const s of b.skipped) logger.debug(`backend ${s.name} skipped: ${s.reason}`);
-        return b;
-      });
+      info ??= initBackend(args.backend as BackendName | 'auto' | undefined).then((b) => { announce(b); return b; });
       return info;
+    },
+    deferBackend() {
+      deferBackend(args.backend as BackendName | 'auto' | undefined, announce);
     },
   };
 }
 
+/** Prints a command's final result: one JSON object on stdout with --json, else the human text. */
+export function printResult(json: boolean | undefined, result: unknown, text: () => string): void {
+  process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : text());
+}
+
+/** The --json option of commands that end with a result. */
+export const JSON_OPTION = { type: 'boolean', describe: 'print the result as one JSON object on stdout (logs stay on stderr)' } as const;
+
 /** Wraps a command body with the shared error policy. */
 export function handler<A extends GlobalArgs>(body: (args: A, ctx: CommandContext) => Promise<number | void>) {
   return async (args: A): Promise<void> => {
-    const ctx = makeContext(args);
     try {
+      const ctx = makeContext(args);
       const code = await body(args, ctx);
       process.exitCode = code ?? 0;
     } catch (err) {
@@ -61,7 +83,40 @@ export function handler<A extends GlobalArgs>(body: (args: A, ctx: CommandContex
   };
 }
 
-export function reportError(err: unknown, verbose: boolean): void {
+/**
+ * The stderr format named on the command line (`--log-format X` or
+ * `--log-format=X`) or by CELLGAN_LOG_FORMAT; human when neither names a
+ * valid one (yargs then refuses the bad value).
+ */
+export function argvLogFormat(argv: string[], env: NodeJS.ProcessEnv = process.env): LogFormat {
+  let named: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === '--log-format') named = argv[i + 1];
+    else if (a.startsWith('--log-format=')) named = a.slice('--log-format='.length);
+  });
+  try { return resolveLogFormat(named, env); } catch { return 'human'; }
+}
+
+/**
+ * Writes one error line on stderr: `cellgan: error: …` for people, or with
+ * JSON logs a pino-shaped object (level 50, time, msg).
+ */
+export function writeErrorLine(message: string, format: LogFormat, extra: Record<string, unknown> = {}): void {
+  if (format === 'json') process.stderr.write(JSON.stringify({ level: 50, time: new Date().toISOString(), msg: message, ...extra }) + '\n');
+  else process.stderr.write(`cellgan: error: ${message}\n`);
+}
+
+export function reportError(err: unknown, verbose: boolean, format: LogFormat = argvLogFormat(process.argv.slice(2))): void {
+  if (format === 'json') {
+    const e = err as Error;
+    const internal = !(err instanceof CellganError);
+    writeErrorLine(e?.message ?? String(err), 'json', {
+      ...(err instanceof CellganError && err.file ? { file: err.file } : {}),
+      ...(internal ? { internal: true } : {}), ...(verbose && e?.stack ? { stack: e.stack } : {}),
+    });
+    process.exitCode = err instanceof CellganError ? err.exitCode : 70;
+    return;
+  }
   if (err instanceof CellganError) {
     process.stderr.write(`cellgan: error: ${err.message}\n`);
     if (verbose && err.stack) process.stderr.write(err.stack + '\n');

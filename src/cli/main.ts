@@ -4,9 +4,13 @@
  * the library and prints results.
  */
 import yargs from 'yargs';
-import { globalOptions, reportError } from './context.js';
+import { globalOptions, reportError, argvLogFormat, writeErrorLine } from './context.js';
+import { explainYargsFailure } from './suggest.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
+
+/** Options every command takes (for "did you mean"). */
+const GLOBAL_OPTIONS = ['backend', 'verbose', 'quiet', 'log-format', 'help', 'version'];
 
 export async function main(argv: string[]): Promise<void> {
   let cli = globalOptions(yargs(argv))
@@ -17,9 +21,9 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'Name a command; see cellgan --help.')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() && ''}cellgan: ${msg}\nRun cellgan --help (or cellgan <command> --help) for usage.\n`);
+      writeErrorLine(explainYargsFailure(msg, argv, commands, GLOBAL_OPTIONS), argvLogFormat(argv));
       process.exit(2);
     });
   for (const c of commands) cli = cli.command(c as never);

@@ -69,7 +69,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const counts: Record<string, number> = {};
   try {
     await loadModelWeights(generator, path.join(ckDir, options.raw ? 'generator' : 'generator_ema'));
-    const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', enabled: options.progress });
+    const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', imagesPerUnit: 1, enabled: options.progress, logger });
     await buildDirAtomic(out, async (staging) => {
       const manifest = createWriteStream(path.join(staging, 'manifest.jsonl'));
       const manifestDone = new Promise<void>((resolve, reject) => { manifest.on('error', reject); manifest.on('finish', resolve); });
@@ -105,7 +105,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
               const index = start + k;
               const file = `${dir}/${String(index).padStart(6, '0')}.png`;
               await fs.writeFile(path.join(staging, file), await encodePng(pixels.subarray(k * per, (k + 1) * per), spec.size));
-              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}) };
+              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: options.raw ? 'generator' : 'generator_ema', ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}) };
               if (!manifest.write(JSON.stringify(row) + '\n')) await once(manifest, 'drain');
             }
             counts[cls] = (counts[cls] ?? 0) + n;
@@ -124,6 +124,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     generator.dispose();
   }
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  logger.info({ out, images: total, checkpoint: ck }, 'generated');
+  // The command prints the summary; logged at debug so it is said once.
+  logger.debug({ out, images: total, checkpoint: ck }, 'generated');
   return { out, checkpoint: ck, classes, counts, total, manifest: path.join(out, 'manifest.jsonl') };
 }

@@ -325,6 +325,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     runFile = info.options;
     resumeFrom = info.latest;
   } else {
+    if (options.out === undefined) throw new OptionError('pass --out <run folder> to start a run, or --resume <run folder> to continue one');
     const out = v.nonEmptyString('--out', options.out);
     runDir = path.resolve(out);
     if (options.init !== undefined) parent = await readParent(path.resolve(v.nonEmptyString('--init', options.init)));
@@ -452,7 +453,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
     if (st.iteration === 0) await writeGrid();
 
-    const progress = new Progress({ label: 'train', total: iters - st.iteration, unit: 'it', enabled: options.progress });
+    const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
     const startIter = st.iteration;
     const acc = { d: 0, g: 0, real: 0, fake: 0, n: 0 };
     let windowStart = performance.now();
@@ -528,13 +529,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         lastStats = stats;
         Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, n: 0 });
         windowStart = performance.now(); windowIters = 0;
-        progress.update(it - startIter, `it ${it} ${stats.images_per_sec.toFixed(1)} img/s D ${stats.d_loss.toFixed(3)} G ${stats.g_loss.toFixed(3)}`);
-      } else {
-        progress.update(it - startIter);
+        progress.setValues({ D: stats.d_loss, G: stats.g_loss });
       }
+      progress.update(it);
       if (it % opts.gridEvery === 0 || it === iters) await writeGrid();
       if (it % opts.checkpointEvery === 0 || it === iters) {
         lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, options.faults, logger);
+        progress.mark('checkpoint');
         if (it === iters || performance.now() - lastCurve > 30_000) {
           await writeLossCurve(runDir, await readStats(statsFile));
           lastCurve = performance.now();

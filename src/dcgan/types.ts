@@ -178,6 +178,8 @@ export interface GenerateOptions {
 
 export interface ManifestRow {
   file: string; class: string; run: string; checkpoint: number; seed: number; index: number;
+  /** Which saved generator of the checkpoint made it: generator_ema (default) or generator (generate --raw). */
+  generator: 'generator_ema' | 'generator';
   /** sha256 of the model the run was fine-tuned from (train --init), when it was. */
   parent_sha256?: string;
 }

@@ -101,9 +101,27 @@ export function currentBackend(): BackendInfo | undefined {
   return current && tf.getBackend() === current.tfBackend ? current : undefined;
 }
 
-/** Initialises the default backend if none was chosen yet. */
+let deferred: { requested?: BackendName | 'auto'; onInit?: (info: BackendInfo) => void } | undefined;
+
+/**
+ * Names the backend the next {@link ensureBackend} loads, without loading it
+ * now, and a callback for when it has loaded. The CLI uses it so that a
+ * command's options are checked (by the library, before it needs tfjs)
+ * before the backend loads and says which it is.
+ */
+export function deferBackend(requested?: BackendName | 'auto', onInit?: (info: BackendInfo) => void): void {
+  deferred = { requested, onInit };
+}
+
+/** Initialises the default (or deferred) backend if none was chosen yet. */
 export async function ensureBackend(): Promise<BackendInfo> {
-  return currentBackend() ?? initBackend();
+  const have = currentBackend();
+  if (have) return have;
+  const d = deferred;
+  deferred = undefined;
+  const info = await initBackend(d?.requested);
+  d?.onInit?.(info);
+  return info;
 }
 
 export function describeBackend(info: BackendInfo): string {

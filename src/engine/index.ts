@@ -1,6 +1,6 @@
 export { tf } from './tf.js';
 export type * from './tf.js';
-export { initBackend, ensureBackend, currentBackend, describeBackend, isBackendName, BACKENDS } from './backend.js';
+export { initBackend, ensureBackend, deferBackend, currentBackend, describeBackend, isBackendName, BACKENDS } from './backend.js';
 export type { BackendName, BackendInfo } from './backend.js';
 export { batchNormalizationLayer, conv2dLayer, spectralNormConv2dLayer, spectralNormDenseLayer, powerIterateModel, isSpectralNormLayer } from './layers.js';
 export type { SpectralNormLayer } from './layers.js';

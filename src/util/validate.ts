@@ -7,6 +7,8 @@ import { OptionError } from './errors.js';
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined) return 'undefined';
+  // JSON would say null for NaN and ±Infinity (e.g. yargs' number of "abc").
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   try { return JSON.stringify(value) ?? String(value); } catch { return String(value); }
 }
 

@@ -6,7 +6,9 @@ import sharp from 'sharp';
 import { exportDataset, type ExportManifestRow } from '../../src/augment/index.js';
 import { CellganError } from '../../src/util/errors.js';
 import { SAMPLES, tempDir } from '../helpers/env.js';
+import { parse as parseYaml } from 'yaml';
 import { CLASSES, hashTree, readJsonl, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
+import { hfLicense } from '../../src/augment/card.js';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const META = new Set(['manifest.csv', 'manifest.jsonl', 'dataset.json', 'README.md']);
@@ -134,6 +136,36 @@ describe('exportDataset on samples/pbc-mini', () => {
     expect(card).toContain(`| runs/fake-a | 300 | ${fromA} |`);
     expect(card).toContain(opts().command);
     expect(card).toMatch(/\| train \| basophil \| 4 \| 5 \| 3 \| 12 \|/);
+  });
+
+  it('the hf card has Hugging Face front matter: licence, task, the classes as a ClassLabel, the splits', async () => {
+    const card = readFileSync(path.join(out, 'README.md'), 'utf8');
+    const m = /^---\n([\s\S]*?)\n---\n/.exec(card);
+    expect(m, 'front matter at the very top').not.toBeNull();
+    const fm = parseYaml(m![1]) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(fm.license).toBe('cc-by-4.0'); // from the samples' README ("CC BY 4.0")
+    expect(fm.task_categories).toEqual(['image-classification']);
+    const features = fm.dataset_info.features as { name: string; dtype: unknown }[];
+    expect(features.map((f) => f.name)).toEqual(['image', 'label', 'origin', 'source', 'transform']);
+    expect(features[0].dtype).toBe('image');
+    const names = (features[1].dtype as { class_label: { names: Record<string, string> } }).class_label.names;
+    expect(names).toEqual(Object.fromEntries(CLASSES.map((c, i) => [String(i), c])));
+    const r = rows();
+    expect(fm.dataset_info.splits).toEqual([
+      { name: 'train', num_examples: r.filter((x) => x.split === 'train').length },
+      { name: 'validation', num_examples: r.filter((x) => x.split === 'val').length },
+      { name: 'test', num_examples: r.filter((x) => x.split === 'test').length },
+    ]);
+    expect(fm.configs).toEqual([{ config_name: 'default', data_files: [
+      { split: 'train', path: 'train/**' }, { split: 'validation', path: 'val/**' }, { split: 'test', path: 'test/**' }] }]);
+  });
+
+  it('maps licence text to Hub identifiers', () => {
+    expect(hfLicense('CC BY 4.0', [])).toEqual({ id: 'cc-by-4.0' });
+    expect(hfLicense('CC-BY-NC-SA 3.0', [])).toEqual({ id: 'cc-by-nc-sa-3.0' });
+    expect(hfLicense('MIT', [])).toEqual({ id: 'mit' });
+    expect(hfLicense('Hospital terms of use', [])).toEqual({ id: 'other', name: 'hospital-terms-of-use' });
+    expect(hfLicense(undefined, [])).toEqual({ id: 'unknown' });
   });
 
   it('never modifies its inputs', async () => {
@@ -284,6 +316,17 @@ describe('exportDataset with unreadable and odd inputs', () => {
     const noDocs = await exportDataset({ data, split, perClass: 3, out: path.join(tmp.dir, 'no-docs') });
     expect(noDocs.warnings.join('\n')).toMatch(/no licence found.*--license/);
     expect(readFileSync(path.join(tmp.dir, 'no-docs', 'README.md'), 'utf8')).toMatch(/No licence or citation was found/);
+    // val and test hold no image, yet every split has a folder for every class (same class_to_idx everywhere).
+    for (const s of ['train', 'val', 'test']) {
+      expect((await fs.readdir(path.join(tmp.dir, 'no-docs', s))).sort(), s).toEqual(CLASSES.slice(0, 2));
+    }
+    expect(await fs.readdir(path.join(tmp.dir, 'no-docs', 'test', CLASSES[0]))).toEqual([]);
+    // hf without any licence: "unknown", and only the split with images is a config.
+    await exportDataset({ data, split, perClass: 3, out: path.join(tmp.dir, 'no-docs-hf'), format: 'hf' });
+    const fm = parseYaml(/^---\n([\s\S]*?)\n---\n/.exec(readFileSync(path.join(tmp.dir, 'no-docs-hf', 'README.md'), 'utf8'))![1]);
+    expect(fm.license).toBe('unknown');
+    expect(fm.configs[0].data_files).toEqual([{ split: 'train', path: 'train/**' }]);
+    expect(existsSync(path.join(tmp.dir, 'no-docs-hf', 'val', CLASSES[1]))).toBe(true);
 
     await fs.writeFile(path.join(collection, 'README.md'), '# Cell collection\n\nCite: Doe J. Cells (2021). Licence: CC0.\n\n## cells-64/\n\nInternal notes, not for the card.\n');
     const res = await exportDataset({ data, split, perClass: 3, out: path.join(tmp.dir, 'with-docs') });

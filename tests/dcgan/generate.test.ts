@@ -33,7 +33,7 @@ describe('generate', () => {
       expect(files).toEqual(['000000.png', '000001.png', '000002.png', '000003.png', '000004.png']);
       expect(rows.filter((x) => x.class === c).map((x) => x.index)).toEqual([0, 1, 2, 3, 4]);
     }
-    expect(rows[0]).toEqual({ file: 'basophil/000000.png', class: 'basophil', run: path.resolve(run), checkpoint: 2, seed: 3, index: 0 });
+    expect(rows[0]).toEqual({ file: 'basophil/000000.png', class: 'basophil', run: path.resolve(run), checkpoint: 2, seed: 3, index: 0, generator: 'generator_ema' });
     const meta = await sharp(path.join(out('all'), rows[7].file)).metadata();
     expect([meta.width, meta.height, meta.channels]).toEqual([32, 32, 3]);
     expect((await fs.readdir(tmp.dir)).filter((n) => n.startsWith('.'))).toEqual([]); // no staging left
@@ -55,6 +55,19 @@ describe('generate', () => {
     const aM = await sharp(path.join(out('b1'), 'monocyte', '000000.png')).raw().toBuffer();
     const aB = await sharp(path.join(out('baso'), 'basophil', '000000.png')).raw().toBuffer();
     expect(Buffer.compare(aM, aB)).not.toBe(0);
+  });
+
+  it('--raw is recorded in the manifest, so a raw image can be regenerated from its row', async () => {
+    await generate({ model: run, count: 2, className: 'ig', out: out('raw'), seed: 4, raw: true });
+    const rows = await readJsonl<ManifestRow>(path.join(out('raw'), 'manifest.jsonl'));
+    expect(rows.map((r) => r.generator)).toEqual(['generator', 'generator']);
+    // Regenerate image 1 from its row alone.
+    const row = rows[1];
+    await generate({ model: row.run, checkpoint: row.checkpoint, count: row.index + 1, className: row.class, out: out('raw-again'), seed: row.seed, raw: row.generator === 'generator' });
+    const again = await fs.readFile(path.join(out('raw-again'), row.file));
+    expect(Buffer.compare(again, await fs.readFile(path.join(out('raw'), row.file)))).toBe(0);
+    await generate({ model: run, count: 2, className: 'ig', out: out('ema'), seed: 4 });
+    expect(Buffer.compare(again, await fs.readFile(path.join(out('ema'), row.file)))).not.toBe(0);
   });
 
   it('refuses a non-empty --out without force, unknown classes and checkpoints; keeps tensors flat', async () => {

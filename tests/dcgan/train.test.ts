@@ -81,6 +81,15 @@ describe('train: run folder', () => {
     expect((await sharp(path.join(run, 'loss-curve.png')).metadata()).format).toBe('png');
     const log = await readJsonl(path.join(run, 'log.jsonl'));
     expect(log.some((l) => l.msg === 'training finished')).toBe(true);
+    // Without a terminal (tests run with CI=1): a status line at each checkpoint, numbers as `progress`.
+    const status = log.filter((l) => l.progress).map((l) => l.progress as Record<string, unknown>);
+    expect(status.map((p) => [p.done, p.total, p.event])).toEqual([[2, 4, 'checkpoint'], [4, 4, 'checkpoint']]);
+    for (const p of status) {
+      expect(p.unit).toBe('it');
+      expect(Object.keys(p.values as object)).toEqual(['D', 'G']);
+      for (const k of ['rate', 'images_per_sec', 'elapsed_s']) expect(Number.isFinite(p[k]), k).toBe(true);
+    }
+    expect(log.find((l) => l.progress)!.msg).toMatch(/^train 2\/4 50\.0% \| [\d.]+ it\/s \| [\d.]+ img\/s \| elapsed \d+:\d\d \| ETA \S+ \| D [-\d.e]+ G [-\d.e]+ \| checkpoint$/);
   });
 
   it('refuses a non-empty --out without --force, and validates options up front', async () => {

@@ -37,7 +37,7 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     .option('checkpoint', { type: 'string', describe: 'also save the best-so-far classifier here after each improving epoch' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }),
   handler: handler<TrainArgs>(async (args, ctx) => {
-    await ctx.backend();
+    ctx.deferBackend();
     const r = await trainClassifier({
       data: args.data, labels: args.labels, split: args.split, size: args.size, out: args.out, epochs: args.epochs,
       batchSize: args.batch, learningRate: args.lr, classWeights: args['class-weights'], init: args.init, seed: args.seed, workers: args.workers,
@@ -67,7 +67,7 @@ const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
     .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs' })
     .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' }),
   handler: handler<EvalArgs>(async (args, ctx) => {
-    await ctx.backend();
+    ctx.deferBackend();
     const r = await evaluateClassifier({
       model: args.model, data: args.data, labels: args.labels, split: args.split, subset: args.subset,
       out: args.out, force: args.force, resamples: args.resamples, seed: args.seed, logger: ctx.logger,

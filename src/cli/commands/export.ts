@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, printResult, JSON_OPTION, type GlobalArgs } from '../context.js';
 import { Progress } from '../../util/progress.js';
 import { exportDataset, type ExportPhase } from '../../augment/index.js';
 
@@ -19,6 +19,7 @@ interface Args extends GlobalArgs {
   citation?: string;
   license?: string;
   concurrency: string;
+  json?: boolean;
 }
 
 /** The command line as one shell-pastable string, for the dataset card. */
@@ -41,13 +42,14 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
     .option('augment', { type: 'string', default: 'flip,rot90,color', describe: 'augmentations of real images: flip, rot90, color (comma-separated), or "none"' })
     .option('mix', { type: 'string', default: 'synthetic-first', describe: 'how to fill a class: synthetic-first, augment-first, or ratio:<share of synthetic, e.g. 0.5>' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (built beside it, then renamed into place)' })
-    .option('format', { type: 'string', default: 'imagefolder', describe: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split)' })
+    .option('format', { type: 'string', default: 'imagefolder', describe: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split and YAML front matter on README.md: licence, task, the classes as a ClassLabel)' })
     .option('seed', { type: 'string', default: '0', describe: 'seed of every random choice' })
     .option('cap', { type: 'boolean', describe: 'subsample classes with more than N real training images down to N' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' })
     .option('citation', { type: 'string', describe: 'citation of the real images for the dataset card (default: read from README/CITATION beside the data)' })
     .option('license', { type: 'string', describe: 'licence of the real images for the dataset card (default: read from README/LICENSE beside the data)' })
-    .option('concurrency', { type: 'string', default: '4', describe: 'images processed at once' }),
+    .option('concurrency', { type: 'string', default: '4', describe: 'images processed at once' })
+    .option('json', JSON_OPTION),
   handler: handler<Args>(async (args, ctx) => {
     let bar: Progress | undefined;
     let phase: ExportPhase | undefined;
@@ -57,14 +59,14 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
       cap: args.cap ?? false, force: args.force ?? false, citation: args.citation, license: args.license,
       concurrency: args.concurrency, command: commandLine(process.argv.slice(2)), logger: ctx.logger,
       onProgress: (p, done, total) => {
-        if (p !== phase) { bar?.finish(); phase = p; bar = new Progress({ label: PHASE_LABEL[p], total, unit: 'img' }); }
+        if (p !== phase) { bar?.finish(); phase = p; bar = new Progress({ label: PHASE_LABEL[p], total, unit: 'img', logger: ctx.logger }); }
         bar!.update(done);
       },
     });
     bar?.finish();
     const sum = (s: 'train' | 'val' | 'test', o: 'real' | 'synthetic' | 'augmented') => result.classes.reduce((n, c) => n + result.counts[s][c][o], 0);
-    process.stdout.write(`exported ${result.files} images to ${result.out}\n`);
-    process.stdout.write(`train: ${result.perClass} per class × ${result.classes.length} classes (real ${sum('train', 'real')}, synthetic ${sum('train', 'synthetic')}, augmented ${sum('train', 'augmented')}); val ${sum('val', 'real')} real; test ${sum('test', 'real')} real\n`);
-    if (result.skipped.length) process.stdout.write(`${result.skipped.length} input(s) skipped: listed in dataset.json\n`);
+    printResult(args.json, result, () => `exported ${result.files} images to ${result.out}\n`
+      + `train: ${result.perClass} per class × ${result.classes.length} classes (real ${sum('train', 'real')}, synthetic ${sum('train', 'synthetic')}, augmented ${sum('train', 'augmented')}); val ${sum('val', 'real')} real; test ${sum('test', 'real')} real\n`
+      + (result.skipped.length ? `${result.skipped.length} input(s) skipped: listed in dataset.json\n` : ''));
   }),
 };

@@ -28,7 +28,7 @@ export const inspectCommand: CommandModule<GlobalArgs, Args> = {
       labels: args.labels,
       minCount: args['min-count'],
       deep: args.deep,
-      onProgress: (done, total) => { (progress ??= new Progress({ label: 'inspect', total, unit: 'files' })).update(done); },
+      onProgress: (done, total) => { (progress ??= new Progress({ label: 'inspect', total, unit: 'files', logger: ctx.logger })).update(done); },
     });
     progress?.finish();
     if (args.json) {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import path from 'node:path';
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, printResult, JSON_OPTION, type GlobalArgs } from '../context.js';
 import { runPipeline, PIPELINE_MODES } from '../../pipeline/pipeline.js';
 import { BUDGETS, BUDGET_NAMES, type BudgetName } from '../../pipeline/budgets.js';
 import type { StageName } from '../../pipeline/state.js';
@@ -21,6 +21,7 @@ interface PipelineArgs extends GlobalArgs {
   workers: number;
   recipe?: string;
   init?: string;
+  json?: boolean;
 }
 
 export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
@@ -43,6 +44,7 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
     .option('recipe', { type: 'string', choices: [...RECIPE_NAMES], describe: 'override the budget\'s training recipe' })
     .option('init', { type: 'string', describe: 'fine-tune this run or shipped model (e.g. models/pbc-64) instead of training from scratch; its architecture and recipe are used' })
     .option('workers', { type: 'number', default: 0, describe: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)' })
+    .option('json', JSON_OPTION)
     .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
     .example('$0 pipeline --data samples/pbc-mini --out runs/demo --budget quick', 'the bundled demo (npm start)'),
   handler: handler<PipelineArgs>(async (args, ctx) => {
@@ -70,7 +72,7 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
       const ran = Object.entries(result.outcomes).map(([s, o]) => `${s}: ${o}`).join(', ');
       ctx.logger.info(`pipeline: finished in ${result.seconds}s (${ran})`);
       const rel = result.report ? path.relative(process.cwd(), result.report) || result.report : undefined;
-      process.stdout.write(rel ? `Report: ${rel.startsWith('..') ? result.report : rel}\n` : `Pipeline folder: ${result.out} (no report written)\n`);
+      printResult(args.json, result, () => rel ? `Report: ${rel.startsWith('..') ? result.report : rel}\n` : `Pipeline folder: ${result.out} (no report written)\n`);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -33,7 +33,7 @@ export const scoreCommand: CommandModule<GlobalArgs, Args> = {
     .option('json', { type: 'boolean', describe: 'print score.json to stdout' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out (its feature cache is kept)' }),
   handler: handler<Args>(async (args, ctx) => {
-    await ctx.backend();
+    ctx.deferBackend();
     const r = await score({
       data: args.data, labels: args.labels, split: args.split, synthetic: args.synthetic, out: args.out, size: args.size,
       epochs: args.epochs, batchSize: args.batch, seed: args.seed, features: args.features, distances: args.distances,

@@ -35,7 +35,7 @@ export const splitCommand: CommandModule<GlobalArgs, Args> = {
     let progress: Progress | undefined;
     const split = await makeSplit(args.data, {
       ...opts,
-      onProgress: (done, total) => { (progress ??= new Progress({ label: 'split', total, unit: 'files' })).update(done); },
+      onProgress: (done, total) => { (progress ??= new Progress({ label: 'split', total, unit: 'files', logger: ctx.logger })).update(done); },
     });
     progress?.finish();
     await writeSplit(args.out, split, { force: args.force });

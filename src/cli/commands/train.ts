@@ -6,7 +6,7 @@ import { D_NORMS, G_CONDITIONINGS } from '../../dcgan/models.js';
 const recipeHelp = RECIPE_NAMES.map((n) => `${n}: ${RECIPES[n].description}`).join('; ');
 /** "[recipe: dcgan X, sngan Y]": what a recipe-filled option defaults to. */
 const byRecipe = (f: (r: (typeof RECIPES)[RecipeName]) => unknown) => `[recipe: ${RECIPE_NAMES.map((n) => `${n} ${String(f(RECIPES[n]) ?? 'same as --lr')}`).join(', ')}]`;
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, printResult, JSON_OPTION, type GlobalArgs } from '../context.js';
 
 interface Args extends GlobalArgs {
   data?: string; labels?: string; split?: string; class?: string; conditional?: boolean;
@@ -15,7 +15,7 @@ interface Args extends GlobalArgs {
   diffaugment?: string; 'ema-decay'?: number; 'log-every'?: number; 'grid-every'?: number;
   'checkpoint-every'?: number; 'keep-checkpoints'?: number; 'collapse-threshold'?: number; 'collapse-after'?: number; workers?: number;
   recipe?: string; loss?: string; 'd-norm'?: string; 'g-conditioning'?: string; 'd-lr'?: number; 'ema-rampup'?: number; 'balanced-classes'?: boolean;
-  init?: string; 'init-class'?: string; 'freeze-d'?: number;
+  init?: string; 'init-class'?: string; 'freeze-d'?: number; json?: boolean;
 }
 
 export const trainCommand: CommandModule<GlobalArgs, Args> = {
@@ -59,6 +59,7 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
     .option('collapse-threshold', { type: 'number', describe: 'warn when sample diversity / real diversity falls below this [default: 0.2]' })
     .option('workers', { type: 'number', describe: 'worker threads for data-parallel gradients (0 = main thread) [default: 0]' })
     .option('collapse-after', { type: 'number', describe: 'iterations before the mode-collapse alarm is active [default: 200]' })
+    .option('json', JSON_OPTION)
     .example('$0 train --data samples/pbc-mini --class basophil --size 64 --iters 2000 --batch 16 --diffaugment color,translation,cutout --out runs/baso', 'one small class')
     .example('$0 train --resume runs/baso --iters 4000', 'continue to 4000 iterations in total')
     .example('$0 train --data my-lab --conditional --init models/pbc-64 --freeze-d 1 --iters 500 --out runs/my-lab', 'fine-tune the shipped PBC model on new data') as never,
@@ -89,10 +90,10 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
     if (args.force !== undefined) opts.force = args.force;
     if (process.env.CELLGAN_TEST_FAULTS) opts.faults = JSON.parse(process.env.CELLGAN_TEST_FAULTS) as TrainOptions['faults'];
     for (const k of Object.keys(opts) as (keyof TrainOptions)[]) if (opts[k] === undefined) delete opts[k];
-    await ctx.backend();
+    ctx.deferBackend();
     try {
       const r = await train(opts);
-      process.stdout.write(`${r.interrupted ? 'interrupted at' : 'trained to'} iteration ${r.iteration}: ${r.runDir}\ncheckpoint: ${r.checkpoint}\n`);
+      printResult(args.json, r, () => `${r.interrupted ? 'interrupted at' : 'trained to'} iteration ${r.iteration}: ${r.runDir}\ncheckpoint: ${r.checkpoint}\n`);
       return r.interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSignal);
