@@ -4,6 +4,7 @@ import { handler, type GlobalArgs } from '../context.js';
 import { runPipeline, PIPELINE_MODES } from '../../pipeline/pipeline.js';
 import { BUDGETS, BUDGET_NAMES, type BudgetName } from '../../pipeline/budgets.js';
 import type { StageName } from '../../pipeline/state.js';
+import { resolveShard } from '../../pipeline/shard.js';
 
 interface PipelineArgs extends GlobalArgs {
   data: string;
@@ -18,6 +19,8 @@ interface PipelineArgs extends GlobalArgs {
   count?: number;
   until?: string;
   workers: number;
+  shard?: string;
+  shards?: number;
 }
 
 export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
@@ -38,9 +41,13 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
     .option('iters', { type: 'number', describe: 'override the budget\'s GAN iterations' })
     .option('count', { type: 'number', describe: 'override the budget\'s synthetic images per class' })
     .option('workers', { type: 'number', default: 0, describe: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)' })
+    .option('shard', { type: 'string', describe: 'I/N (0 ≤ I < N): train only this shard\'s per-class GANs (class k in name order goes to shard k mod N) into the same --out, then stop; a plain run on the folder afterwards merges. Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards (needs --mode per-class)' })
+    .option('shards', { type: 'number', describe: 'the number of shards when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s completions)' })
     .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
     .example('$0 pipeline --data samples/pbc-mini --out runs/demo --budget quick', 'the bundled demo (npm start)'),
   handler: handler<PipelineArgs>(async (args, ctx) => {
+    // Before the backend: a wrong shard setting fails at once.
+    const shard = resolveShard({ shard: args.shard, shards: args.shards }, process.env);
     await ctx.backend();
     const controller = new AbortController();
     // First Ctrl-C: training saves a checkpoint and the pipeline stops (resumable); a second one kills.
@@ -58,9 +65,15 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
       const result = await runPipeline({
         data: args.data, out: args.out, labels: args.labels, classes: args.classes,
         budget: args.budget as BudgetName, size: args.size, mode: args.mode as (typeof PIPELINE_MODES)[number], seed: args.seed,
-        overrides, until: args.until as StageName | undefined, workers: args.workers, logger: ctx.logger, signal: controller.signal,
+        overrides, until: args.until as StageName | undefined, workers: args.workers, shard, logger: ctx.logger, signal: controller.signal,
         progress: Boolean(process.stderr.isTTY) && !process.env.CI,
       });
+      if (result.shard) {
+        const s = result.shard;
+        const runs = Object.entries(s.runs).map(([c, o]) => `${c} ${o}`).join(', ');
+        process.stdout.write(`Shard ${s.index}/${s.count}: ${s.trainComplete ? 'the train stage was already complete' : runs || 'no class assigned'} (${result.seconds}s). Merge with the same command without a shard.\n`);
+        return;
+      }
       const ran = Object.entries(result.outcomes).map(([s, o]) => `${s}: ${o}`).join(', ');
       ctx.logger.info(`pipeline: finished in ${result.seconds}s (${ran})`);
       const rel = result.report ? path.relative(process.cwd(), result.report) || result.report : undefined;
