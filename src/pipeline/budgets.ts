@@ -64,3 +64,25 @@ export function budgetTable(): string {
   });
   return ['| budget | GAN iterations | batch | G/D width | DiffAugment | EMA decay | images per class | classifier epochs | default size | for |', '|---|---:|---:|---:|---|---:|---:|---:|---:|---|', ...rows].join('\n');
 }
+
+/**
+ * What `cellgan jobs` requests per shard for each budget, at the budget's
+ * default size on one CPU core (wasm, no workers): minutes to train one
+ * class's GAN, and memory. Time scales with the pixel count at other sizes.
+ * The sources of these numbers are in README "Running on a cluster".
+ */
+export interface ClusterEstimate {
+  /** Training minutes per class on one CPU core at the budget's default size. */
+  minutesPerClass: number;
+  /** Peak memory of a shard process, GiB (each --workers thread adds its own copy of the model). */
+  memoryGiB: number;
+  /** Minutes of the merge's own work (generate, score's classifiers, export). */
+  mergeMinutes: number;
+}
+
+export const CLUSTER_ESTIMATES: Record<BudgetName, ClusterEstimate> = {
+  test: { minutesPerClass: 1, memoryGiB: 1, mergeMinutes: 5 },
+  quick: { minutesPerClass: 3, memoryGiB: 1, mergeMinutes: 15 },
+  standard: { minutesPerClass: 120, memoryGiB: 2, mergeMinutes: 120 },
+  paper: { minutesPerClass: 1500, memoryGiB: 4, mergeMinutes: 600 },
+};

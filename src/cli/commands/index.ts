@@ -8,10 +8,11 @@ import { classifierCommand } from './classifier.js';
 import { scoreCommand } from './score.js';
 import { exportCommand } from './export.js';
 import { pipelineCommand } from './pipeline.js';
+import { jobsCommand } from './jobs.js';
 
 /** Every subcommand, in the order `cellgan --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
 export const commands: CommandModule<any, any>[] = [
   inspectCommand, splitCommand, trainCommand, generateCommand, classifierCommand,
-  scoreCommand, exportCommand, pipelineCommand, backendCommand,
+  scoreCommand, exportCommand, pipelineCommand, jobsCommand, backendCommand,
 ];

@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import path from 'node:path';
 import { handler, type GlobalArgs } from '../context.js';
 import { runPipeline, PIPELINE_MODES } from '../../pipeline/pipeline.js';
@@ -23,10 +23,9 @@ interface PipelineArgs extends GlobalArgs {
   shards?: number;
 }
 
-export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
-  command: 'pipeline',
-  describe: 'inspect → split → train → generate → score → export on one dataset, then write report.html (re-run to resume)',
-  builder: (y) => y
+/** The options that decide what a pipeline computes (shared with `cellgan jobs`, which passes them on). */
+export function pipelineOptions<T>(y: Argv<T>) {
+  return y
     .option('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>), or the folder --labels paths are relative to' })
     .option('out', { type: 'string', demandOption: true, describe: 'pipeline folder: each stage writes <out>/<stage>/, plus pipeline.json and report.html; run again to skip completed stages and resume training' })
     .option('labels', { type: 'string', describe: 'labels CSV with columns file,class' })
@@ -40,7 +39,13 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
     .option('seed', { type: 'number', default: 0, describe: 'seed of the split, training, generation and export' })
     .option('iters', { type: 'number', describe: 'override the budget\'s GAN iterations' })
     .option('count', { type: 'number', describe: 'override the budget\'s synthetic images per class' })
-    .option('workers', { type: 'number', default: 0, describe: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)' })
+    .option('workers', { type: 'number', default: 0, describe: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)' });
+}
+
+export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
+  command: 'pipeline',
+  describe: 'inspect → split → train → generate → score → export on one dataset, then write report.html (re-run to resume)',
+  builder: (y) => pipelineOptions(y)
     .option('shard', { type: 'string', describe: 'I/N (0 ≤ I < N): train only this shard\'s per-class GANs (class k in name order goes to shard k mod N) into the same --out, then stop; a plain run on the folder afterwards merges. Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards (needs --mode per-class)' })
     .option('shards', { type: 'number', describe: 'the number of shards when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s completions)' })
     .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
