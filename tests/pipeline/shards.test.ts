@@ -70,6 +70,8 @@ describe('sharded per-class training (Slurm array variables, two concurrent proc
     expect(ra.stderr).toContain('shard 0/2 trains basophil, lymphocyte (2 of 3 classes');
     expect(ra.stdout).toMatch(/^Shard 0\/2: basophil trained, lymphocyte trained/);
     expect(rb.stderr).toContain('trains eosinophil (1 of 3 classes');
+    // Without a terminal (a cluster's log file) no progress-bar control characters.
+    for (const r of [ra, rb]) expect(r.stderr).not.toMatch(/[\r\x1b]/);
     // The kill came before shard 1 finished (else this test would not test a crashed shard).
     expect(rb.signal, `shard 1 exited with ${rb.code} before it could be killed`).toBe('SIGKILL');
     expect(killedAt).toBeLessThan(ITERS);

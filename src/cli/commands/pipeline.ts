@@ -23,7 +23,7 @@ interface PipelineArgs extends GlobalArgs {
   shards?: number;
 }
 
-/** The options that decide what a pipeline computes (shared with `cellgan jobs`, which passes them on). */
+/** The options that decide what a pipeline computes, but --mode (shared with `cellgan jobs`, which passes them on). */
 export function pipelineOptions<T>(y: Argv<T>) {
   return y
     .option('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>), or the folder --labels paths are relative to' })
@@ -35,7 +35,6 @@ export function pipelineOptions<T>(y: Argv<T>) {
       describe: `compute budget: ${BUDGET_NAMES.map((b) => `${b} (${BUDGETS[b].iters} GAN iterations, widths ${BUDGETS[b].gWidth}, ${BUDGETS[b].count} images/class)`).join('; ')}`,
     })
     .option('size', { type: 'number', describe: 'image size, 32, 64 or 128 (default: the budget\'s, 64)' })
-    .option('mode', { type: 'string', default: 'conditional', choices: [...PIPELINE_MODES], describe: 'one class-conditional GAN, or one GAN per class' })
     .option('seed', { type: 'number', default: 0, describe: 'seed of the split, training, generation and export' })
     .option('iters', { type: 'number', describe: 'override the budget\'s GAN iterations' })
     .option('count', { type: 'number', describe: 'override the budget\'s synthetic images per class' })
@@ -46,6 +45,7 @@ export const pipelineCommand: CommandModule<GlobalArgs, PipelineArgs> = {
   command: 'pipeline',
   describe: 'inspect → split → train → generate → score → export on one dataset, then write report.html (re-run to resume)',
   builder: (y) => pipelineOptions(y)
+    .option('mode', { type: 'string', default: 'conditional', choices: [...PIPELINE_MODES], describe: 'one class-conditional GAN, or one GAN per class' })
     .option('shard', { type: 'string', describe: 'I/N (0 ≤ I < N): train only this shard\'s per-class GANs (class k in name order goes to shard k mod N) into the same --out, then stop; a plain run on the folder afterwards merges. Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards (needs --mode per-class)' })
     .option('shards', { type: 'number', describe: 'the number of shards when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s completions)' })
     .option('until', { type: 'string', choices: ['select', 'inspect', 'split', 'train', 'generate', 'score', 'export'], describe: 'stop after this stage' })
