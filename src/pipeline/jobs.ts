@@ -150,7 +150,7 @@ export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Prom
   const perClass = est.minutesPerClass * scale;
   const estimated = Math.ceil(classesPerShard * perClass * 1.5 + 10);
   const minutes = opts.time !== undefined ? parseMinutes('--time', opts.time) : estimated;
-  const mergeMinutes = opts.mergeTime !== undefined ? parseMinutes('--merge-time', opts.mergeTime) : Math.ceil(estimated + est.mergeMinutes * (size / BUDGETS[budget].size) ** 2);
+  const mergeMinutes = opts.mergeTime !== undefined ? parseMinutes('--merge-time', opts.mergeTime) : Math.ceil(minutes + est.mergeMinutes * (size / BUDGETS[budget].size) ** 2);
   const cpus = opts.cpus !== undefined ? v.integer('--cpus', opts.cpus, 1, 1024) : Math.max(1, workers);
   const memoryGiB = opts.memory !== undefined ? v.number('--memory', opts.memory, 0.1, 100_000) : Math.ceil(est.memoryGiB * (size / BUDGETS[budget].size) ** 2 * (1 + workers) * 2) / 2;
   const basis = opts.time !== undefined ? `--time ${opts.time}` :
