@@ -74,3 +74,28 @@ export function budgetTable(): string {
   });
   return ['| budget | recipe | GAN iterations | batch | G/D width | DiffAugment | EMA decay | images per class | classifier epochs | default size | for |', '|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|', ...rows].join('\n');
 }
+
+/**
+ * What `cellgan jobs` requests per shard for each budget, at the budget's
+ * default size on one CPU core (wasm, no workers): minutes to train one
+ * class's GAN, and memory. Time scales with the pixel count at other sizes.
+ * The sources of these numbers are in README "Running on a cluster".
+ */
+export interface ClusterEstimate {
+  /** Training minutes per class on one CPU core at the budget's default size. */
+  minutesPerClass: number;
+  /** Peak memory of a shard process, GiB (each --workers thread adds its own copy of the model). */
+  memoryGiB: number;
+  /** Minutes of the merge's own work (generate, score's classifiers, export). */
+  mergeMinutes: number;
+}
+
+export const CLUSTER_ESTIMATES: Record<BudgetName, ClusterEstimate> = {
+  test: { minutesPerClass: 1, memoryGiB: 1, mergeMinutes: 5 },
+  // measured: 0.54 CPU s per iteration (one class of samples/, wasm, AMD EPYC Zen 4) → 2.7 min for 300
+  quick: { minutesPerClass: 3, memoryGiB: 1, mergeMinutes: 15 },
+  // estimated from the DCGAN-64 bench (5.2 CPU s per batch-64 iteration at widths 64, Zen 5): ÷4 for widths 32, +40 % DiffAugment
+  standard: { minutesPerClass: 150, memoryGiB: 2, mergeMinutes: 180 },
+  // the same bench: 5.2 CPU s × 1.4 (DiffAugment) × 30000 iterations ≈ 61 CPU hours; a GPU is the sensible request
+  paper: { minutesPerClass: 3600, memoryGiB: 3, mergeMinutes: 400 },
+};

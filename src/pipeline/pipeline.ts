@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../util/log.js';
-import { CellganError, InterruptedError } from '../util/errors.js';
+import { CellganError, InterruptedError, OptionError } from '../util/errors.js';
 import { exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import * as v from '../util/validate.js';
 import { VERSION } from '../version.js';
@@ -25,7 +25,9 @@ import { score } from '../metrics/index.js';
 import { exportDataset } from '../augment/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
 import { fingerprintData, fingerprintFiles, readState, writeState, type PipelineState, type StageName } from './state.js';
-import { runStages, type StageDefinition, type StageOutcome, type StageRunContext } from './runner.js';
+import { openSharedStage, runStages, type StageDefinition, type StageOutcome } from './runner.js';
+import { parseShard, shardClasses, type Shard } from './shard.js';
+import { acquireLock, describeHolder, LockHeldError, readLock, staleReason, type Lock } from '../util/lock.js';
 import { renderReport } from './report.js';
 
 export const PIPELINE_MODES = ['conditional', 'per-class'] as const;
@@ -70,6 +72,13 @@ export interface PipelineOptions {
    * recipe are used; the budget gives the iterations.
    */
   init?: string;
+  /**
+   * Run only this shard's share of the train stage (per-class mode), into
+   * the same folder, then stop: `"I/N"` or a resolved shard (see shard.ts
+   * for the assignment; `resolveShard` reads it from Slurm / Kubernetes
+   * variables). A plain run on the folder afterwards merges.
+   */
+  shard?: Shard | string;
 }
 
 export interface PipelineResult {
@@ -78,7 +87,12 @@ export interface PipelineResult {
   state: PipelineState;
   outcomes: Partial<Record<StageName, StageOutcome>>;
   seconds: number;
+  /** Set for a shard run: its classes and what it did with each. */
+  shard?: Shard & { classes: string[]; runs: Record<string, ClassRunOutcome>; trainComplete: boolean };
 }
+
+/** What a per-class run needed: trained from scratch, resumed from a checkpoint, or nothing (already at its iterations). */
+export type ClassRunOutcome = 'trained' | 'resumed' | 'complete';
 
 interface Resolved {
   data: string;
@@ -92,6 +106,7 @@ interface Resolved {
   seed: number;
   workers: number;
   init?: string;
+  shard?: Shard;
 }
 
 const SIZES = [32, 64, 128] as const;
@@ -133,6 +148,15 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
     if (list.length < 2 || new Set(list).size !== list.length) throw v.invalid('--classes', 'a comma-separated list of at least 2 different class names', opts.classes);
     classes = [...list].sort();
   }
+  let shard: Shard | undefined;
+  if (opts.shard !== undefined) {
+    shard = typeof opts.shard === 'string' ? parseShard(opts.shard) : opts.shard;
+    if (!(Number.isInteger(shard?.index) && Number.isInteger(shard?.count) && shard.index >= 0 && shard.index < shard.count)) {
+      throw v.invalid('shard', 'I/N with 0 ≤ I < N', opts.shard);
+    }
+    if (mode !== 'per-class') throw new OptionError(`--shard splits the per-class GANs over processes: expected --mode per-class, received --mode ${mode} (a conditional GAN is one run)`);
+    if (opts.until !== undefined) throw new OptionError('--until does not go with a shard: a shard always stops after its share of the train stage');
+  }
   const data = path.resolve(opts.data);
   const out = path.resolve(opts.out);
   const st = await fs.stat(data).catch(() => null);
@@ -142,24 +166,46 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   // The data fingerprint would include our own outputs, and inputs are never written to.
   const dataRoot = st.isDirectory() ? data : path.dirname(data);
   if (inside(dataRoot, out)) throw new CellganError('the pipeline folder must not be inside the data folder (inputs are never modified)', { file: opts.out });
-  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers, ...(init ? { init } : {}) };
+  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers, shard, ...(init ? { init } : {}) };
 }
 
-/** Refuses a second pipeline on the same folder at the same time. */
-async function takeLock(out: string): Promise<() => Promise<void>> {
-  const lock = path.join(out, '.pipeline.lock');
+/** The pipeline folder's lock: held by a plain run throughout, by a shard while it prepares (see README "Running on a cluster"). */
+const FOLDER_LOCK = '.pipeline.lock';
+/** A per-class run's lock, beside its run folder: `train/.<class>.lock`. */
+function classLockFile(trainDir: string, cls: string): string { return path.join(trainDir, `.${cls}.lock`); }
+
+/**
+ * A plain run refuses a folder another live process has locked; a shard
+ * waits for it (other shards hold it only while they prepare).
+ */
+async function takeFolderLock(out: string, shard: Shard | undefined, logger: Logger, signal?: AbortSignal): Promise<Lock> {
+  const owner = shard ? `cellgan pipeline shard ${shard.index}/${shard.count}` : 'cellgan pipeline';
   try {
-    const pid = Number(await fs.readFile(lock, 'utf8'));
-    if (pid && pid !== process.pid) {
-      let alive = false;
-      try { process.kill(pid, 0); alive = true; } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM'; }
-      if (alive) throw new CellganError(`another cellgan pipeline (pid ${pid}) is running on this folder`, { file: out });
-    }
+    return await acquireLock(path.join(out, FOLDER_LOCK), {
+      owner, wait: Boolean(shard), signal,
+      onWait: (h) => logger.info(`pipeline: waiting for the pipeline folder's lock (${describeHolder(h)})`),
+      onStale: (h, reason) => logger.warn(`pipeline: taking over a stale lock of ${h?.owner ?? 'an unknown process'}: ${reason}`),
+    });
   } catch (err) {
-    if (err instanceof CellganError) throw err;
+    if (err instanceof LockHeldError) throw new CellganError(`another cellgan pipeline is running on this folder (${describeHolder(err.holder)})`, { file: out });
+    throw err;
   }
-  await fs.writeFile(lock, String(process.pid));
-  return () => fs.rm(lock, { force: true });
+}
+
+/** Refuses to clear the train folder while a live process holds a class run's lock in it. */
+async function assertNoLiveClassLocks(trainDir: string): Promise<void> {
+  let names: string[];
+  try { names = await fs.readdir(trainDir); } catch { return; }
+  for (const name of names) {
+    const m = /^\.(.+)\.lock$/.exec(name);
+    if (!m) continue;
+    const file = path.join(trainDir, name);
+    const info = await readLock(file).catch(() => undefined);
+    if (info === undefined) continue;
+    const st = await fs.stat(file).catch(() => undefined);
+    if (staleReason(info, { mtimeMs: st?.mtimeMs })) continue;
+    throw new CellganError(`the ${m[1]} GAN is being trained with other options (${info === 'corrupt' ? 'lock unreadable' : describeHolder(info)}); let it finish or stop it before changing the options`, { file: trainDir });
+  }
 }
 
 /** Copies the chosen classes' images (and a labels CSV when the input had one) into `dest`. */
@@ -190,14 +236,15 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   const r = await resolveOptions(opts);
   const { out, budget } = r;
 
-  // A non-empty folder that is not a pipeline folder is refused: it is someone else's.
   await fs.mkdir(out, { recursive: true });
-  const entries = (await fs.readdir(out)).filter((n) => !n.startsWith('.'));
-  const previous = await readState(out);
-  if (!previous && entries.length) throw new CellganError('output folder exists, is not empty and holds no pipeline.json; choose a new --out', { file: out, exitCode: 1 });
-  const releaseLock = await takeLock(out);
+  const folderLock = await takeFolderLock(out, r.shard, logger, opts.signal);
 
   try {
+    // A non-empty folder that is not a pipeline folder is refused: it is someone else's. (Read under
+    // the lock: a shard that started first may be writing the folder.)
+    const entries = (await fs.readdir(out)).filter((n) => !n.startsWith('.'));
+    const previous = await readState(out);
+    if (!previous && entries.length) throw new CellganError('output folder exists, is not empty and holds no pipeline.json; choose a new --out', { file: out, exitCode: 1 });
     const baseDataset = await loadDataset(r.data, { labels: r.labels });
     const dataFingerprint = await fingerprintData(baseDataset.root, r.labels);
 
@@ -279,30 +326,67 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       // Only when set, so pipeline folders from before this option keep their train stage.
       ...(r.workers ? { workers: r.workers } : {}),
     };
-    stages.push({
+    const trainCall = (cls: string | null, signal: AbortSignal | undefined): TrainCall => ({
+      data, labels, split: splitFile, size: r.size, iters: budget.iters, seed: r.seed, ...modelOptions,
+      checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery, workers: r.workers,
+      logEvery: Math.max(1, Math.min(10, Math.floor(budget.iters / 20))),
+      ...(cls === null ? { conditional: true } : { className: cls }),
+      logger, signal, progress: opts.progress,
+    });
+    const lockOwner = r.shard ? `cellgan pipeline shard ${r.shard.index}/${r.shard.count}` : 'cellgan pipeline';
+
+    /**
+     * One per-class run under its lock (`train/.<class>.lock`): nothing to do when it already has
+     * its iterations, resumed when `resume` and it has a checkpoint, else trained from scratch.
+     * Waits while another live process (a shard) holds the lock.
+     */
+    const classRun = async (cls: string, resume: boolean): Promise<{ outcome: ClassRunOutcome; summary: Record<string, unknown> }> => {
+      const runDir = path.join(trainDir, cls);
+      const lost = new AbortController();
+      const lock = await acquireLock(classLockFile(trainDir, cls), {
+        owner: lockOwner, wait: true, signal: opts.signal,
+        onWait: (h) => logger.info(`pipeline: train: waiting for ${cls}, which another process trains (${describeHolder(h)})`),
+        onStale: (h, reason) => logger.warn(`pipeline: train: ${cls}: taking over the stale lock of ${h?.owner ?? 'an unknown process'} (${reason}); resuming its run`),
+        onLost: () => { logger.error(`pipeline: train: ${cls}: another process took this run's lock; stopping`); lost.abort(); },
+      });
+      try {
+        if (resume) {
+          const done = await completedRun(runDir, budget.iters);
+          if (done) {
+            logger.info(`pipeline: train: ${cls} already has its ${budget.iters} iterations, kept`);
+            return { outcome: 'complete', summary: done };
+          }
+        }
+        const signal = opts.signal ? AbortSignal.any([opts.signal, lost.signal]) : lost.signal;
+        const { result, resumed } = await trainOrResume(resume, runDir, trainCall(cls, signal), logger, out);
+        if (lost.signal.aborted) throw new CellganError(`lost the lock of the ${cls} run to another process (it was taken over as stale: see README "Running on a cluster")`, { file: runDir });
+        if (result.interrupted) throw new InterruptedError(`training interrupted at iteration ${result.iteration}; run the same command again to resume`);
+        return { outcome: resumed ? 'resumed' : 'trained', summary: runSummary(result.iteration, result.stats) };
+      } finally {
+        await lock.release();
+      }
+    };
+
+    const trainStage: StageDefinition = {
       name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
+      beforeClear: (dir) => assertNoLiveClassLocks(dir),
       async run(ctx) {
         if (r.init) await assertHeldOutUnseen(r.init, data, labels, splitFile, logger);
-        const classes = r.mode === 'conditional' ? [null] : await splitClasses(splitFile, data, labels);
         const summary: Record<string, unknown> = {};
-        for (const cls of classes) {
-          const runDir = cls === null ? ctx.stageDir : path.join(ctx.stageDir, cls);
-          const result = await trainOrResume(ctx, runDir, {
-            data, labels, split: splitFile, size: r.size, iters: budget.iters, seed: r.seed, ...modelOptions,
-            checkpointEvery: budget.checkpointEvery, gridEvery: budget.checkpointEvery, workers: r.workers,
-            logEvery: Math.max(1, Math.min(10, Math.floor(budget.iters / 20))),
-            ...(cls === null ? { conditional: true } : { className: cls }),
-            logger, signal: opts.signal, progress: opts.progress,
-          });
-          summary[cls ?? 'conditional'] = { iteration: result.iteration, collapse_warning: result.stats?.collapse_warning ?? false, diversity_ratio: result.stats?.diversity_ratio };
+        if (r.mode === 'conditional') {
+          const { result } = await trainOrResume(ctx.resume, ctx.stageDir, trainCall(null, opts.signal), logger, out);
+          summary.conditional = runSummary(result.iteration, result.stats);
           if (result.interrupted) throw new InterruptedError(`training interrupted at iteration ${result.iteration}; run the same command again to resume`);
+        } else {
+          for (const cls of await splitClasses(splitFile, data, labels)) summary[cls] = (await classRun(cls, ctx.resume)).summary;
         }
         return { outputs: { run: 'train' }, summary };
       },
       async fingerprint(ctx) {
         return fingerprintFiles(ctx.stageDir, ['options.json', '*/options.json', 'checkpoints/*/generator_ema/*', '*/checkpoints/*/generator_ema/*']);
       },
-    });
+    };
+    stages.push(trainStage);
 
     const generateOptions = { count: budget.count, seed: r.seed + 1 };
     stages.push({
@@ -361,6 +445,27 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       fingerprint: (ctx) => fingerprintFiles(ctx.stageDir, ['dataset.json', 'manifest.jsonl']),
     });
 
+    if (r.shard) {
+      const shard = r.shard;
+      logger.info(`pipeline: shard ${shard.index}/${shard.count} (from ${shard.source}): the stages before train, then this shard's per-class GANs`);
+      // Under the folder lock: the shared stages (the first shard runs them, the others find them
+      // complete) and the train stage's record, so no two shards clear or record it at once.
+      await runStages(out, state, stages.slice(0, stages.indexOf(trainStage)), logger, opts.signal);
+      const opened = await openSharedStage(out, state, trainStage, logger);
+      await folderLock.release();
+      const all = await splitClasses(splitFile, data, labels);
+      const mine = shardClasses(all, shard);
+      const runs: Record<string, ClassRunOutcome> = {};
+      if (opened === 'done') {
+        logger.info('pipeline: the train stage is already complete; nothing for this shard to do');
+      } else {
+        logger.info(`pipeline: shard ${shard.index}/${shard.count} trains ${mine.length ? mine.join(', ') : 'no class'} (${mine.length} of ${all.length} classes: class k in name order goes to shard k mod ${shard.count})`);
+        for (const cls of mine) runs[cls] = (await classRun(cls, true)).outcome;
+        logger.info(`pipeline: shard ${shard.index}/${shard.count} done (${Object.entries(runs).map(([c, o]) => `${c}: ${o}`).join(', ') || 'nothing'}); once every shard has finished, run the same command without a shard on this folder to merge`);
+      }
+      return { out, state, outcomes: {}, seconds: Math.round((Date.now() - t0) / 100) / 10, shard: { ...shard, classes: mine, runs, trainComplete: opened === 'done' } };
+    }
+
     if (opts.until !== undefined) {
       const stop = v.oneOf('--until', opts.until, stages.map((s) => s.name));
       stages.splice(stages.findIndex((s) => s.name === stop) + 1);
@@ -386,7 +491,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
     return { out, report, state, outcomes, seconds: Math.round((Date.now() - t0) / 100) / 10 };
   } finally {
-    await releaseLock();
+    await folderLock.release();
   }
 }
 
@@ -428,21 +533,39 @@ async function splitClasses(splitFile: string, data: string, labels: string | un
 }
 
 type TrainCall = Parameters<typeof train>[0];
+type TrainResult = Awaited<ReturnType<typeof train>>;
+
+function runSummary(iteration: number, stats: TrainResult['stats'] | undefined): Record<string, unknown> {
+  return { iteration, collapse_warning: stats?.collapse_warning ?? false, diversity_ratio: stats?.diversity_ratio };
+}
+
+/**
+ * The summary of a run folder whose latest checkpoint is at `iters` (a
+ * finished run, e.g. by a shard), or undefined. Such a run is left as it is:
+ * resuming it would only append a resume entry to its options.json.
+ */
+async function completedRun(runDir: string, iters: number): Promise<Record<string, unknown> | undefined> {
+  if (!(await exists(path.join(runDir, 'options.json')))) return undefined;
+  const info = await readRun(runDir).catch(() => undefined);
+  if (info?.latest !== iters) return undefined;
+  const lines = (await fs.readFile(path.join(runDir, 'stats.jsonl'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  let last: TrainResult['stats'] | undefined;
+  try { last = lines.length ? JSON.parse(lines.at(-1)!) : undefined; } catch { last = undefined; }
+  return runSummary(iters, last);
+}
 
 /**
  * Continues a run folder that has a checkpoint (an interrupted or killed
- * attempt), or starts it afresh.
+ * attempt), when `resume`; otherwise starts it afresh.
  */
-async function trainOrResume(ctx: StageRunContext, runDir: string, options: TrainCall): Promise<Awaited<ReturnType<typeof train>>> {
-  if (ctx.resume && (await exists(path.join(runDir, 'options.json')))) {
+async function trainOrResume(resume: boolean, runDir: string, options: TrainCall, logger: Logger, pipelineDir: string): Promise<{ result: TrainResult; resumed: boolean }> {
+  if (resume && (await exists(path.join(runDir, 'options.json')))) {
     const info = await readRun(runDir).catch(() => undefined);
     if (info?.latest !== undefined) {
-      ctx.logger.info(`pipeline: train: resuming ${path.relative(ctx.dir, runDir) || 'train'} from iteration ${info.latest}`);
-      return train({ resume: runDir, iters: options.iters, logger: options.logger, signal: options.signal, progress: options.progress });
+      logger.info(`pipeline: train: resuming ${path.relative(pipelineDir, runDir) || 'train'} from iteration ${info.latest}`);
+      return { result: await train({ resume: runDir, iters: options.iters, logger: options.logger, signal: options.signal, progress: options.progress }), resumed: true };
     }
   }
   await fs.rm(runDir, { recursive: true, force: true });
-  return train({ ...options, out: runDir });
+  return { result: await train({ ...options, out: runDir }), resumed: false };
 }
-
-

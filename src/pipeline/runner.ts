@@ -37,6 +37,8 @@ export interface StageDefinition {
   options: unknown;
   /** Can continue an interrupted attempt (train). */
   resumable?: boolean;
+  /** Called before the stage folder is cleared for a fresh run; throws to refuse (e.g. a live shard still writes in it). */
+  beforeClear?(stageDir: string): Promise<void>;
   run(ctx: StageRunContext): Promise<StageResult>;
   /** A hash of what it wrote, read by the stages after it. */
   fingerprint(ctx: StageRunContext, result: StageResult): Promise<string>;
@@ -55,6 +57,43 @@ async function outputsExist(dir: string, outputs: Record<string, string>): Promi
 
 function now(): string { return new Date().toISOString(); }
 
+/** The hashes that decide whether `stage`'s previous record still holds. */
+function stageKey(state: PipelineState, stage: StageDefinition): { optionsHash: string; inputsHash: string; prev?: StageRecord } {
+  const optionsHash = hashValue(stage.options);
+  const upstream = stage.reads.map((r) => {
+    const rec = state.stages[r];
+    if (rec?.status !== 'done' || !rec.fingerprint) throw new Error(`stage ${stage.name} needs ${r}, which has not completed`);
+    return [r, rec.fingerprint];
+  });
+  const inputsHash = hashValue({ upstream, extra: stage.extraInputs ?? null });
+  const prev = state.stages[stage.name];
+  return { optionsHash, inputsHash, prev };
+}
+
+/**
+ * For a shard (one of several processes sharing a resumable stage, each
+ * doing part of it): `'done'` when the stage is already complete; otherwise
+ * makes sure the stage folder holds an attempt with the current options and
+ * inputs, recorded as `running` (so the plain run afterwards resumes it and
+ * keeps what the shards finished): `'joined'` when one was there, `'started'`
+ * when this call cleared the folder and recorded a new attempt. The caller
+ * must hold the pipeline folder's lock while calling it.
+ */
+export async function openSharedStage(dir: string, state: PipelineState, stage: StageDefinition, logger: Logger): Promise<'done' | 'joined' | 'started'> {
+  const stageDir = path.join(dir, stage.name);
+  const { optionsHash, inputsHash, prev } = stageKey(state, stage);
+  const same = prev && prev.optionsHash === optionsHash && prev.inputsHash === inputsHash;
+  if (same && prev.status === 'done' && prev.fingerprint && (await outputsExist(dir, prev.outputs))) return 'done';
+  if (same && (prev.status === 'running' || prev.status === 'interrupted') && (await exists(stageDir))) return 'joined';
+  if (prev) logger.info(`pipeline: ${stage.name}: ${!same ? 'options or inputs changed' : prev.status === 'done' ? 'outputs missing' : `previous attempt ${prev.status}`}, starting it again from scratch`);
+  await stage.beforeClear?.(stageDir);
+  await fs.rm(stageDir, { recursive: true, force: true });
+  await fs.mkdir(stageDir, { recursive: true });
+  state.stages[stage.name] = { status: 'running', optionsHash, inputsHash, options: stage.options, outputs: {}, startedAt: now(), attempts: 1, summary: { sharded: true } };
+  await writeState(dir, state);
+  return 'started';
+}
+
 /** Runs `stages` in order, recording each in `state` (written to `<dir>/pipeline.json` after every change). */
 export async function runStages(dir: string, state: PipelineState, stages: StageDefinition[], logger: Logger, signal?: AbortSignal): Promise<RunStagesResult> {
   const outcomes: RunStagesResult['outcomes'] = {};
@@ -62,14 +101,7 @@ export async function runStages(dir: string, state: PipelineState, stages: Stage
     // Stopped (Ctrl-C) during a stage that cannot be interrupted: do not start the next one.
     if (signal?.aborted) throw new InterruptedError(`stopped before the ${stage.name} stage; run the same command again to continue`);
     const stageDir = path.join(dir, stage.name);
-    const optionsHash = hashValue(stage.options);
-    const upstream = stage.reads.map((r) => {
-      const rec = state.stages[r];
-      if (rec?.status !== 'done' || !rec.fingerprint) throw new Error(`stage ${stage.name} needs ${r}, which has not completed`);
-      return [r, rec.fingerprint];
-    });
-    const inputsHash = hashValue({ upstream, extra: stage.extraInputs ?? null });
-    const prev = state.stages[stage.name];
+    const { optionsHash, inputsHash, prev } = stageKey(state, stage);
     const same = prev && prev.optionsHash === optionsHash && prev.inputsHash === inputsHash;
 
     if (same && prev.status === 'done' && prev.fingerprint && (await outputsExist(dir, prev.outputs))) {
@@ -83,6 +115,7 @@ export async function runStages(dir: string, state: PipelineState, stages: Stage
     const resume = Boolean(same && stage.resumable && (prev.status === 'running' || prev.status === 'interrupted') && (await exists(stageDir)));
     if (!resume) {
       if (prev) logger.info(`pipeline: ${stage.name}: ${!same ? 'options or inputs changed' : prev.status === 'done' ? 'outputs missing' : `previous attempt ${prev.status}`}, running again from scratch`);
+      await stage.beforeClear?.(stageDir);
       await fs.rm(stageDir, { recursive: true, force: true });
     } else {
       logger.info(`pipeline: ${stage.name}: resuming the interrupted attempt`);

@@ -9,10 +9,11 @@ import { scoreCommand } from './score.js';
 import { exportCommand } from './export.js';
 import { pipelineCommand } from './pipeline.js';
 import { modelCommand } from './model.js';
+import { jobsCommand } from './jobs.js';
 
 /** Every subcommand, in the order `cellgan --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argument type
 export const commands: CommandModule<any, any>[] = [
   inspectCommand, splitCommand, trainCommand, generateCommand, modelCommand, classifierCommand,
-  scoreCommand, exportCommand, pipelineCommand, backendCommand,
+  scoreCommand, exportCommand, pipelineCommand, jobsCommand, backendCommand,
 ];

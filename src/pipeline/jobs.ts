@@ -1,0 +1,287 @@
+/**
+ * `cellgan jobs slurm|k8s`: the per-class pipeline as work for a cluster's
+ * own scheduler. Each shard is one Slurm array task / one pod of a
+ * Kubernetes Indexed Job running `cellgan pipeline …` with the shard taken
+ * from the scheduler's variables; a final job runs the same command without
+ * a shard, which merges (see pipeline.ts, shard.ts and README "Running on a
+ * cluster"). Pure text generation: nothing here talks to a cluster.
+ */
+import path from 'node:path';
+import { CellganError, OptionError } from '../util/errors.js';
+import * as v from '../util/validate.js';
+import { VERSION } from '../version.js';
+import { loadDataset } from '../data/dataset.js';
+import { BUDGETS, BUDGET_NAMES, CLUSTER_ESTIMATES, type BudgetName } from './budgets.js';
+
+/** The pipeline options a job passes on (the CLI's `cellgan pipeline` options). */
+export interface JobPipelineOptions {
+  data: string;
+  out: string;
+  labels?: string;
+  classes?: string[];
+  budget?: BudgetName;
+  size?: number;
+  seed?: number;
+  iters?: number;
+  count?: number;
+  workers?: number;
+}
+
+export interface JobsOptions {
+  pipeline: JobPipelineOptions;
+  /** Number of shards (default: one per class, counted from --classes or the data folder). */
+  shards?: number;
+  /** Ask for one GPU per task (and run on the tensorflow-gpu backend). */
+  gpu?: boolean;
+  /** Override the time request: minutes, or [D-]HH:MM:SS. */
+  time?: string;
+  /** Override the time request of the merge job. */
+  mergeTime?: string;
+  /** Override the memory request, GiB. */
+  memory?: number;
+  /** Override the CPU request. */
+  cpus?: number;
+  /** Job name prefix (default cellgan). */
+  name?: string;
+  /** How a job starts cellgan (default `cellgan`, e.g. `npx cellgan`). */
+  command?: string;
+  /** Slurm partition and account. */
+  partition?: string;
+  account?: string;
+  /** Kubernetes: container image with cellgan installed (required for k8s). */
+  image?: string;
+  /** Kubernetes: PersistentVolumeClaim holding --data and --out (ReadWriteMany: every pod mounts it). */
+  pvc?: string;
+  /** Kubernetes: where the claim is mounted (default /data); --data and --out must be under it. */
+  mount?: string;
+  /** Kubernetes namespace (default: kubectl's current one). */
+  namespace?: string;
+}
+
+export interface JobPlan {
+  shards: number;
+  classes: number;
+  /** Classes of the busiest shard. */
+  classesPerShard: number;
+  cpus: number;
+  memoryGiB: number;
+  minutes: number;
+  mergeMinutes: number;
+  /** How `minutes` was reached, for the script's header. */
+  basis: string;
+  pipelineArgs: string[];
+  command: string[];
+  name: string;
+}
+
+/** Minutes from `90`, `1:30:00`, `2-00:00:00`. */
+export function parseMinutes(name: string, value: string): number {
+  const s = String(value).trim();
+  if (/^\d+$/.test(s) && Number(s) > 0) return Number(s);
+  const m = /^(?:(\d+)-)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(s);
+  if (m) {
+    const min = Number(m[1] ?? 0) * 1440 + Number(m[2]) * 60 + Number(m[3]) + Number(m[4]) / 60;
+    if (min > 0) return Math.ceil(min);
+  }
+  throw new OptionError(`${name}: expected minutes or [D-]HH:MM:SS, received ${JSON.stringify(value)}`);
+}
+
+/** Slurm's D-HH:MM:SS. */
+export function slurmTime(minutes: number): string {
+  const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
+  const hms = `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00`;
+  return d ? `${d}-${hms}` : hms;
+}
+
+/** One word for sh: unquoted when safe, else in single quotes. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Resolves what every job needs: shard count, requests, the pipeline command. */
+export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Promise<JobPlan> {
+  const p = opts.pipeline;
+  v.nonEmptyString('--data', p.data);
+  v.nonEmptyString('--out', p.out);
+  const budget = v.oneOf('--budget', p.budget ?? 'quick', BUDGET_NAMES);
+  const size = p.size === undefined ? BUDGETS[budget].size : v.oneOf('--size', p.size, [32, 64, 128] as const);
+  const seed = v.integer('--seed', p.seed ?? 0, 0, 2 ** 31 - 1);
+  const workers = v.integer('--workers', p.workers ?? 0, 0, 64);
+  const iters = p.iters === undefined ? undefined : v.integer('--iters', p.iters, 1);
+  const count = p.count === undefined ? undefined : v.integer('--count', p.count, 1);
+  const name = opts.name ?? 'cellgan';
+  if (!NAME.test(name) || name.length > 40) throw v.invalid('--name', 'lower-case letters, digits and "-", at most 40 characters', name);
+
+  // Paths: absolute, so every task sees the same folder whatever its working directory.
+  let data = p.data, out = p.out, labels = p.labels;
+  if (target === 'slurm') {
+    data = path.resolve(data); out = path.resolve(out); labels = labels && path.resolve(labels);
+  } else {
+    const mount = opts.mount ?? '/data';
+    if (!path.posix.isAbsolute(mount)) throw v.invalid('--mount', 'an absolute path inside the container', mount);
+    for (const [flag, value] of [['--data', data], ['--out', out], ['--labels', labels]] as const) {
+      if (value === undefined) continue;
+      const rel = path.posix.relative(mount, value);
+      if (!path.posix.isAbsolute(value) || rel.startsWith('..') || path.posix.isAbsolute(rel)) {
+        throw new OptionError(`${flag}: expected an absolute path under --mount ${mount} (the volume every pod shares), received ${JSON.stringify(value)}`);
+      }
+    }
+  }
+
+  // Shards: one per class unless given.
+  let classCount: number | undefined = p.classes?.length;
+  if (classCount === undefined) {
+    try {
+      classCount = (await loadDataset(data, labels ? { labels } : {})).classes.length;
+    } catch (err) {
+      if (opts.shards === undefined) throw new CellganError(`cannot count the classes here (${(err as Error).message}); pass --shards N or --classes`, { file: p.data });
+    }
+  }
+  const shards = v.integer('--shards', opts.shards ?? classCount, 1, 10_000);
+  const classes = classCount ?? shards;
+  const classesPerShard = Math.max(1, Math.ceil(classes / shards));
+
+  // Requests from the budget (README "Running on a cluster").
+  const est = CLUSTER_ESTIMATES[budget];
+  const itersUsed = iters ?? BUDGETS[budget].iters;
+  const scale = ((size / BUDGETS[budget].size) ** 2) * (itersUsed / BUDGETS[budget].iters);
+  const perClass = est.minutesPerClass * scale;
+  const estimated = Math.ceil(classesPerShard * perClass * 1.5 + 10);
+  const minutes = opts.time !== undefined ? parseMinutes('--time', opts.time) : estimated;
+  const mergeMinutes = opts.mergeTime !== undefined ? parseMinutes('--merge-time', opts.mergeTime) : Math.ceil(minutes + est.mergeMinutes * (size / BUDGETS[budget].size) ** 2);
+  const cpus = opts.cpus !== undefined ? v.integer('--cpus', opts.cpus, 1, 1024) : Math.max(1, workers);
+  const memoryGiB = opts.memory !== undefined ? v.number('--memory', opts.memory, 0.1, 100_000) : Math.ceil(est.memoryGiB * (size / BUDGETS[budget].size) ** 2 * (1 + workers) * 2) / 2;
+  const basis = opts.time !== undefined ? `--time ${opts.time}` :
+    `${classesPerShard} class(es) per shard × ${perClass.toFixed(1)} min per class (budget ${budget}${size !== BUDGETS[budget].size ? ` scaled to ${size} px` : ''}${iters !== undefined ? `, ${itersUsed} iterations` : ''}, one CPU core) × 1.5 + 10 min`;
+
+  const pipelineArgs = [
+    'pipeline', '--data', data, '--out', out, ...(labels ? ['--labels', labels] : []),
+    ...(p.classes ? ['--classes', p.classes.join(',')] : []),
+    '--mode', 'per-class', '--budget', budget, '--size', String(size), '--seed', String(seed),
+    ...(iters !== undefined ? ['--iters', String(iters)] : []), ...(count !== undefined ? ['--count', String(count)] : []),
+    '--workers', String(workers), ...(opts.gpu ? ['--backend', 'tensorflow-gpu'] : []),
+  ];
+  const command = (opts.command ?? 'cellgan').trim().split(/\s+/).filter(Boolean);
+  if (!command.length) throw v.invalid('--command', 'how a job starts cellgan, e.g. "cellgan" or "npx cellgan"', opts.command);
+  return { shards, classes, classesPerShard, cpus, memoryGiB, minutes, mergeMinutes, basis, pipelineArgs, command, name };
+}
+
+function memSlurm(gib: number): string { return `${Math.ceil(gib * 1024)}M`; }
+
+/** The sbatch script (see the module comment); submit it with `sbatch <file>`. */
+export async function slurmScript(opts: JobsOptions): Promise<string> {
+  const plan = await planJobs(opts, 'slurm');
+  const cmd = [...plan.command, ...plan.pipelineArgs].map(shellQuote).join(' ');
+  const common = [
+    `--cpus-per-task=${plan.cpus}`, `--mem=${memSlurm(plan.memoryGiB)}`,
+    ...(opts.gpu ? ['--gres=gpu:1'] : []),
+    ...(opts.partition ? [`--partition=${opts.partition}`] : []),
+    ...(opts.account ? [`--account=${opts.account}`] : []),
+  ];
+  // The merge job inherits task 0's environment: drop the array variables so it runs as the plain (merging) pipeline.
+  const mergeCmd = `unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN SLURM_ARRAY_TASK_MAX; exec ${cmd}`;
+  const mergeSubmit = [
+    'sbatch', '--parsable', `--job-name=${plan.name}-merge`, '--dependency=afterany:${SLURM_ARRAY_JOB_ID}',
+    ...common, `--time=${slurmTime(plan.mergeMinutes)}`, `--output=${plan.name}-merge-%j.log`,
+  ];
+  return [
+    '#!/bin/bash',
+    `# cellgan ${VERSION}: per-class GAN training as a Slurm job array, then a merge job.`,
+    '# Submit with: sbatch <this file>',
+    `# Array task i (0..${plan.shards - 1}) trains the classes k (names sorted, 0-based) with k mod ${plan.shards} = i into --out`,
+    '# on the shared filesystem (cellgan reads SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT). Task 0 also submits',
+    '# the merge job: the same command without a shard, after every task has ended (afterany: it also resumes',
+    '# what a failed or killed task left), which generates, scores, exports and writes report.html.',
+    `# Time request: ${plan.basis}. Memory and CPUs: see README "Running on a cluster".`,
+    `#SBATCH --job-name=${plan.name}-train`,
+    `#SBATCH --array=0-${plan.shards - 1}`,
+    ...common.map((o) => `#SBATCH ${o}`),
+    `#SBATCH --time=${slurmTime(plan.minutes)}`,
+    `#SBATCH --output=${plan.name}-train-%A_%a.log`,
+    'set -euo pipefail',
+    'export CI=1',
+    'if [ "${SLURM_ARRAY_TASK_ID}" = "0" ]; then',
+    `  ${mergeSubmit.map((w) => (w.includes('${') ? `"${w}"` : shellQuote(w))).join(' ')} \\`,
+    `    --wrap=${shellQuote(mergeCmd)}`,
+    'fi',
+    `exec ${cmd}`,
+    '',
+  ].join('\n');
+}
+
+/** YAML for the plain data of a manifest: strings JSON-quoted (valid YAML double-quoted scalars). */
+function yaml(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (!value.length) return ' []';
+    return value.map((item) => {
+      const body = yaml(item, indent + '  ');
+      return `\n${indent}-${body.startsWith('\n') ? body.replace(/^\n\s*/, ' ') : body}`;
+    }).join('');
+  }
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    if (!entries.length) return ' {}';
+    return entries.map(([k, x]) => `\n${indent}${/^[A-Za-z0-9_.\/-]+$/.test(k) ? k : JSON.stringify(k)}:${yaml(x, indent + '  ')}`).join('');
+  }
+  return ` ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+}
+
+/** The Indexed Job and the merge Job, as one YAML stream (see README for the kubectl commands). */
+export async function kubernetesManifest(opts: JobsOptions): Promise<string> {
+  const plan = await planJobs(opts, 'k8s');
+  if (!opts.image) throw new OptionError('--image: expected a container image with cellgan installed (e.g. registry.example.org/lab/cellgan:0.1.0), received nothing');
+  const pvc = opts.pvc ?? '';
+  if (!NAME.test(pvc)) throw v.invalid('--pvc', 'the name of a ReadWriteMany PersistentVolumeClaim holding --data and --out', opts.pvc);
+  const mount = opts.mount ?? '/data';
+  const resources = {
+    requests: { cpu: String(plan.cpus), memory: `${Math.ceil(plan.memoryGiB * 1024)}Mi` },
+    limits: { memory: `${Math.ceil(plan.memoryGiB * 1024)}Mi`, ...(opts.gpu ? { 'nvidia.com/gpu': 1 } : {}) },
+  };
+  const job = (part: 'train' | 'merge', args: string[], minutes: number, indexed: boolean) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: `${plan.name}-${part}`,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      labels: { 'app.kubernetes.io/name': 'cellgan', 'cellgan/part': part },
+    },
+    spec: {
+      ...(indexed ? { completionMode: 'Indexed', completions: plan.shards, parallelism: plan.shards } : { completions: 1 }),
+      backoffLimit: indexed ? plan.shards : 2,
+      activeDeadlineSeconds: minutes * 60,
+      template: {
+        metadata: { labels: { 'app.kubernetes.io/name': 'cellgan', 'cellgan/part': part } },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'cellgan',
+            image: opts.image,
+            command: [...plan.command, ...args],
+            env: [{ name: 'CI', value: '1' }],
+            resources,
+            volumeMounts: [{ name: 'work', mountPath: mount }],
+          }],
+          volumes: [{ name: 'work', persistentVolumeClaim: { claimName: pvc } }],
+        },
+      },
+    },
+  });
+  const header = [
+    `# cellgan ${VERSION}: per-class GAN training as a Kubernetes Indexed Job, then a merge Job.`,
+    `# Pod i (JOB_COMPLETION_INDEX, 0..${plan.shards - 1}) trains the classes k (names sorted, 0-based) with k mod ${plan.shards} = i`,
+    `# into --out on the claim ${pvc}; the merge Job runs the same command without --shards once they are done.`,
+    '# Kubernetes has no job dependencies, so apply the parts in turn:',
+    `#   kubectl apply -f <this file> -l cellgan/part=train`,
+    `#   kubectl wait --for=condition=complete --timeout=${plan.minutes}m job/${plan.name}-train`,
+    `#   kubectl apply -f <this file> -l cellgan/part=merge`,
+    '# (If a pod failed for good, apply the merge anyway: it resumes what the failed pod left.)',
+    `# Deadline: ${plan.basis}.`,
+  ].join('\n');
+  const docs = [
+    job('train', [...plan.pipelineArgs, '--shards', String(plan.shards)], plan.minutes, true),
+    job('merge', plan.pipelineArgs, plan.mergeMinutes, false),
+  ];
+  return `${header}\n${docs.map((d) => `---${yaml(d)}`).join('\n')}\n`;
+}
