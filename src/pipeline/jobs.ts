@@ -6,6 +6,7 @@
  * a shard, which merges (see pipeline.ts, shard.ts and README "Running on a
  * cluster"). Pure text generation: nothing here talks to a cluster.
  */
+import { RECIPE_NAMES } from '../dcgan/recipes.js';
 import path from 'node:path';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
@@ -25,6 +26,10 @@ export interface JobPipelineOptions {
   iters?: number;
   count?: number;
   workers?: number;
+  /** Override the budget's training recipe. */
+  recipe?: string;
+  /** Refused: fine-tuning (--init) is conditional, and jobs shard per-class runs. */
+  init?: string;
 }
 
 export interface JobsOptions {
@@ -111,6 +116,8 @@ export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Prom
   const workers = v.integer('--workers', p.workers ?? 0, 0, 64);
   const iters = p.iters === undefined ? undefined : v.integer('--iters', p.iters, 1);
   const count = p.count === undefined ? undefined : v.integer('--count', p.count, 1);
+  const recipe = p.recipe === undefined ? undefined : v.oneOf('--recipe', p.recipe, RECIPE_NAMES);
+  if (p.init !== undefined) throw v.invalid('--init', 'no --init: fine-tuning trains one conditional model, and jobs shard per-class runs', p.init);
   const name = opts.name ?? 'cellgan';
   if (!NAME.test(name) || name.length > 40) throw v.invalid('--name', 'lower-case letters, digits and "-", at most 40 characters', name);
 
@@ -161,6 +168,7 @@ export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Prom
     ...(p.classes ? ['--classes', p.classes.join(',')] : []),
     '--mode', 'per-class', '--budget', budget, '--size', String(size), '--seed', String(seed),
     ...(iters !== undefined ? ['--iters', String(iters)] : []), ...(count !== undefined ? ['--count', String(count)] : []),
+    ...(recipe !== undefined ? ['--recipe', recipe] : []),
     '--workers', String(workers), ...(opts.gpu ? ['--backend', 'tensorflow-gpu'] : []),
   ];
   const command = (opts.command ?? 'cellgan').trim().split(/\s+/).filter(Boolean);

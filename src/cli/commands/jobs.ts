@@ -6,7 +6,7 @@ import type { BudgetName } from '../../pipeline/budgets.js';
 
 interface JobsArgs extends GlobalArgs {
   data: string; out: string; labels?: string; classes?: string; budget: string; size?: number; mode: string; seed: number;
-  iters?: number; count?: number; workers: number;
+  iters?: number; count?: number; workers: number; recipe?: string; init?: string;
   shards?: number; gpu?: boolean; time?: string; 'merge-time'?: string; memory?: number; cpus?: number; name?: string; command?: string;
   partition?: string; account?: string; image?: string; pvc?: string; mount?: string; namespace?: string;
 }
@@ -28,7 +28,7 @@ function toOptions(a: JobsArgs): JobsOptions {
   return {
     pipeline: {
       data: a.data, out: a.out, labels: a.labels, classes: a.classes?.split(',').map((c) => c.trim()).filter(Boolean),
-      budget: a.budget as BudgetName, size: a.size, seed: a.seed, iters: a.iters, count: a.count, workers: a.workers,
+      budget: a.budget as BudgetName, size: a.size, seed: a.seed, iters: a.iters, count: a.count, workers: a.workers, recipe: a.recipe, init: a.init,
     },
     shards: a.shards, gpu: a.gpu, time: a.time, mergeTime: a['merge-time'], memory: a.memory, cpus: a.cpus, name: a.name, command: a.command,
     partition: a.partition, account: a.account, image: a.image, pvc: a.pvc, mount: a.mount, namespace: a.namespace,
