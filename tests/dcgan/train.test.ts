@@ -36,7 +36,7 @@ describe('models: initialisation', () => {
 describe('train: run folder', () => {
   it('writes options, stats, checkpoints (all three models + optimizers + RNG), grids, loss curve and log', async () => {
     const run = out('folder');
-    const r = await train(tinyOptions(run, { iters: 4, diffAugment: 'color,translation,cutout', keepCheckpoints: 2 }));
+    const r = await train(tinyOptions(run, { recipe: 'dcgan', iters: 4, diffAugment: 'color,translation,cutout', keepCheckpoints: 2 }));
     expect(r).toMatchObject({ iteration: 4, interrupted: false, classes: ['basophil'] });
 
     const info = await readRun(run);
