@@ -54,14 +54,14 @@ export const BUDGETS: Record<BudgetName, Budget> = {
   },
   quick: {
     recipe: DEFAULT_RECIPE, iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 20, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
-    purpose: 'the bundled demo: whole pipeline on samples/ within 15 min on 2 CPU cores (wasm)',
+    purpose: 'the bundled demo (npm start: fine-tunes models/pbc-64 on samples/); whole pipeline within 15 min on 2 CPU cores (wasm)',
   },
   standard: {
-    recipe: DEFAULT_RECIPE, iters: 5000, batch: 64, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'color,translation,cutout', emaDecay: 0.999, checkpointEvery: 500, size: 64,
-    purpose: 'a usable first model on a real dataset (hours on CPU, minutes on a GPU)',
+    recipe: 'sngan', iters: 5000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,
+    purpose: 'a first model on a real dataset: ~80 min of training on 2 Zen 4 cores (0.95 s per iteration, wasm, 2 workers; 3,000 iterations gave GAN-test 53 % on PBC, docs/quality)',
   },
   paper: {
-    recipe: DEFAULT_RECIPE, iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'color,translation,cutout', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
+    recipe: 'sngan', iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
     purpose: 'DCGAN-paper widths and long training; for a GPU (tensorflow-gpu backend)',
   },
 };
@@ -94,7 +94,7 @@ export const CLUSTER_ESTIMATES: Record<BudgetName, ClusterEstimate> = {
   test: { minutesPerClass: 1, memoryGiB: 1, mergeMinutes: 5 },
   // measured: 0.54 CPU s per iteration (one class of samples/, wasm, AMD EPYC Zen 4) → 2.7 min for 300
   quick: { minutesPerClass: 3, memoryGiB: 1, mergeMinutes: 15 },
-  // estimated from the DCGAN-64 bench (5.2 CPU s per batch-64 iteration at widths 64, Zen 5): ÷4 for widths 32, +40 % DiffAugment
+  // measured: 1.74 CPU s per sngan iteration at batch 32, widths 32, 64 px (docs/quality/latest.json: cpu_s / iterations, AMD EPYC Zen 4) → 145 min for 5000
   standard: { minutesPerClass: 150, memoryGiB: 2, mergeMinutes: 180 },
   // the same bench: 5.2 CPU s × 1.4 (DiffAugment) × 30000 iterations ≈ 61 CPU hours; a GPU is the sensible request
   paper: { minutesPerClass: 3600, memoryGiB: 3, mergeMinutes: 400 },
