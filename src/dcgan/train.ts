@@ -11,6 +11,7 @@
  * (on the same backend).
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tf, ensureBackend, powerIterateModel, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { CellganError, OptionError } from '../util/errors.js';
@@ -373,6 +374,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       trainImages: data.set.count, imagesPerClass: data.perClass, skippedImages: data.skipped,
       backend: { name: backend.name, package: backend.package, tfjsVersion: backend.tfjsVersion },
       versions: { cellgan: VERSION, tfjs: tf.version.tfjs, node: process.version },
+      machine: { cpu: os.cpus()[0]?.model?.trim() ?? 'unknown', cores: os.cpus().length, platform: `${process.platform}-${process.arch}` },
       created: new Date().toISOString(), resumes: [],
       ...(parent ? { parent: parent.record } : {}),
     };

@@ -141,6 +141,8 @@ export interface RunOptionsFile {
   skippedImages: { file: string; reason: string }[];
   backend: { name: string; package: string; tfjsVersion: string };
   versions: { cellgan: string; tfjs: string; node: string };
+  /** The machine the run started on (absent in older runs). */
+  machine?: { cpu: string; cores: number; platform: string };
   created: string;
   resumes: { fromIteration: number; iters: number; backend: string; time: string }[];
   /** The model a fine-tune started from (absent otherwise). */

@@ -9,6 +9,7 @@
  * files and, when they are missing or unreadable, says so instead.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chartToSvg, type ChartSpec } from '../util/charts.js';
 import { writeFileAtomic, exists } from '../util/atomic.js';
@@ -46,6 +47,11 @@ function esc(s: unknown): string {
 function fmt(x: unknown, digits = 3): string {
   if (typeof x !== 'number' || !Number.isFinite(x)) return x === null || x === undefined ? '–' : esc(x);
   return Number.isInteger(x) ? String(x) : x.toFixed(digits);
+}
+
+/** Always `digits` decimals (fmt prints integers bare), for columns read side by side. */
+function fixed(x: unknown, digits: number): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : fmt(x);
 }
 
 function pct(x: unknown): string {
@@ -117,11 +123,32 @@ function overview(state: PipelineState | undefined): string {
     const r = state.stages[s]!;
     return `<tr><td>${s}</td><td class="status-${esc(r.status)}">${esc(r.status)}</td><td>${fmt(r.seconds, 1)}</td><td>${r.attempts}</td><td>${esc(r.finishedAt ?? r.startedAt)}</td><td>${esc(r.error ?? '')}</td></tr>`;
   }).join('');
-  const opts = Object.entries(state.options).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`).join('');
+  // Nulls (options not set) are left out; long JSON values wrap (CSS).
+  const opts = Object.entries(state.options).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`).join('');
   return `<h2 id="overview">Run</h2>
 <table class="kv">${opts}</table>
 <h3>Stages</h3>
 <table><thead><tr><th>stage</th><th>status</th><th>seconds</th><th>attempts</th><th>finished</th><th>error</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/**
+ * Where the numbers came from: the backend, versions and machine recorded
+ * in the (first) training run's options.json; without one, this machine's.
+ */
+async function environment(dir: string): Promise<string> {
+  const runs = await trainRuns(dir);
+  const o = runs.length ? await readJson<{ backend?: { name?: string; package?: string; tfjsVersion?: string }; versions?: Record<string, string>; machine?: { cpu?: string; cores?: number; platform?: string } }>(path.join(runs[0].dir, 'options.json')) : undefined;
+  const rows: [string, string][] = [];
+  if (o?.backend?.name) rows.push(['backend (training)', `${o.backend.name} (${o.backend.package ?? '?'}, tfjs ${o.backend.tfjsVersion ?? '?'})`]);
+  for (const [k, v] of Object.entries(o?.versions ?? {})) rows.push([`${k} version (training)`, String(v)]);
+  const m = o?.machine;
+  if (m?.cpu) rows.push(['CPU (training)', `${m.cpu} × ${m.cores ?? '?'} (${m.platform ?? '?'})`]);
+  else {
+    const cpus = os.cpus();
+    rows.push(['CPU (this report)', `${cpus[0]?.model?.trim() ?? 'unknown'} × ${cpus.length} (${process.platform}-${process.arch})`]);
+  }
+  rows.push(['report written with', `cellgan ${VERSION}, Node ${process.version}`]);
+  return `<h3 id="environment">Environment</h3><table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
 }
 
 interface InspectLike {
@@ -275,7 +302,7 @@ async function trainingSection(page: Page, dir: string, state: PipelineState | u
   }
   const facet = runs.length > 1;
   if (loss.length) {
-    html += await page.chart('loss', lineSpec('GAN losses', loss, 'loss', 'network', facet), 'loss curves');
+    html += await page.chart('loss', lossSpec(loss, facet), 'discriminator and generator losses, each on its own axis');
   } else html += missing('loss curves', 'stats.jsonl has no loss values');
   if (disc.length) {
     html += await page.chart('discriminator', lineSpec('Discriminator outputs', disc, 'value', 'output', facet), 'discriminator outputs over training');
@@ -307,6 +334,30 @@ async function trainingSection(page: Page, dir: string, state: PipelineState | u
     }
   }
   return html;
+}
+
+/**
+ * D and G losses on their own y axes (one panel each, so neither squashes the
+ * other), raw as a faint line and a centred moving average over 9 log steps.
+ */
+function lossSpec(values: Record<string, unknown>[], facet: boolean): ChartSpec {
+  const x = { field: 'iteration', type: 'quantitative' };
+  const color = facet ? { color: { field: 'run', type: 'nominal' } } : {};
+  return {
+    title: 'GAN losses (faint: raw; solid: moving average of 9 log steps)', data: { values },
+    facet: { row: { field: 'network', type: 'nominal', title: null } },
+    spec: {
+      width: 520, height: 140,
+      layer: [
+        { mark: { type: 'line', opacity: 0.3 }, encoding: { x, y: { field: 'loss', type: 'quantitative' }, ...color, detail: { field: 'run' } } },
+        {
+          transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smoothed' }], frame: [-4, 4], groupby: ['run', 'network'], sort: [{ field: 'iteration' }] }],
+          mark: 'line', encoding: { x, y: { field: 'smoothed', type: 'quantitative', title: 'loss' }, ...color, detail: { field: 'run' } },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as unknown as ChartSpec;
 }
 
 function lineSpec(title: string, values: Record<string, unknown>[], y: string, color: string, facet: boolean): ChartSpec {
@@ -353,6 +404,7 @@ async function scoreSection(page: Page, dir: string, state: PipelineState | unde
     return `<tr><td>${k.replace('_', '-')}</td><td>${pct(acc.value)}</td><td>${ci(acc.ci95)}</td><td>${pct(bal.value)}</td><td>${ci(bal.ci95)}</td><td>${fmt(part?.n ?? part?.count)}</td></tr>`;
   }).join('');
   html += `<table class="scores"><thead><tr><th>measure</th><th>accuracy</th><th>95% CI</th><th>balanced accuracy</th><th>95% CI</th><th>n</th></tr></thead><tbody>${rows}</tbody></table>`;
+  html += await scoreChart(page, score);
 
   // Per-class sensitivity per measure.
   const perClassRows: string[] = [];
@@ -376,16 +428,55 @@ async function scoreSection(page: Page, dir: string, state: PipelineState | unde
     const values: { true: string; predicted: string; count: number }[] = [];
     cm.matrix.forEach((row, i) => row.forEach((n, j) => values.push({ true: cm.classes[i], predicted: cm.classes[j], count: n })));
     html += await page.chart(`confusion-${k}`, {
-      title: `${k.replace('_', '-')} confusion matrix`, width: 200, height: 200, data: { values },
+      title: `${k.replace('_', '-')} confusion matrix`, width: 260, height: 260, data: { values },
       encoding: { x: { field: 'predicted', type: 'nominal', sort: cm.classes }, y: { field: 'true', type: 'nominal', sort: cm.classes } },
       layer: [
         { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues' } } } },
-        { mark: { type: 'text', fontSize: 9 }, encoding: { text: { field: 'count', type: 'quantitative' } } },
+        { mark: { type: 'text', fontSize: 13 }, encoding: { text: { field: 'count', type: 'quantitative' } } },
       ],
     } as unknown as ChartSpec, `${k} confusion matrix`);
   }
   html += '</div>';
   if (!anyCm) html += missing('confusion matrices', 'score.json has none');
+  return html;
+}
+
+/**
+ * Accuracy of baseline / GAN-train / GAN-test as points with their 95% CI
+ * bars and a dashed chance line (1 / number of classes), and a sentence for
+ * each figure whose interval reaches chance.
+ */
+async function scoreChart(page: Page, score: Record<string, unknown>): Promise<string> {
+  const kinds = ['baseline', 'gan_train', 'gan_test'] as const;
+  const classes = kinds.map((k) => confusionOf(score[k])?.classes.length ?? Object.keys(perClassOf(score[k])).length).find((n) => n > 0);
+  const chance = classes ? 1 / classes : undefined;
+  const values = kinds.flatMap((k) => {
+    const e = estimateOf((score[k] as Record<string, unknown> | undefined)?.accuracy);
+    if (e.value === undefined) return [];
+    return [{ measure: k.replace('_', '-'), accuracy: e.value, lo: e.ci95?.[0] ?? e.value, hi: e.ci95?.[1] ?? e.value }];
+  });
+  if (!values.length) return '';
+  const y = { field: 'measure', type: 'nominal', sort: values.map((v) => v.measure), title: null };
+  const axis = { scale: { domain: [0, 1] }, axis: { format: '%' } };
+  const layer: unknown[] = [
+    { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y, x: { field: 'lo', type: 'quantitative', title: 'accuracy (95% CI)', ...axis }, x2: { field: 'hi' } } },
+    { mark: { type: 'point', filled: true, size: 90 }, encoding: { y, x: { field: 'accuracy', type: 'quantitative' } } },
+    { mark: { type: 'text', dy: -12, fontSize: 12 }, encoding: { y, x: { field: 'accuracy', type: 'quantitative' }, text: { field: 'accuracy', type: 'quantitative', format: '.1%' } } },
+  ];
+  if (chance !== undefined) {
+    layer.push({ data: { values: [{ chance, label: `chance ${(chance * 100).toFixed(1)}%` }] }, layer: [
+      { mark: { type: 'rule', strokeDash: [4, 4], color: '#a00000' }, encoding: { x: { field: 'chance', type: 'quantitative' } } },
+      { mark: { type: 'text', align: 'left', dx: 4, dy: -4, color: '#a00000', fontSize: 11 }, encoding: { x: { field: 'chance', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } } },
+    ] });
+  }
+  let html = await page.chart('scores', { title: 'Accuracy on the real test split (GAN-test: on the synthetic images)', width: 520, height: 120, data: { values }, layer } as unknown as ChartSpec,
+    'accuracy of baseline, GAN-train and GAN-test with 95% confidence intervals and the chance level');
+  if (chance !== undefined) {
+    const atChance = values.filter((v) => v.lo <= chance);
+    for (const v of atChance) {
+      html += `<p class="at-chance"><strong>${esc(v.measure)} is at chance level:</strong> its 95% CI [${pct(v.lo)}, ${pct(v.hi)}] reaches ${pct(chance)} (1 of ${classes} classes), so this figure says nothing beyond guessing.</p>`;
+    }
+  }
   return html;
 }
 
@@ -420,18 +511,35 @@ async function distancesSection(page: Page, dir: string, state: PipelineState | 
   page.sections.push({ id: 'distances', available: rows.length > 0 });
   if (!rows.length) return html + missing('FID / KID / precision-recall', stageWhy(state, 'score'));
   html += '<p>FID and KID (lower is closer to the real images) and precision / recall (Kynkäänniemi et al. 2019; higher is better) between each class’s real and synthetic images, on the reference classifier’s penultimate features.</p>';
-  html += `<table><thead><tr><th>class</th><th>FID</th><th>KID</th><th>precision</th><th>recall</th><th>real</th><th>synthetic</th><th>note</th></tr></thead><tbody>${rows.map((r) => `<tr><td>${esc(r.class)}</td><td>${fmt(r.fid, 2)}</td><td>${fmt(r.kid, 4)}${r.kid_std !== undefined ? ` ± ${fmt(r.kid_std, 4)}` : ''}</td><td>${fmt(r.precision)}</td><td>${fmt(r.recall)}</td><td>${fmt(r.n_real)}</td><td>${fmt(r.n_fake)}</td><td>${esc(r.warning ?? '')}</td></tr>`).join('')}</tbody></table>`;
+  const k3 = (x: number | undefined) => (x === undefined ? undefined : x * 1e3);
+  html += `<table><thead><tr><th>class</th><th>FID</th><th>KID ×10³ (± std)</th><th>precision</th><th>recall</th><th>real</th><th>synthetic</th></tr></thead><tbody>${rows.map((r) => `<tr><td>${esc(r.class)}</td><td>${fmt(r.fid, 2)}</td><td>${fixed(k3(r.kid), 2)}${r.kid_std !== undefined ? ` ± ${fixed(k3(r.kid_std), 2)}` : ''}</td><td>${fmt(r.precision)}</td><td>${fmt(r.recall)}</td><td>${fmt(r.n_real)}</td><td>${fmt(r.n_fake)}</td></tr>`).join('')}</tbody></table>`;
+  html += distanceWarnings(rows);
   const long: { class: string; metric: string; value: number }[] = [];
-  for (const r of rows) for (const m of ['fid', 'kid', 'precision', 'recall'] as const) if (typeof r[m] === 'number' && Number.isFinite(r[m])) long.push({ class: r.class, metric: m.toUpperCase(), value: r[m] as number });
+  for (const r of rows) for (const m of ['fid', 'kid', 'precision', 'recall'] as const) if (typeof r[m] === 'number' && Number.isFinite(r[m])) long.push({ class: r.class, metric: m === 'kid' ? 'KID ×10³' : m.toUpperCase(), value: m === 'kid' ? (r[m] as number) * 1e3 : (r[m] as number) });
   if (long.length) {
     html += await page.chart('distances', {
       title: 'Per-class distances', data: { values: long }, columns: 4,
-      facet: { field: 'metric', type: 'nominal', sort: ['FID', 'KID', 'PRECISION', 'RECALL'] },
+      facet: { field: 'metric', type: 'nominal', sort: ['FID', 'KID ×10³', 'PRECISION', 'RECALL'] },
       spec: { width: 160, height: 140, mark: 'bar', encoding: { x: { field: 'class', type: 'nominal' }, y: { field: 'value', type: 'quantitative' } } },
       resolve: { scale: { y: 'independent' } },
     } as unknown as ChartSpec, 'FID, KID, precision and recall per class');
   }
   return html;
+}
+
+/**
+ * The per-class warnings said once each: the same warning (its class-specific
+ * numbers in brackets aside) for several classes is one note naming them.
+ */
+function distanceWarnings(rows: DistanceRow[]): string {
+  const byText = new Map<string, string[]>();
+  for (const r of rows) {
+    for (const w of (r.warning ?? '').split('; ').filter(Boolean)) {
+      const key = w.replace(/\s*\([^)]*\)/g, '');
+      byText.set(key, [...(byText.get(key) ?? []), r.class]);
+    }
+  }
+  return [...byText].map(([w, cls]) => `<p class="note">Note for ${cls.length === rows.length ? 'every class' : cls.map(esc).join(', ')}: ${esc(w)}.</p>`).join('');
 }
 
 /** Accepts `{classes: {cls: {...}}}`, `{per_class: [...]}`, `[...]` or `{cls: {...}}`. */
@@ -509,6 +617,9 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2.2rem}
 table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;font-size:.9rem}
 table.kv th{background:#f6f6f6}
+.note{color:#444;background:#f3f3f3;padding:.4rem .6rem;border-left:3px solid #999}
+.at-chance{color:#8a0000}
+table.kv td code{white-space:pre-wrap;word-break:break-word}
 .missing{color:#8a5a00;background:#fff6e0;padding:.4rem .6rem;border-left:3px solid #e0a000}
 .status-done{color:#106010}.status-failed,.status-interrupted{color:#a00000}.status-running{color:#8a5a00}
 .pair,.grids{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
@@ -556,6 +667,7 @@ export async function renderReport(opts: RenderReportOptions): Promise<RenderRep
 <p>Written by cellgan ${esc(VERSION)} on ${esc(new Date().toISOString())} from <code>${esc(dir)}</code>.</p>
 <nav><a href="#overview">run</a><a href="#dataset">dataset</a><a href="#samples">samples</a><a href="#training">training</a><a href="#collapse">collapse alarm</a><a href="#scores">scores</a><a href="#distances">distances</a><a href="#export">export</a></nav>
 ${overview(state)}
+${await environment(dir)}
 ${parts.join('\n')}
 </body></html>
 `;

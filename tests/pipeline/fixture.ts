@@ -51,7 +51,9 @@ export async function writeFixturePipeline(dir: string, opts: { omit?: string[] 
   }
   if (!omit.has('train')) {
     const run = path.join(dir, 'train');
-    await writeJson(path.join(run, 'options.json'), { format: 'cellgan-dcgan-run/1', options: { collapseThreshold: 0.2, collapseAfter: 20 }, classes: FIXTURE_CLASSES });
+    await writeJson(path.join(run, 'options.json'), { format: 'cellgan-dcgan-run/1', options: { collapseThreshold: 0.2, collapseAfter: 20 }, classes: FIXTURE_CLASSES,
+      backend: { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', tfjsVersion: '4.22.0' }, versions: { cellgan: '0.1.0', tfjs: '4.22.0', node: 'v20.0.0' },
+      machine: { cpu: 'Fixture CPU 3000', cores: 2, platform: 'linux-x64' } });
     const lines: string[] = [];
     for (let it = 10; it <= 100; it += 10) {
       const ratio = it < 70 ? 0.9 - it / 200 : 0.15;
@@ -84,7 +86,8 @@ export async function writeFixturePipeline(dir: string, opts: { omit?: string[] 
       confusion: { classes: FIXTURE_CLASSES, matrix: [[3, 1], [1, 3]] },
     });
     await writeJson(path.join(dir, 'score/score.json'), { baseline: part(0.75), gan_train: part(0.5), gan_test: part(0.625) });
-    await writeJson(path.join(dir, 'score/distances.json'), { classes: Object.fromEntries(FIXTURE_CLASSES.map((c, i) => [c, { fid: 120 + i * 10, kid: { value: 0.05 + i / 100, std: 0.01 }, precision: 0.3, recall: 0.2, n_real: 6, n_fake: 6 }])) });
+    await writeJson(path.join(dir, 'score/distances.json'), { classes: Object.fromEntries(FIXTURE_CLASSES.map((c, i) => [c, { fid: 120 + i * 10, kid: { value: 0.05 + i / 100, std: 0.01 }, precision: 0.3, recall: 0.2, n_real: 6, n_fake: 6 + i,
+      warnings: [`fewer samples than feature dimensions (6 real, ${6 + i} synthetic < 128): the covariance is singular and FID is biased upwards; compare FIDs only at equal sample sizes`] }])) });
     done('score', { score: 'score/score.json', distances: 'score/distances.json' });
   }
   if (!omit.has('export')) {
@@ -99,7 +102,7 @@ export async function writeFixturePipeline(dir: string, opts: { omit?: string[] 
   }
   await writeJson(path.join(dir, 'pipeline.json'), {
     format: 'cellgan-pipeline/1', tool: { name: 'cellgan', version: 'test' },
-    options: { data: SAMPLES, dataRoot: SAMPLES, size, budget: 'test', mode: 'conditional', seed: 0 },
+    options: { data: SAMPLES, dataRoot: SAMPLES, size, budget: 'test', mode: 'conditional', seed: 0, labels: null },
     stages, updatedAt: '2026-01-01T00:00:02Z',
   });
 }

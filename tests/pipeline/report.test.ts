@@ -9,7 +9,7 @@ import { checkReportInChromium, assertChromium } from './browser.js';
 const tmp = tempDir('cellgan-report-');
 afterAll(() => tmp.cleanup());
 
-const ALL_CHARTS = ['class-counts', 'loss', 'discriminator', 'collapse', 'confusion-baseline', 'confusion-gan_train', 'confusion-gan_test', 'distances', 'export'];
+const ALL_CHARTS = ['class-counts', 'loss', 'discriminator', 'collapse', 'scores', 'confusion-baseline', 'confusion-gan_train', 'confusion-gan_test', 'distances', 'export'];
 
 describe('report.html', () => {
   it('is one self-contained file: no src/href pointing anywhere but data: URIs and in-page anchors', async () => {
@@ -28,6 +28,35 @@ describe('report.html', () => {
     expect(html).toContain('eosinophil/c.jpg = basophil/d.jpg');
     expect(html).toMatch(/75\.0%/);
     expect(html).toMatch(/The alarm fired \d+ time/);
+  });
+
+  it('reads like figures: a score chart with CI bars and chance, D and G on their own axes, one distance warning, KID ×10³, the environment, no nulls', async () => {
+    const html = await fs.readFile(path.join(tmp.dir, 'full', 'report.html'), 'utf8');
+    const svg = (name: string) => {
+      const m = new RegExp(`data-chart="${name}"><img alt="[^"]*" src="data:image/svg\\+xml;base64,([^"]+)"`).exec(html);
+      expect(m, name).not.toBeNull();
+      return Buffer.from(m![1], 'base64').toString('utf8');
+    };
+    // Two classes: chance is 50%; GAN-train's CI [40%, 60%] reaches it, the others' do not.
+    const scores = svg('scores');
+    expect(scores).toContain('chance 50.0%');
+    for (const m of ['baseline', 'gan-train', 'gan-test']) expect(scores).toContain(`>${m}<`);
+    expect(scores).toContain('>75.0%<');
+    expect([...html.matchAll(/class="at-chance"><strong>([^<]+)</g)].map((m) => m[1])).toEqual(['gan-train is at chance level:']);
+    // One panel per network, each with its own y axis (two y-axis titles "loss").
+    const loss = svg('loss');
+    expect(loss).toContain('>discriminator<');
+    expect(loss).toContain('>generator<');
+    expect(loss.match(/>loss</g)?.length).toBe(2);
+    // The same small-sample warning for both classes is said once.
+    expect(html.match(/fewer samples than feature dimensions/g)).toHaveLength(1);
+    expect(html).toContain('Note for every class: fewer samples than feature dimensions: the covariance is singular');
+    expect(html).toContain('KID ×10³');
+    expect(html).toContain('50.00 ± 10.00'); // kid 0.05 ± 0.01
+    expect(html).toContain('wasm (@tensorflow/tfjs-backend-wasm, tfjs 4.22.0)');
+    expect(html).toContain('Fixture CPU 3000 × 2 (linux-x64)');
+    expect(html).not.toMatch(/<code>null<\/code>/);
+    expect(html).not.toMatch(/<th>labels<\/th>/);
   });
 
   it('renders in headless Chromium: every image loads, every chart is present, no console errors, no requests', async () => {
