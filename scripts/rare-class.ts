@@ -39,7 +39,7 @@ import { Rng } from '../src/util/rng.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../src/util/atomic.js';
 import { CellganError } from '../src/util/errors.js';
 import * as v from '../src/util/validate.js';
-import { loadDataset, makeSplit, writeSplit, type Dataset, type SplitFile, type DatasetItem } from '../src/data/index.js';
+import { loadDataset, makeSplit, readSplit, writeSplit, type Dataset, type SplitFile, type DatasetItem } from '../src/data/index.js';
 import { train, generate, readRun } from '../src/dcgan/index.js';
 import { trainClassifier, evaluateClassifier } from '../src/metrics/index.js';
 import { exportDataset } from '../src/augment/index.js';
@@ -370,7 +370,7 @@ async function main(): Promise<void> {
  */
 async function assertNoTestLeak(parentData: string, parentSplit: string | null, split: SplitFile, model: string): Promise<void> {
   if (!parentSplit) throw new CellganError('the --init model was trained without a split file, so its training images cannot be checked against this test split', { file: model });
-  const ps = JSON.parse(await fs.readFile(parentSplit, 'utf8').catch(() => { throw new CellganError(`cannot read the --init model's split file ${parentSplit}`, { file: model }); })) as SplitFile;
+  const ps = await readSplit(parentSplit);
   const held = new Set([...split.splits.val, ...split.splits.test]);
   const leak = ps.splits.train.find((f) => held.has(f));
   if (leak) throw new CellganError(`the --init model trained on ${path.join(parentData, leak)}, which this experiment holds out for validation or test; use the same --split-seed as its split`, { file: model });

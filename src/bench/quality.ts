@@ -35,7 +35,8 @@ import {
   trainClassifier, trainOnImages, carveValidation, loadClassifier, predictImages, computeMetrics, toPart,
   loadFeatureExtractor, computeFeatures, distancesBetween, readSyntheticFolder, type LoadedClassifier, type FeatureSet, type ScorePart,
 } from '../metrics/index.js';
-import { decodeLabeled, type LabeledImages } from '../metrics/images.js';
+import { batchFloats, decodeLabeled, type LabeledImages } from '../metrics/images.js';
+import { rowsOf } from '../metrics/distances/index.js';
 import { chartToPng, type ChartSpec } from '../util/charts.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
 import { hashFile } from '../util/hash.js';
@@ -313,7 +314,6 @@ async function referenceClassifier(o: Resolved, dataset: Dataset, split: SplitFi
 
 /** Samples `perClass` images per class from checkpoint `ck` into a scratch folder (as `cellgan generate` writes them). */
 async function sampleCheckpoint(runDir: string, ck: number, perClass: number, seed: number, scratch: string): Promise<string> {
-  await fs.rm(scratch, { recursive: true, force: true });
   await generate({ model: runDir, checkpoint: ck, count: perClass, out: scratch, seed, force: true, progress: false });
   return scratch;
 }
@@ -390,25 +390,14 @@ function summary(p: ScorePart, onlyClasses?: string[]): CurvePoint['gan_test'] {
 
 function byClass(set: FeatureSet, items: DatasetItem[]): Map<string, FeatureSet> {
   const labelOf = new Map(items.map((i) => [i.file, i.label]));
-  const groups = new Map<string, number[]>();
-  set.files.forEach((f, i) => { const c = labelOf.get(f)!; groups.set(c, [...(groups.get(c) ?? []), i]); });
-  const out = new Map<string, FeatureSet>();
-  for (const [c, idx] of groups) {
-    const rows = new Float64Array(idx.length * set.d);
-    idx.forEach((i, j) => rows.set(set.rows.subarray(i * set.d, (i + 1) * set.d), j * set.d));
-    out.set(c, { rows, n: idx.length, d: set.d, files: idx.map((i) => set.files[i]), cached: set.cached });
-  }
-  return out;
+  return new Map([...new Set(labelOf.values())].map((c) => [c, rowsOf(set, (f) => labelOf.get(f) === c)]));
 }
 
 /** Mean pairwise pixel distance of (at most 200 seeded picks of) class k's images, in [-1, 1] units as the collapse alarm measures it. */
 function classDiversity(set: LabeledImages, k: number): number {
   const idx = Array.from(set.labels, (l, i) => (l === k ? i : -1)).filter((i) => i >= 0);
   const pick = new Rng(`quality-diversity/${k}`).shuffle(idx).slice(0, 200);
-  const per = set.size * set.size * 3;
-  const px = new Float32Array(pick.length * per);
-  pick.forEach((i, j) => { for (let q = 0; q < per; q++) px[j * per + q] = set.pixels[i * per + q] / 127.5 - 1; });
-  return pick.length >= 2 ? meanPairwiseDistance(px, pick.length) : 0;
+  return pick.length >= 2 ? meanPairwiseDistance(batchFloats(set, pick), pick.length) : 0;
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);

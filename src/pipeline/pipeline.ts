@@ -18,8 +18,8 @@ import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
 import { makeSplit, writeSplit } from '../data/index.js';
-import type { Dataset, SplitFile } from '../data/types.js';
-import { selectSplit } from '../data/dataset.js';
+import type { Dataset } from '../data/types.js';
+import { readSplit, selectSplit } from '../data/dataset.js';
 import { train, generate, readRun, RECIPE_NAMES, parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from '../dcgan/index.js';
 import { score } from '../metrics/index.js';
 import { exportDataset } from '../augment/index.js';
@@ -517,7 +517,7 @@ async function assertHeldOutUnseen(init: string, data: string, labels: string | 
     return;
   }
   const dataset = await loadDataset(data, { labels });
-  const split = JSON.parse(await fs.readFile(splitFile, 'utf8')) as SplitFile;
+  const split = await readSplit(splitFile);
   const held = [...selectSplit(dataset, split, 'val'), ...selectSplit(dataset, split, 'test')];
   const prints = await imageFingerprints(held.map((i) => i.abs));
   const k = prints.findIndex((h) => seen.has(h));

@@ -117,7 +117,8 @@ export async function featureDistances(opts: FeatureDistancesOptions): Promise<F
   }
 }
 
-function rowsOf(set: FeatureSet, keep: (file: string) => boolean): FeatureSet {
+/** The rows of `set` whose file passes `keep` (e.g. one class's). */
+export function rowsOf(set: FeatureSet, keep: (file: string) => boolean): FeatureSet {
   const idx = set.files.map((f, i) => (keep(f) ? i : -1)).filter((i) => i >= 0);
   const rows = new Float64Array(idx.length * set.d);
   idx.forEach((i, j) => rows.set(set.rows.subarray(i * set.d, (i + 1) * set.d), j * set.d));
