@@ -30,6 +30,7 @@ import { ensureBackend, describeBackend } from '../engine/index.js';
 import { loadDataset, readSplit, selectSplit, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
 import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, type RecipeName } from '../dcgan/index.js';
+import { trainingLineage, type LineageStep } from '../dcgan/transfer.js';
 import type { TrainOptions } from '../dcgan/types.js';
 import {
   trainClassifier, trainOnImages, carveValidation, loadClassifier, predictImages, computeMetrics, toPart,
@@ -102,9 +103,12 @@ export interface QualityBenchOptions {
 export interface Estimate { value: number | null; ci95: [number | null, number | null] }
 
 export interface CurvePoint {
+  /** Iterations and seconds since the first ancestor's start: a fine-tuned run (--init) adds its parents' (see `lineage`). */
   iteration: number;
   wall_s: number;
   cpu_s: number;
+  /** The checkpoint's own iteration in the benchmarked run (differs from `iteration` after --init). */
+  run_iteration?: number;
   gan_test: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null> };
   /** Mean over classes of the per-class FID / KID (reference-classifier features, real test images vs synthetic). */
   fid_mean: number | null;
@@ -128,9 +132,11 @@ export interface QualityResult {
   run: string;
   split: { file: string; sha256: string; train: number; test: number };
   reference: { dir: string; epochs: number; val_accuracy: number | null };
-  /** Training cost to the last checkpoint (summed over the run's sessions). */
+  /** Training cost to the last checkpoint (summed over the run's sessions and its --init ancestors). */
   wall_s: number;
   cpu_s: number;
+  /** The --init ancestors the run started from, oldest first, with the cost each added (empty for a run from scratch). */
+  lineage: LineageStep[];
   baseline: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null> };
   gan_train: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null>; iteration: number; n_train: number } | null;
   gan_test: CurvePoint['gan_test'] & { iteration: number };
@@ -235,19 +241,29 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         await writeJsonAtomic(file, point);
         curve.push(point);
       }
+      // A fine-tuned run continues its parents: its curve is placed after their cost.
+      const lineage = await trainingLineage(run.options);
+      const before = lineage.reduce((a, x) => ({ it: a.it + x.iterations, wall: a.wall + x.wall_s, cpu: a.cpu + x.cpu_s }), { it: 0, wall: 0, cpu: 0 });
+      if (lineage.length) {
+        for (const [i, p] of curve.entries()) {
+          curve[i] = { ...p, iteration: p.iteration + before.it, run_iteration: p.iteration, wall_s: round(p.wall_s + before.wall, 1), cpu_s: round(p.cpu_s + before.cpu, 1) };
+        }
+      }
       const last = curve[curve.length - 1];
+      const lastCheckpoint = last.run_iteration ?? last.iteration;
 
       // ---- 5. final: GAN-train and the baseline -----------------------------
       const baseEval = predictImages(reference.model, realTest, classes.length);
       const baseline = summary(toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'real test split', trainItems.length));
-      const ganTrainFile = path.join(cached, `gan-train-${checkpointName(last.iteration)}-${o.ganTrainPerClass}.json`);
+      const ganTrainFile = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${o.ganTrainPerClass}.json`);
       let ganTrain: QualityResult['gan_train'] = null;
       if (o.ganTrain && runClasses.length >= 2) {
         if (await exists(ganTrainFile)) ganTrain = JSON.parse(await fs.readFile(ganTrainFile, 'utf8')) as QualityResult['gan_train'];
         else {
-          ganTrain = await ganTrainScore(o, run.runDir, last.iteration, runClasses, testItems, reference, logger);
+          ganTrain = await ganTrainScore(o, run.runDir, lastCheckpoint, runClasses, testItems, reference, logger);
           await writeJsonAtomic(ganTrainFile, ganTrain);
         }
+        if (ganTrain) ganTrain = { ...ganTrain, iteration: last.iteration };
       }
 
       // ---- 6. write -----------------------------------------------------------
@@ -261,7 +277,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         run: o.run,
         split: { file: splitFile, sha256: await hashFile(splitFile), train: trainItems.length, test: testItems.length },
         reference: { dir: reference.dir, epochs: reference.info.history.length, val_accuracy: valAcc },
-        wall_s: last.wall_s, cpu_s: last.cpu_s,
+        wall_s: last.wall_s, cpu_s: last.cpu_s, lineage,
         baseline, gan_train: ganTrain, gan_test: { ...last.gan_test, iteration: last.iteration }, curve,
         settings: {
           per_class: o.perClass, gan_train_per_class: o.ganTrainPerClass, seed: o.seed, workers: o.workers,

@@ -7,7 +7,8 @@
  * options.json, stats.jsonl up to the checkpoint and its grids come along
  * for the model card, and the fingerprints of every image it trained on
  * (TRAINING_IMAGES), so a fine-tune elsewhere can refuse validation or test
- * images the model has seen.
+ * images the model has seen. A fine-tuned run also writes LINEAGE: its
+ * ancestors and their cost, resolved now, while the folders it names exist.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { buildDirAtomic } from '../util/atomic.js';
 import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { checkpointName, readRun } from './checkpoint.js';
-import { parentTrainingFingerprints, TRAINING_IMAGES } from './transfer.js';
+import { parentTrainingFingerprints, trainingLineage, LINEAGE, TRAINING_IMAGES } from './transfer.js';
 
 /** What a packed model's checkpoint keeps. */
 export const PACKED_PARTS = ['generator_ema', 'discriminator', 'state.json'] as const;
@@ -38,8 +39,10 @@ export async function packModel(o: PackOptions): Promise<PackResult> {
     try { await fs.access(path.join(src, part)); } catch { throw new CellganError(`the checkpoint lacks ${part}`, { file: src }); }
   }
   const prints = await parentTrainingFingerprints(run.runDir);
+  const lineage = run.options.parent ? await trainingLineage(run.options) : [];
   await buildDirAtomic(out, async (dir) => {
     if (prints) await fs.writeFile(path.join(dir, TRAINING_IMAGES), [...prints].sort().map((h) => h + '\n').join(''));
+    if (lineage.length) await fs.writeFile(path.join(dir, LINEAGE), JSON.stringify(lineage, null, 2) + '\n');
     const dst = path.join(dir, 'checkpoints', checkpointName(ck));
     await fs.mkdir(dst, { recursive: true });
     for (const part of PACKED_PARTS) await fs.cp(path.join(src, part), path.join(dst, part), { recursive: true });

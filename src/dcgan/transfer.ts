@@ -176,3 +176,33 @@ export async function trainingFiles(dir: string): Promise<string[] | null> {
     return null;
   }
 }
+
+/** File of a packed model listing the training it continues (its --init ancestors and what each cost). */
+export const LINEAGE = 'lineage.json';
+
+/** One ancestor of a fine-tuned run: the checkpoint it started from and that checkpoint's own clock. */
+export interface LineageStep { path: string; sha256: string; recipe: string | null; iterations: number; wall_s: number; cpu_s: number }
+
+/**
+ * The --init ancestors of a run, oldest first, with the iterations, wall and CPU seconds each
+ * added (the clock of the checkpoint the child started from), so the cost of a fine-tuned model
+ * can be stated in full. A packed parent answers from its LINEAGE file (the folders it names may
+ * be gone or replaced); otherwise the chain is followed. Refuses a parent whose weights changed
+ * since the child started from it: its cost would be another model's.
+ */
+export async function trainingLineage(options: RunOptionsFile): Promise<LineageStep[]> {
+  const steps: LineageStep[] = [];
+  for (let rec = options.parent; rec; ) {
+    const parent = await readParent(rec.path);
+    if (parent.record.sha256 !== rec.sha256 || parent.record.checkpoint !== rec.checkpoint) {
+      throw new CellganError(`the --init parent changed since the run started from it (now checkpoint ${parent.record.checkpoint}, sha256 ${parent.record.sha256.slice(0, 12)}; the run recorded ${rec.checkpoint}, ${rec.sha256.slice(0, 12)})`, { file: rec.path });
+    }
+    const state = JSON.parse(await fs.readFile(path.join(parent.checkpointDir, 'state.json'), 'utf8')) as { iteration: number; wallTimeS: number; cpuTimeS?: number };
+    const round1 = (x: number) => Math.round(x * 10) / 10;
+    steps.unshift({ path: rec.path, sha256: rec.sha256, recipe: rec.recipe, iterations: state.iteration, wall_s: round1(state.wallTimeS), cpu_s: round1(state.cpuTimeS ?? NaN) });
+    const packed = await fs.readFile(path.join(rec.path, LINEAGE), 'utf8').catch(() => null);
+    if (packed !== null) { steps.unshift(...(JSON.parse(packed) as LineageStep[])); break; }
+    rec = parent.options.parent;
+  }
+  return steps;
+}

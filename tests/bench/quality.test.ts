@@ -87,6 +87,22 @@ describe('quality benchmark', () => {
     expect(quick.curve).toEqual(r.curve);
   });
 
+  it('a fine-tuned run (--init) is placed after its parent: iterations and CPU time continue the parent\'s', async () => {
+    const parent = resolveQualityOptions(tiny(work)).run;
+    const ft = await runQualityBench({
+      ...tiny(work), iters: 2, run: path.join(work, 'runs', 'fine-tune'), out: path.join(work, 'fine-tune.json'), ganTrain: false,
+      trainOverrides: { ...tiny(work).trainOverrides, init: parent },
+    });
+    expect(ft.lineage).toEqual([expect.objectContaining({ path: parent, iterations: 4, cpu_s: r.cpu_s, wall_s: r.wall_s })]);
+    expect(ft.curve.map((p) => [p.iteration, p.run_iteration])).toEqual([[4, 0], [6, 2]]);
+    expect(ft.curve[0].cpu_s).toBeGreaterThanOrEqual(r.cpu_s);
+    expect(ft.curve[1].cpu_s).toBeGreaterThan(ft.curve[0].cpu_s);
+    expect(ft.cpu_s).toBe(ft.curve[1].cpu_s);
+    expect(ft.gan_test.iteration).toBe(6);
+    // The checkpoint at run iteration 0 holds the parent's generator: it scores as the parent's last point does.
+    expect(ft.curve[0].gan_test.accuracy.value).toBe(r.curve[2].gan_test.accuracy.value);
+  });
+
   it('rejects bad options up front', () => {
     expect(() => resolveQualityOptions({ recipe: 'stylegan' as never })).toThrow(/one of.*for --recipe/);
     expect(() => resolveQualityOptions({ iters: 0 })).toThrow(/--iters/);

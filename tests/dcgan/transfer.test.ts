@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, SAMPLES } from '../helpers/env.js';
-import { train, readRun, generate, checkpointName, packModel } from '../../src/dcgan/index.js';
+import { train, readRun, generate, checkpointName, packModel, trainingLineage, LINEAGE } from '../../src/dcgan/index.js';
 import { tf, initBackend } from '../../src/engine/index.js';
 import { hashBytes } from '../../src/util/hash.js';
 import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
@@ -115,6 +115,26 @@ describe('train --init', () => {
     await expect(packModel({ run: parentRun, out: path.join(parentRun, 'inside') })).rejects.toThrow(/outside the run folder/);
     await expect(packModel({ run: parentRun, out: model })).rejects.toThrow(/not empty|exists|--force/);
     await expect(packModel({ run: parentRun, out: out('x'), checkpoint: 3 })).rejects.toThrow(/no checkpoint 3; available/);
+  });
+
+  it('a fine-tuned model carries its lineage (ancestors and their cost), which survives replacing the parent\'s folder', async () => {
+    const model = out('shipped'); // packed from the 4-iteration parent by the test above
+    const child = out('from-shipped'); // 2 iterations from it
+    const parentState = JSON.parse(await fs.readFile(path.join(parentRun, 'checkpoints', checkpointName(4), 'state.json'), 'utf8'));
+    const first = { path: path.resolve(model), iterations: 4, cpu_s: Math.round(parentState.cpuTimeS * 10) / 10, recipe: 'sngan' };
+    expect(await trainingLineage((await readRun(child)).options)).toEqual([expect.objectContaining(first)]);
+    const model2 = out('shipped-2');
+    await packModel({ run: child, out: model2 });
+    expect(JSON.parse(await fs.readFile(path.join(model2, LINEAGE), 'utf8'))).toEqual([expect.objectContaining(first)]);
+    await train({ data: childData, conditional: true, init: model2, iters: 1, out: out('grandchild') });
+    const grand = (await readRun(out('grandchild'))).options;
+    const both = [expect.objectContaining(first), expect.objectContaining({ path: path.resolve(model2), iterations: 2 })];
+    expect(await trainingLineage(grand)).toEqual(both);
+    // A new model shipped under the old one's name: the lineage is read from model2's file, not from the replaced folder.
+    await packModel({ run: child, out: model, force: true });
+    expect(await trainingLineage(grand)).toEqual(both);
+    // A run that started from the old weights of the replaced folder cannot claim its cost.
+    await expect(trainingLineage((await readRun(child)).options)).rejects.toThrow(/changed since the run started/);
   });
 
   it('refuses what cannot be fine-tuned, naming the reason', async () => {
