@@ -3,7 +3,7 @@
  * error policy (a readable line and a non-zero exit code; the stack only with
  * --verbose).
  */
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { createLogger, resolveLogFormat, LOG_FORMATS, type LogFormat, type Logger } from '../util/log.js';
 import { CellganError } from '../util/errors.js';
 import { initBackend, deferBackend, describeBackend, BACKENDS, type BackendInfo, type BackendName } from '../engine/index.js';
@@ -27,18 +27,45 @@ export interface CommandContext {
   deferBackend(): void;
 }
 
+/** The options every command takes, listed last in a command's --help under this heading. */
+export const GLOBAL_OPTION_KEYS = ['backend', 'verbose', 'quiet', 'log-format', 'help', 'version'] as const;
+export const GLOBAL_GROUP = 'Global options:';
+
+/**
+ * `c` with its --help listing its own options first (under "Options:"), then
+ * the global ones (grouped by globalOptions; yargs lists a command's own
+ * groups before those it keeps from its parent). Positionals keep their group.
+ */
+export function ownOptionsFirst<T, U>(c: CommandModule<T, U>): CommandModule<T, U> {
+  const build = c.builder;
+  return {
+    ...c,
+    builder: (y: Argv<T>) => {
+      const out = (typeof build === 'function' ? build(y) : build ? y.options(build) : y) as Argv<U>;
+      // getGroups / getOptions are public on the yargs instance but not in @types/yargs.
+      const inner = out as unknown as { getGroups(): Record<string, string[]>; getOptions(): unknown };
+      const grouped = new Set(Object.values(inner.getGroups()).flat());
+      const { key, alias } = inner.getOptions() as { key: Record<string, unknown>; alias: Record<string, string[]> };
+      const global = new Set<string>(GLOBAL_OPTION_KEYS.flatMap((k) => [k, ...(alias[k] ?? [])]));
+      const own = Object.keys(key).filter((k) => !global.has(k) && !grouped.has(k));
+      return out.group(own, 'Options:');
+    },
+  } as CommandModule<T, U>;
+}
+
 export function globalOptions<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   return y
     .option('backend', {
       type: 'string', choices: ['auto', ...BACKENDS], default: undefined, global: true,
-      describe: 'tfjs backend (default: CELLGAN_BACKEND, else the first that loads of tensorflow-gpu, tensorflow, wasm, cpu)',
+      describe: 'tfjs backend', defaultDescription: 'CELLGAN_BACKEND, else the first that loads of tensorflow-gpu, tensorflow, wasm, cpu',
     })
     .option('verbose', { type: 'boolean', alias: 'v', global: true, describe: 'debug logging and stack traces on errors' })
     .option('quiet', { type: 'boolean', alias: 'q', global: true, describe: 'only warnings and errors' })
     .option('log-format', {
       type: 'string', choices: LOG_FORMATS as unknown as string[], global: true,
-      describe: 'stderr as human lines or pino JSON lines, one object per line [default: CELLGAN_LOG_FORMAT, else human]',
-    }) as Argv<T & GlobalArgs>;
+      describe: 'stderr as human lines or pino JSON lines, one object per line', defaultDescription: 'CELLGAN_LOG_FORMAT, else human',
+    })
+    .group([...GLOBAL_OPTION_KEYS], GLOBAL_GROUP) as Argv<T & GlobalArgs>;
 }
 
 export function makeContext(args: GlobalArgs): CommandContext {

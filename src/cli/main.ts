@@ -4,15 +4,16 @@
  * the library and prints results.
  */
 import yargs from 'yargs';
-import { globalOptions, reportError, argvLogFormat, writeErrorLine } from './context.js';
+import { globalOptions, reportError, argvLogFormat, writeErrorLine, ownOptionsFirst, GLOBAL_OPTION_KEYS } from './context.js';
 import { explainYargsFailure } from './suggest.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
 
 /** Options every command takes (for "did you mean"). */
-const GLOBAL_OPTIONS = ['backend', 'verbose', 'quiet', 'log-format', 'help', 'version'];
+const GLOBAL_OPTIONS: string[] = [...GLOBAL_OPTION_KEYS];
 
-export async function main(argv: string[]): Promise<void> {
+/** The yargs parser of `cellgan` (every command, its options and help), without running it. */
+export function buildCli(argv: string[]) {
   let cli = globalOptions(yargs(argv))
     .scriptName('cellgan')
     .usage('$0 <command> [options]\n\nSynthetic blood-cell images with GANs: inspect and split data, train DCGANs, generate, score, export balanced datasets.')
@@ -26,7 +27,12 @@ export async function main(argv: string[]): Promise<void> {
       writeErrorLine(explainYargsFailure(msg, argv, commands, GLOBAL_OPTIONS), argvLogFormat(argv));
       process.exit(2);
     });
-  for (const c of commands) cli = cli.command(c as never);
+  for (const c of commands) cli = cli.command(ownOptionsFirst(c) as never);
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const cli = buildCli(argv);
   try {
     await cli.parseAsync();
   } catch (err) {

@@ -3,6 +3,7 @@
  * RGBA, CMYK and 16-bit inputs are converted), centre-cropped to a square and
  * resized, as floats in [-1, 1].
  */
+import { rasterize } from './font.js';
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { describeFsError } from '../util/errors.js';
@@ -171,21 +172,37 @@ export async function encodePng(pixels: Float32Array, size: number): Promise<Buf
   return sharp(toBytes(pixels), { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
 }
 
-/** Tiles N images (each size×size×3 in [-1, 1]) into a rows×cols PNG grid with a 2-px gap. */
-export async function encodeGridPng(pixels: Float32Array, size: number, cols: number, gap = 2): Promise<Buffer> {
+/**
+ * Tiles N images (each size×size×3 in [-1, 1]) into a rows×cols PNG grid with
+ * a `gap`-px white gap. `rowLabels` (one per row, e.g. a conditional grid's
+ * class names) are drawn left of their rows in a built-in bitmap font, so the
+ * grid file says which row is which when opened on its own.
+ */
+export async function encodeGridPng(pixels: Float32Array, size: number, cols: number, opts: { gap?: number; rowLabels?: string[] } = {}): Promise<Buffer> {
+  const gap = opts.gap ?? 2;
   const per = size * size * 3;
   const n = Math.floor(pixels.length / per);
   const rows = Math.max(1, Math.ceil(n / cols));
-  const W = cols * size + (cols + 1) * gap, H = rows * size + (rows + 1) * gap;
+  const scale = Math.max(1, Math.floor(size / 32));
+  const labels = (opts.rowLabels ?? []).slice(0, rows).map((t) => rasterize(t, scale));
+  const textW = Math.max(0, ...labels.map((l) => l.width));
+  const left = textW ? textW + 2 * (gap + scale) : 0;
+  const W = left + cols * size + (cols + 1) * gap, H = rows * size + (rows + 1) * gap;
   const out = Buffer.alloc(W * H * 3, 255);
   const bytes = toBytes(pixels);
   for (let k = 0; k < n; k++) {
     const r = Math.floor(k / cols), c = k % cols;
-    const x0 = gap + c * (size + gap), y0 = gap + r * (size + gap);
+    const x0 = left + gap + c * (size + gap), y0 = gap + r * (size + gap);
     for (let y = 0; y < size; y++) {
       bytes.copy(out, ((y0 + y) * W + x0) * 3, k * per + y * size * 3, k * per + (y + 1) * size * 3);
     }
   }
+  labels.forEach((l, r) => {
+    const x0 = gap + scale, y0 = gap + r * (size + gap) + Math.max(0, Math.floor((size - l.height) / 2));
+    for (let y = 0; y < l.height && y0 + y < H; y++) for (let x = 0; x < l.width; x++) {
+      if (l.mask[y * l.width + x]) out.fill(34, ((y0 + y) * W + x0 + x) * 3, ((y0 + y) * W + x0 + x) * 3 + 3);
+    }
+  });
   return sharp(out, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
 }
 

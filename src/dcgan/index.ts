@@ -1,4 +1,4 @@
-export { train, CONDITIONAL_METHOD, meanPairwiseDistance } from './train.js';
+export { train, CONDITIONAL_METHOD, meanPairwiseDistance, TRAIN_DEFAULTS } from './train.js';
 export { generate, sampleNoise } from './generate.js';
 export { readRun, listCheckpoints, loadModelWeights, saveModel, checkpointName } from './checkpoint.js';
 export { buildGenerator, buildDiscriminator, weightNames, MODEL_SIZES } from './models.js';

@@ -61,6 +61,15 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   };
 }
 
+/**
+ * train's defaults that no recipe sets (the recipe-filled ones are in
+ * RECIPES); `cellgan train --help` shows these.
+ */
+export const TRAIN_DEFAULTS = {
+  size: 64, seed: 0, freezeD: 0, logEvery: 10, gridEvery: 250, checkpointEvery: 500, keepCheckpoints: 3,
+  collapseThreshold: 0.2, collapseAfter: 200, workers: 0,
+} as const;
+
 /** Options that fix the architecture: a fine-tune must keep its parent's. */
 const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning'] as const;
 
@@ -89,10 +98,10 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     split: o.split === undefined ? null : path.resolve(v.nonEmptyString('--split', o.split)),
     className: o.className === undefined ? null : v.nonEmptyString('--class', o.className),
     conditional: Boolean(o.conditional),
-    size: v.oneOf('--size', o.size ?? (parent ? parent.options.options.size : 64), MODEL_SIZES),
+    size: v.oneOf('--size', o.size ?? (parent ? parent.options.options.size : TRAIN_DEFAULTS.size), MODEL_SIZES),
     iters: v.integer('--iters', o.iters, 1),
     batch: v.integer('--batch', o.batch ?? r.batch, 1, 4096),
-    seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
+    seed: v.integer('--seed', o.seed ?? TRAIN_DEFAULTS.seed, 0, 2 ** 31 - 1),
     gWidth: v.integer('--g-width', o.gWidth ?? r.gWidth, 1, 1024),
     dWidth: v.integer('--d-width', o.dWidth ?? r.dWidth, 1, 1024),
     nz: v.integer('--nz', o.nz ?? r.nz, 2, 4096),
@@ -109,14 +118,14 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     balancedClasses: o.balancedClasses ?? r.balancedClasses,
     init: parent ? parent.record.path : null,
     initClass: o.initClass ?? null,
-    freezeD: v.integer('--freeze-d', o.freezeD ?? 0, 0, 16),
-    logEvery: v.integer('--log-every', o.logEvery ?? 10, 1),
-    gridEvery: v.integer('--grid-every', o.gridEvery ?? 250, 1),
-    checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? 500, 1),
-    keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? 3, 1),
-    collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? 0.2, 0, 10),
-    collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? 200, 0),
-    workers: v.integer('--workers', o.workers ?? 0, 0, 64),
+    freezeD: v.integer('--freeze-d', o.freezeD ?? TRAIN_DEFAULTS.freezeD, 0, 16),
+    logEvery: v.integer('--log-every', o.logEvery ?? TRAIN_DEFAULTS.logEvery, 1),
+    gridEvery: v.integer('--grid-every', o.gridEvery ?? TRAIN_DEFAULTS.gridEvery, 1),
+    checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery, 1),
+    keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? TRAIN_DEFAULTS.keepCheckpoints, 1),
+    collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? TRAIN_DEFAULTS.collapseThreshold, 0, 10),
+    collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? TRAIN_DEFAULTS.collapseAfter, 0),
+    workers: v.integer('--workers', o.workers ?? TRAIN_DEFAULTS.workers, 0, 64),
   };
 }
 
@@ -439,6 +448,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const gridCols = 8, gridRows = opts.conditional ? C : 8;
     const fixedNoise = evenNormals(new Rng(opts.seed).fork('grid'), gridCols * gridRows * opts.nz);
     const gridLabels = opts.conditional ? Array.from({ length: gridRows * gridCols }, (_, k) => Math.floor(k / gridCols)) : null;
+    // A conditional grid names its rows' classes in the PNG itself (the file is looked at on its own).
+    const gridRowLabels = opts.conditional ? data.classes : undefined;
     const probeN = 16;
     const probeNoise = fixedNoise.subarray(0, probeN * opts.nz);
     const probeLabels = opts.conditional ? Array.from({ length: probeN }, (_, k) => k % C) : null;
@@ -451,7 +462,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     const writeGrid = async () => {
       const pixels = sample(gEma, fixedNoise, gridLabels, spec);
-      await writeFileAtomic(path.join(gridsDir, `${checkpointName(st.iteration)}.png`), await encodeGridPng(pixels, opts.size, gridCols));
+      await writeFileAtomic(path.join(gridsDir, `${checkpointName(st.iteration)}.png`), await encodeGridPng(pixels, opts.size, gridCols, { rowLabels: gridRowLabels }));
     };
     if (st.iteration === 0) await writeGrid();
 

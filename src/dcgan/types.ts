@@ -62,7 +62,7 @@ export interface TrainOptions {
   initClass?: string;
   /** Fine-tune (FreezeD): keep D's first N conv blocks fixed (default 0). */
   freezeD?: number;
-  /** Iterations between stats lines (default 10), grids (default 250), checkpoints (default 500). */
+  /** Iterations between stats lines, grids and checkpoints (defaults: TRAIN_DEFAULTS). */
   logEvery?: number;
   gridEvery?: number;
   checkpointEvery?: number;

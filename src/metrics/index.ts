@@ -19,4 +19,4 @@ export type { LabeledImages, SyntheticSet } from './images.js';
 export { score, scoreMarkdown, toPart } from './score.js';
 export type { ScoreOptions, ScoreResult, ScorePart, Estimate } from './score.js';
 export { featureDistances, distancesBetween, frechetDistance, kernelInceptionDistance, precisionRecall, loadFeatureExtractor, computeFeatures, traceSqrtProduct, sqrtPsd, symmetricEigen, meanAndCovariance } from './distances/index.js';
-export type { FeatureDistancesOptions, FeatureDistancesResult, ClassDistances, FeatureExtractor, FeatureSet } from './distances/index.js';
+export type { FeatureDistancesOptions, FeatureDistancesResult, ClassDistances, ReferenceFid, FeatureExtractor, FeatureSet } from './distances/index.js';

@@ -265,10 +265,12 @@ export function scoreMarkdown(s: ScoreResult): string {
   }
   if (s.distances) {
     const d = s.distances;
+    const ref = d.reference_subset;
     L.push('', `## Feature-space distances (real ${d.real_subset} images vs synthetic)`, '', `Features: ${d.feature_space}, ${d.feature_dim} dimensions.`, '',
-      '| class | n real | n synthetic | FID | KID ×10³ (± std) | precision | recall |', '|---|---:|---:|---:|---:|---:|---:|');
+      ...(ref ? [`Reference: FID at n compares the real ${d.real_subset} images with n synthetic and with n real ${ref} images of the class (equal sample sizes), so the synthetic FID can be read against a real-vs-real one.`, ''] : []),
+      `| class | n real | n synthetic | FID | ${ref ? `FID at n: synthetic / real vs real | n | ` : ''}KID ×10³ (± std) | precision | recall |`, `|---|---:|---:|---:|${ref ? '---:|---:|' : ''}---:|---:|---:|`);
     const row = (name: string, x: FeatureDistancesResult['overall']): string =>
-      `| ${name} | ${x.n_real} | ${x.n_fake} | ${fixed(x.fid, 2)} | ${x.kid.value === null ? 'n/a' : `${(x.kid.value * 1e3).toFixed(2)} ± ${((x.kid.std ?? 0) * 1e3).toFixed(2)}`} | ${fixed(x.precision, 3)} | ${fixed(x.recall, 3)} |`;
+      `| ${name} | ${x.n_real} | ${x.n_fake} | ${fixed(x.fid, 2)} | ${ref ? `${x.reference ? `${fixed(x.reference.fid_synthetic, 2)} / ${fixed(x.reference.fid_real, 2)} | ${x.reference.n}` : 'n/a | –'} | ` : ''}${x.kid.value === null ? 'n/a' : `${(x.kid.value * 1e3).toFixed(2)} ± ${((x.kid.std ?? 0) * 1e3).toFixed(2)}`} | ${fixed(x.precision, 3)} | ${fixed(x.recall, 3)} |`;
     for (const [c, x] of Object.entries(d.classes)) L.push(row(c, x));
     L.push(row('**all classes**', d.overall));
     const warned = Object.entries(d.classes).filter(([, x]) => x.warnings.length);

@@ -324,14 +324,15 @@ async function trainingSection(page: Page, dir: string, state: PipelineState | u
     html += await page.chart('collapse', spec as unknown as ChartSpec, 'sample diversity and collapse alarm');
     html += `<p>${alarms.length ? `<strong>The alarm fired ${alarms.length} time(s)</strong> (${alarms.slice(0, 10).map((a) => `${esc(a.run)} @ ${esc(a.iteration)}`).join(', ')}).` : 'The alarm did not fire.'}${threshold !== undefined ? ` Threshold: ${fmt(threshold)}.` : ''}</p>`;
   } else html += missing('collapse alarm trace', 'stats.jsonl has no diversity values');
-  // The trainer's own latest sample grid (fixed noise), as progress evidence.
+  // The trainer's own sample grids (fixed noise, so the same cells develop): a progression.
+  html += '<h3 id="progression">Samples during training</h3><p>The training run’s grids of the same fixed noise at several iterations (a conditional grid has one row per class, named in the image), beside real training images.</p>';
   for (const run of runs) {
-    const grids = await latestGrids(run.dir);
-    if (grids.length) {
-      html += `<h3>Latest training grid${facet ? `: ${esc(run.name)}` : 's'}</h3><div class="grids">`;
-      for (const g of grids) html += `<figure><figcaption>${esc(g.caption)}</figcaption>${page.png(await fs.readFile(g.file), g.caption)}</figure>`;
-      html += '</div>';
-    }
+    const { steps, reals } = await progressionGrids(run.dir, PROGRESSION_STEPS);
+    if (!steps.length) { html += missing(`sample grids${facet ? ` of ${run.name}` : ''}`, 'the run wrote no grids'); continue; }
+    html += `${facet ? `<h4>${esc(run.name)}</h4>` : ''}<div class="grids progression" data-run="${esc(run.name)}">`;
+    for (const g of steps) html += `<figure data-iteration="${g.iteration}"><figcaption>iteration ${g.iteration}</figcaption>${page.png(await fs.readFile(g.file), `${run.name} samples at iteration ${g.iteration}`)}</figure>`;
+    if (reals) html += `<figure data-iteration="real"><figcaption>real training images</figcaption>${page.png(await fs.readFile(reals), `${run.name} real training images`)}</figure>`;
+    html += '</div>';
   }
   return html;
 }
@@ -367,16 +368,28 @@ function lineSpec(title: string, values: Record<string, unknown>[], y: string, c
     : { title, data: { values }, width: 520, height: 200, mark: 'line', encoding: enc }) as unknown as ChartSpec;
 }
 
-/** The newest grid PNG(s) in a run's grids/ folder (one per class in conditional mode). */
-async function latestGrids(runDir: string): Promise<{ file: string; caption: string }[]> {
+/** Grids shown per run in the training progression. */
+export const PROGRESSION_STEPS = 5;
+
+/**
+ * At most `max` of `iterations`, evenly spread, always the first and the last
+ * (the grids the run wrote every --grid-every iterations).
+ */
+export function pickProgression(iterations: number[], max: number): number[] {
+  const its = [...new Set(iterations)].sort((a, b) => a - b);
+  if (its.length <= max) return its;
+  if (max < 2) return its.slice(-1);
+  return [...new Set(Array.from({ length: max }, (_, i) => its[Math.round((i * (its.length - 1)) / (max - 1))]))];
+}
+
+/** A run's grids/<iteration>.png picked for the progression, and its grids/reals.png. */
+async function progressionGrids(runDir: string, max: number): Promise<{ steps: { iteration: number; file: string }[]; reals?: string }> {
   const gdir = path.join(runDir, 'grids');
   let files: string[];
-  try { files = (await fs.readdir(gdir, { recursive: true })).map(String).filter((f) => f.endsWith('.png')); } catch { return []; }
-  if (!files.length) return [];
-  // Names carry the iteration (e.g. grid-000300.png or 000300/basophil.png); keep the largest.
-  const iterOf = (f: string) => Math.max(-1, ...(f.match(/\d+/g) ?? []).map(Number));
-  const best = Math.max(...files.map(iterOf));
-  return files.filter((f) => iterOf(f) === best).sort().slice(0, 12).map((f) => ({ file: path.join(gdir, f), caption: f }));
+  try { files = await fs.readdir(gdir); } catch { return { steps: [] }; }
+  const byIteration = new Map(files.filter((f) => /^\d+\.png$/.test(f)).map((f) => [Number(f.slice(0, -4)), f]));
+  const steps = pickProgression([...byIteration.keys()], max).map((iteration) => ({ iteration, file: path.join(gdir, byIteration.get(iteration)!) }));
+  return { steps, ...(files.includes('reals.png') ? { reals: path.join(gdir, 'reals.png') } : {}) };
 }
 
 interface Estimate { value?: number; accuracy?: number; ci95?: [number, number] }
@@ -502,29 +515,61 @@ function confusionOf(part: unknown): { classes: string[]; matrix: number[][] } |
   return matrix && classes ? { classes, matrix } : undefined;
 }
 
-interface DistanceRow { class: string; fid?: number; kid?: number; kid_std?: number; precision?: number; recall?: number; n_real?: number; n_fake?: number; warning?: string }
+interface DistanceRow {
+  class: string; fid?: number; kid?: number; kid_std?: number; precision?: number; recall?: number; n_real?: number; n_fake?: number; warning?: string;
+  /** The real-vs-real reference (distances.json `reference`): n images on the second side of both FIDs. */
+  ref_n?: number; fid_real?: number; fid_synthetic?: number;
+}
 
 async function distancesSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
   let html = '<h2 id="distances">Feature-space distances per class</h2>';
-  const raw = await readJson<unknown>(path.join(dir, 'score', 'distances.json'));
+  const raw = await readJson<Record<string, unknown>>(path.join(dir, 'score', 'distances.json'));
   const rows = distanceRows(raw);
   page.sections.push({ id: 'distances', available: rows.length > 0 });
   if (!rows.length) return html + missing('FID / KID / precision-recall', stageWhy(state, 'score'));
+  const refSubset = typeof raw?.reference_subset === 'string' ? raw.reference_subset : undefined;
+  const realSubset = typeof raw?.real_subset === 'string' ? raw.real_subset : 'real';
+  const withRef = rows.some((r) => r.fid_real !== undefined);
   html += '<p>FID and KID (lower is closer to the real images) and precision / recall (Kynkäänniemi et al. 2019; higher is better) between each class’s real and synthetic images, on the reference classifier’s penultimate features.</p>';
+  html += withRef
+    ? `<p>An FID in this feature space has no absolute scale, so each class also has a <strong>real-vs-real FID</strong>: the same real ${esc(realSubset)} images against <em>n</em> real ${esc(refSubset ?? 'other')} images of the class, beside the synthetic FID with <em>n</em> synthetic images (equal sample sizes, so the two can be compared). A synthetic FID near the real-vs-real one means the synthetic images are about as far from the real ones as other real images are.</p>`
+    : '<p>No real-vs-real reference FID (distances.json has none: scored without a split or before cellgan computed it).</p>';
   const k3 = (x: number | undefined) => (x === undefined ? undefined : x * 1e3);
-  html += `<table><thead><tr><th>class</th><th>FID</th><th>KID ×10³ (± std)</th><th>precision</th><th>recall</th><th>real</th><th>synthetic</th></tr></thead><tbody>${rows.map((r) => `<tr><td>${esc(r.class)}</td><td>${fmt(r.fid, 2)}</td><td>${fixed(k3(r.kid), 2)}${r.kid_std !== undefined ? ` ± ${fixed(k3(r.kid_std), 2)}` : ''}</td><td>${fmt(r.precision)}</td><td>${fmt(r.recall)}</td><td>${fmt(r.n_real)}</td><td>${fmt(r.n_fake)}</td></tr>`).join('')}</tbody></table>`;
+  const refCells = (r: DistanceRow) => (withRef ? `<td>${fmt(r.fid_synthetic, 2)}</td><td>${fmt(r.fid_real, 2)}</td><td>${fmt(r.ref_n)}</td>` : '');
+  html += `<table class="distances"><thead><tr><th>class</th><th>FID</th>${withRef ? '<th>FID at n: synthetic</th><th>FID at n: real vs real</th><th>n</th>' : ''}<th>KID ×10³ (± std)</th><th>precision</th><th>recall</th><th>real</th><th>synthetic</th></tr></thead><tbody>${rows.map((r) => `<tr><td>${esc(r.class)}</td><td>${fmt(r.fid, 2)}</td>${refCells(r)}<td>${fixed(k3(r.kid), 2)}${r.kid_std !== undefined ? ` ± ${fixed(k3(r.kid_std), 2)}` : ''}</td><td>${fmt(r.precision)}</td><td>${fmt(r.recall)}</td><td>${fmt(r.n_real)}</td><td>${fmt(r.n_fake)}</td></tr>`).join('')}</tbody></table>`;
   html += distanceWarnings(rows);
-  const long: { class: string; metric: string; value: number }[] = [];
-  for (const r of rows) for (const m of ['fid', 'kid', 'precision', 'recall'] as const) if (typeof r[m] === 'number' && Number.isFinite(r[m])) long.push({ class: r.class, metric: m === 'kid' ? 'KID ×10³' : m.toUpperCase(), value: m === 'kid' ? (r[m] as number) * 1e3 : (r[m] as number) });
-  if (long.length) {
-    html += await page.chart('distances', {
-      title: 'Per-class distances', data: { values: long }, columns: 4,
-      facet: { field: 'metric', type: 'nominal', sort: ['FID', 'KID ×10³', 'PRECISION', 'RECALL'] },
-      spec: { width: 160, height: 140, mark: 'bar', encoding: { x: { field: 'class', type: 'nominal' }, y: { field: 'value', type: 'quantitative' } } },
-      resolve: { scale: { y: 'independent' } },
-    } as unknown as ChartSpec, 'FID, KID, precision and recall per class');
-  }
+  // FID: synthetic beside real-vs-real, at equal sample sizes where there is a reference.
+  const fid = rows.flatMap((r) => withRef
+    ? ([['synthetic', r.fid_synthetic], ['real vs real', r.fid_real]] as const).filter(([, v]) => v !== undefined).map(([series, v]) => ({ class: r.class, series: series as string, value: v! }))
+    : r.fid !== undefined ? [{ class: r.class, series: 'synthetic', value: r.fid }] : []);
+  html += await barsOrSentence(page, 'fid', withRef ? 'FID per class: synthetic vs real-vs-real (same n)' : 'FID per class', fid, 'FID', 'FID', withRef ? 'FID of synthetic and of other real images per class' : 'FID per class');
+  const kid = rows.filter((r) => r.kid !== undefined).map((r) => ({ class: r.class, series: 'synthetic', value: r.kid! * 1e3 }));
+  html += await barsOrSentence(page, 'kid', 'KID ×10³ per class', kid, 'KID ×10³', 'KID', 'KID per class');
+  const pr = rows.flatMap((r) => (['precision', 'recall'] as const).filter((m) => r[m] !== undefined).map((m) => ({ class: r.class, series: m, value: r[m]! })));
+  html += await barsOrSentence(page, 'precision-recall', 'Precision and recall per class', pr, 'fraction', 'precision and recall', 'precision and recall per class', [0, 1]);
   return html;
+}
+
+/**
+ * A grouped bar chart of `values` per class, with each bar's number on it;
+ * when every value is 0 (or there are none) a sentence instead of an empty chart.
+ */
+async function barsOrSentence(page: Page, name: string, title: string, values: { class: string; series: string; value: number }[], yTitle: string, what: string, alt: string, domain?: [number, number]): Promise<string> {
+  const finite = values.filter((v) => Number.isFinite(v.value));
+  if (!finite.some((v) => v.value !== 0)) {
+    return `<p class="note" data-no-chart="${esc(name)}">${finite.length ? `${esc(what)}: 0 for every class` : `${esc(what)}: no finite value for any class`}, so no chart.</p>`;
+  }
+  const series = [...new Set(finite.map((v) => v.series))];
+  const y = { field: 'value', type: 'quantitative', title: yTitle, ...(domain ? { scale: { domain } } : {}) };
+  const x = { field: 'class', type: 'nominal', title: null };
+  const offset = series.length > 1 ? { xOffset: { field: 'series', type: 'nominal', sort: series } } : {};
+  return page.chart(name, {
+    title, width: Math.max(220, 60 * new Set(finite.map((v) => v.class)).size * series.length), height: 160, data: { values: finite },
+    layer: [
+      { mark: 'bar', encoding: { x, y, ...offset, color: { field: 'series', type: 'nominal', sort: series, title: null } } },
+      { mark: { type: 'text', dy: -6, fontSize: 10 }, encoding: { x, y, ...offset, text: { field: 'value', type: 'quantitative', format: '.4~r' } } },
+    ],
+  } as unknown as ChartSpec, alt);
 }
 
 /**
@@ -562,9 +607,17 @@ function distanceRows(raw: unknown): DistanceRow[] {
       recall: n(['recall']),
       n_real: n(['n_real', 'nReal', 'real']),
       n_fake: n(['n_fake', 'nFake', 'n_synthetic', 'synthetic', 'fake']),
+      ...referenceOf(v.reference),
       warning: Array.isArray(v.warnings) ? (v.warnings as string[]).join('; ') : typeof v.warning === 'string' ? v.warning : undefined,
     };
   }).filter((x) => [x.fid, x.kid, x.precision, x.recall].some((y) => y !== undefined));
+}
+
+function referenceOf(x: unknown): Pick<DistanceRow, 'ref_n' | 'fid_real' | 'fid_synthetic'> {
+  if (!x || typeof x !== 'object') return {};
+  const r = x as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  return { ref_n: n(r.n), fid_real: n(r.fid_real), fid_synthetic: n(r.fid_synthetic) };
 }
 
 interface DatasetJson { counts?: unknown }
@@ -665,7 +718,7 @@ export async function renderReport(opts: RenderReportOptions): Promise<RenderRep
 <body>
 <h1>${esc(title)}</h1>
 <p>Written by cellgan ${esc(VERSION)} on ${esc(new Date().toISOString())} from <code>${esc(dir)}</code>.</p>
-<nav><a href="#overview">run</a><a href="#dataset">dataset</a><a href="#samples">samples</a><a href="#training">training</a><a href="#collapse">collapse alarm</a><a href="#scores">scores</a><a href="#distances">distances</a><a href="#export">export</a></nav>
+<nav><a href="#overview">run</a><a href="#dataset">dataset</a><a href="#samples">samples</a><a href="#training">training</a><a href="#collapse">collapse alarm</a><a href="#progression">samples during training</a><a href="#scores">scores</a><a href="#distances">distances</a><a href="#export">export</a></nav>
 ${overview(state)}
 ${await environment(dir)}
 ${parts.join('\n')}

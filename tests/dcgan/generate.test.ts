@@ -6,6 +6,7 @@ import { tempDir } from '../helpers/env.js';
 import { train, generate, type ManifestRow } from '../../src/dcgan/index.js';
 import { tf, initBackend } from '../../src/engine/index.js';
 import { tinyOptions, readJsonl } from './helpers.js';
+import { encodeGridPng } from '../../src/data/image.js';
 
 const tmp = tempDir('cellgan-generate-');
 const run = path.join(tmp.dir, 'run');
@@ -21,6 +22,25 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 describe('generate', () => {
+  it('(the training run) names each class beside its row of the conditional grids', async () => {
+    const grid = await sharp(path.join(run, 'grids', '00000002.png')).raw().toBuffer({ resolveWithObject: true });
+    // The same labels drawn over blank tiles: the strip left of the tiles must match pixel for pixel.
+    const blank = await sharp(await encodeGridPng(new Float32Array(classes.length * 8 * 32 * 32 * 3).fill(1), 32, 8, { rowLabels: classes })).raw().toBuffer({ resolveWithObject: true });
+    expect([grid.info.width, grid.info.height]).toEqual([blank.info.width, blank.info.height]);
+    const strip = grid.info.width - (8 * 32 + 9 * 2);
+    expect(strip).toBeGreaterThan(0);
+    let dark = 0, differ = 0;
+    for (let y = 0; y < grid.info.height; y++) {
+      for (let x = 0; x < strip * 3; x++) {
+        const i = y * grid.info.width * 3 + x;
+        if (grid.data[i] !== blank.data[i]) differ++;
+        if (grid.data[i] < 128) dark++;
+      }
+    }
+    expect(differ).toBe(0);
+    expect(dark).toBeGreaterThan(0);
+  });
+
   it('a conditional model makes exactly --count images of every class, with a manifest', async () => {
     const r = await generate({ model: run, count: 5, out: out('all'), seed: 3, batch: 2 });
     expect(classes).toEqual(['basophil', 'eosinophil', 'erythroblast', 'ig', 'lymphocyte', 'monocyte', 'neutrophil']);

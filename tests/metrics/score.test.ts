@@ -64,6 +64,19 @@ describe('cellgan score', () => {
     expect(Object.keys(d.classes)).toEqual(s.scored_classes);
     expect(d.classes.basophil).toMatchObject({ n_fake: testFiles.filter((f) => f.startsWith('basophil/')).length });
     expect(d.feature_space).not.toMatch(/tmp-/);
+    // The real-vs-real reference: train against the real test images of each class, at the synthetic set's size.
+    // Here the synthetic images ARE the test images, so the reference FID must equal the synthetic one.
+    expect(d.reference_subset).toBe('test');
+    for (const c of s.scored_classes as string[]) {
+      const x = d.classes[c];
+      expect(x.reference.n, c).toBe(x.n_fake);
+      expect(x.reference.fid_synthetic, c).toBe(x.fid);
+      expect(x.reference.fid_real, c).toBeCloseTo(x.fid, 6);
+    }
+    expect(d.classes.basophil.fid).toBeGreaterThan(0);
+    expect(md).toMatch(/\| FID at n: synthetic \/ real vs real \| n \|/);
+    // Features computed once per image set and cached: real train, synthetic, real test (reference).
+    expect((await fs.readdir(path.join(out, 'features-cache'))).filter((f) => f.endsWith('.f32'))).toHaveLength(3);
     const files = await fs.readdir(out);
     expect(files).toEqual(expect.arrayContaining(['baseline', 'gan_train', 'score.json', 'score.md', 'distances.json', 'confusion-baseline.png', 'confusion-gan_train.png', 'confusion-gan_test.png', 'features-cache']));
     // Refuses to overwrite without --force, input untouched.

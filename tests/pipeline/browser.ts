@@ -19,6 +19,10 @@ export interface ReportCheck {
   /** data-chart names of the chart figures that hold a loaded image. */
   charts: string[];
   sectionIds: string[];
+  /** Per training run (data-run), the data-iteration of each progression figure whose grid loaded. */
+  progression: Record<string, string[]>;
+  /** Text of the labels of the distances table's header. */
+  distanceColumns: string[];
   missingNotes: string[];
   consoleErrors: string[];
   /** Requests for anything but the report file itself and data: URIs. */
@@ -68,6 +72,9 @@ export async function checkReportInChromium(file: string): Promise<ReportCheck> 
         return img && img.naturalWidth > 0 && img.naturalHeight > 0;
       }).map((f) => f.getAttribute('data-chart') ?? ''),
       sectionIds: Array.from(document.querySelectorAll('h2[id]')).map((h) => h.id),
+      progression: Object.fromEntries(Array.from(document.querySelectorAll('.progression')).map((div) => [div.getAttribute('data-run') ?? '',
+        Array.from(div.querySelectorAll('figure')).filter((f) => { const img = f.querySelector('img'); return img && img.naturalWidth > 0; }).map((f) => f.getAttribute('data-iteration') ?? '')])),
+      distanceColumns: Array.from(document.querySelectorAll('table.distances thead th')).map((th) => th.textContent ?? ''),
       missingNotes: Array.from(document.querySelectorAll('.missing')).map((p) => p.textContent ?? ''),
       title: document.title,
     }));

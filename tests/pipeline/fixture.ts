@@ -9,6 +9,7 @@ import { Rng } from '../../src/util/rng.js';
 import { SAMPLES } from '../helpers/env.js';
 
 export const FIXTURE_CLASSES = ['basophil', 'eosinophil'];
+export const FIXTURE_GRID_ITERATIONS = [0, 20, 40, 60, 80, 100];
 
 async function writeJson(file: string, value: unknown): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
@@ -61,7 +62,11 @@ export async function writeFixturePipeline(dir: string, opts: { omit?: string[] 
     }
     await fs.writeFile(path.join(run, 'stats.jsonl'), lines.join('\n') + '\n');
     await fs.mkdir(path.join(run, 'grids'), { recursive: true });
-    await fs.writeFile(path.join(run, 'grids', '000100.png'), await encodeGridPng(noise(rng, 8, size), size, 4));
+    // As the trainer writes them: every 20 iterations, one row per class named in the image, and the reals.
+    for (const it of FIXTURE_GRID_ITERATIONS) {
+      await fs.writeFile(path.join(run, 'grids', `${String(it).padStart(8, '0')}.png`), await encodeGridPng(noise(rng, 8, size), size, 4, { rowLabels: FIXTURE_CLASSES }));
+    }
+    await fs.writeFile(path.join(run, 'grids', 'reals.png'), await encodeGridPng(noise(rng, 8, size), size, 4));
     done('train', { run: 'train' });
   }
   if (!omit.has('generate')) {
@@ -86,7 +91,9 @@ export async function writeFixturePipeline(dir: string, opts: { omit?: string[] 
       confusion: { classes: FIXTURE_CLASSES, matrix: [[3, 1], [1, 3]] },
     });
     await writeJson(path.join(dir, 'score/score.json'), { baseline: part(0.75), gan_train: part(0.5), gan_test: part(0.625) });
-    await writeJson(path.join(dir, 'score/distances.json'), { classes: Object.fromEntries(FIXTURE_CLASSES.map((c, i) => [c, { fid: 120 + i * 10, kid: { value: 0.05 + i / 100, std: 0.01 }, precision: 0.3, recall: 0.2, n_real: 6, n_fake: 6 + i,
+    // As featureDistances writes it: real train vs synthetic, with the real-vs-real reference (train vs test at n).
+    await writeJson(path.join(dir, 'score/distances.json'), { real_subset: 'train', reference_subset: 'test', classes: Object.fromEntries(FIXTURE_CLASSES.map((c, i) => [c, { fid: 120 + i * 10, kid: { value: 0.05 + i / 100, std: 0.01 }, precision: 0.3, recall: 0.2, n_real: 6, n_fake: 6 + i,
+      reference: { n: 6, fid_real: 80 + i * 5, fid_synthetic: i ? 125.5 : 120 },
       warnings: [`fewer samples than feature dimensions (6 real, ${6 + i} synthetic < 128): the covariance is singular and FID is biased upwards; compare FIDs only at equal sample sizes`] }])) });
     done('score', { score: 'score/score.json', distances: 'score/distances.json' });
   }

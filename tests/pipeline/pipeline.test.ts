@@ -50,7 +50,7 @@ describe('cellgan pipeline (test budget, 2 classes, 32 px)', () => {
     expect(check.requests).toEqual([]);
     expect(check.broken).toEqual([]);
     expect(check.missingNotes).toEqual([]);
-    expect(check.charts).toEqual(expect.arrayContaining(['class-counts', 'loss', 'collapse', 'confusion-baseline', 'distances', 'export']));
+    expect(check.charts).toEqual(expect.arrayContaining(['class-counts', 'loss', 'collapse', 'confusion-baseline', 'fid', 'kid', 'export']));
   });
 
   // The rest goes through the library API: the same code, without a CLI start-up per call.

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, type GlobalArgs, ownOptionsFirst } from '../context.js';
 import { trainClassifier, evaluateClassifier } from '../../metrics/index.js';
 
 interface TrainArgs extends GlobalArgs {
@@ -83,6 +83,6 @@ const evalCommand: CommandModule<GlobalArgs, EvalArgs> = {
 export const classifierCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'classifier',
   describe: 'Train or evaluate the reference classifier used by score',
-  builder: (y) => y.command(trainCommand as never).command(evalCommand as never).demandCommand(1),
+  builder: (y) => y.command(ownOptionsFirst(trainCommand) as never).command(ownOptionsFirst(evalCommand) as never).demandCommand(1),
   handler: () => {},
 };

@@ -11,7 +11,7 @@ export const generateCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Sample a trained run into <out>/<class>/<index>.png with a manifest.jsonl (any image can be regenerated)',
   builder: (y) => y
     .option('model', { type: 'string', demandOption: true, describe: 'run folder made by cellgan train, or a packed model (e.g. models/pbc-64)' })
-    .option('checkpoint', { type: 'number', describe: 'checkpoint iteration [default: the latest]' })
+    .option('checkpoint', { type: 'number', describe: 'checkpoint iteration', defaultDescription: 'the latest' })
     .option('count', { type: 'number', demandOption: true, describe: 'images per class' })
     .option('class', { type: 'string', describe: 'only this class (a conditional model makes every class otherwise)' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (synthetic ImageFolder)' })

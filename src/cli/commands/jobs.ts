@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, type GlobalArgs, ownOptionsFirst } from '../context.js';
 import { pipelineOptions } from './pipeline.js';
 import { kubernetesManifest, slurmScript, type JobsOptions } from '../../pipeline/jobs.js';
 import type { BudgetName } from '../../pipeline/budgets.js';
@@ -64,6 +64,6 @@ const k8s: CommandModule<GlobalArgs, JobsArgs> = {
 export const jobsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'jobs',
   describe: 'print cluster jobs for a per-class pipeline: a Slurm job array or a Kubernetes Indexed Job, each with a merge job',
-  builder: (y) => y.command(slurm as never).command(k8s as never).demandCommand(1, 'Name a scheduler: cellgan jobs slurm or cellgan jobs k8s.'),
+  builder: (y) => y.command(ownOptionsFirst(slurm) as never).command(ownOptionsFirst(k8s) as never).demandCommand(1, 'Name a scheduler: cellgan jobs slurm or cellgan jobs k8s.'),
   handler: () => {},
 };

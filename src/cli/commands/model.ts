@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { packModel } from '../../dcgan/index.js';
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, type GlobalArgs, ownOptionsFirst } from '../context.js';
 
 interface PackArgs extends GlobalArgs { run: string; out: string; checkpoint?: number; force?: boolean }
 
@@ -21,6 +21,6 @@ const packCommand: CommandModule<GlobalArgs, PackArgs> = {
 export const modelCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'model',
   describe: 'Shippable models: pack a trained run for generate --model and train --init',
-  builder: (y) => y.command(packCommand as never).demandCommand(1),
+  builder: (y) => y.command(ownOptionsFirst(packCommand) as never).demandCommand(1),
   handler: () => {},
 };

@@ -1,11 +1,13 @@
 import type { CommandModule } from 'yargs';
-import { train, RECIPES, RECIPE_NAMES, DEFAULT_RECIPE, type TrainOptions, type RecipeName } from '../../dcgan/index.js';
+import { train, RECIPES, RECIPE_NAMES, DEFAULT_RECIPE, TRAIN_DEFAULTS, type TrainOptions, type RecipeName } from '../../dcgan/index.js';
 import { GAN_LOSSES } from '../../dcgan/step.js';
 import { D_NORMS, G_CONDITIONINGS } from '../../dcgan/models.js';
 
 const recipeHelp = RECIPE_NAMES.map((n) => `${n}: ${RECIPES[n].description}`).join('; ');
-/** "[recipe: dcgan X, sngan Y]": what a recipe-filled option defaults to. */
-const byRecipe = (f: (r: (typeof RECIPES)[RecipeName]) => unknown) => `[recipe: ${RECIPE_NAMES.map((n) => `${n} ${String(f(RECIPES[n]) ?? 'same as --lr')}`).join(', ')}]`;
+/** What a recipe-filled option defaults to ("recipe: dcgan X, sngan Y"), shown by yargs as its default. */
+const byRecipe = (f: (r: (typeof RECIPES)[RecipeName]) => unknown) => ({ defaultDescription: `recipe: ${RECIPE_NAMES.map((n) => `${n} ${String(f(RECIPES[n]) ?? 'same as --lr')}`).join(', ')}` });
+/** A default of train's (the library's own constant), shown by yargs. */
+const dflt = (k: keyof typeof TRAIN_DEFAULTS) => ({ defaultDescription: String(TRAIN_DEFAULTS[k]) });
 import { handler, printResult, JSON_OPTION, type GlobalArgs } from '../context.js';
 
 interface Args extends GlobalArgs {
@@ -27,38 +29,38 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
     .option('split', { type: 'string', describe: 'split file: train only on its train subset' })
     .option('class', { type: 'string', describe: 'train one model for this class' })
     .option('conditional', { type: 'boolean', describe: 'one class-conditional model for all classes' })
-    .option('size', { type: 'number', describe: 'image size: 32, 64 or 128 [default: 64]' })
+    .option('size', { type: 'number', describe: 'image size: 32, 64 or 128', ...dflt('size') })
     .option('iters', { type: 'number', demandOption: true, describe: 'total iterations of the run (also with --resume)' })
-    .option('recipe', { type: 'string', choices: RECIPE_NAMES as unknown as string[], describe: `named settings for every option below not given (${recipeHelp}) [default: ${DEFAULT_RECIPE}; with --init: the parent's]` })
-    .option('batch', { type: 'number', describe: `batch size ${byRecipe((r) => r.batch)}` })
+    .option('recipe', { type: 'string', choices: RECIPE_NAMES as unknown as string[], describe: `named settings for every option below not given (${recipeHelp})`, defaultDescription: `${DEFAULT_RECIPE}; with --init: the parent's` })
+    .option('batch', { type: 'number', describe: `batch size`, ...byRecipe((r) => r.batch) })
     .option('out', { type: 'string', describe: 'run folder to create' })
     .option('resume', { type: 'string', describe: 'continue this run folder from its last checkpoint' })
-    .option('seed', { type: 'number', describe: 'seed of weights, batches, noise and augmentation [default: 0]' })
+    .option('seed', { type: 'number', describe: 'seed of weights, batches, noise and augmentation', ...dflt('seed') })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' })
-    .option('g-width', { type: 'number', describe: `generator base width ${byRecipe((r) => r.gWidth)}` })
-    .option('d-width', { type: 'number', describe: `discriminator base width ${byRecipe((r) => r.dWidth)}` })
-    .option('nz', { type: 'number', describe: `noise dimension ${byRecipe((r) => r.nz)}` })
-    .option('lr', { type: 'number', describe: `Adam learning rate of G (and of D unless --d-lr) ${byRecipe((r) => r.lr)}` })
-    .option('beta1', { type: 'number', describe: `Adam beta1 ${byRecipe((r) => r.beta1)}` })
-    .option('beta2', { type: 'number', describe: `Adam beta2 ${byRecipe((r) => r.beta2)}` })
-    .option('diffaugment', { type: 'string', describe: `DiffAugment policy (color, translation, cutout; none) ${byRecipe((r) => r.diffAugment.join(',') || 'none')}` })
-    .option('ema-decay', { type: 'number', describe: `EMA decay of generator_ema (used for grids and generate); 0 = no averaging ${byRecipe((r) => r.emaDecay)}` })
-    .option('ema-rampup', { type: 'number', describe: `EMA warm-up: half-life at most this fraction of the iterations so far (0: (1+t)/(10+t)) ${byRecipe((r) => r.emaRampup)}` })
-    .option('loss', { type: 'string', choices: GAN_LOSSES as unknown as string[], describe: `GAN loss ${byRecipe((r) => r.loss)}` })
-    .option('d-norm', { type: 'string', choices: D_NORMS as unknown as string[], describe: `D normalisation ${byRecipe((r) => r.dNorm)}` })
-    .option('g-conditioning', { type: 'string', choices: G_CONDITIONINGS as unknown as string[], describe: `how a conditional G sees the class: input (one-hot beside the noise) or batchnorm (also per-class batch-norm gain and bias) ${byRecipe((r) => r.gConditioning)}` })
-    .option('d-lr', { type: 'number', describe: `Adam learning rate of D ${byRecipe((r) => r.dLr)}` })
-    .option('balanced-classes', { type: 'boolean', describe: `conditional: class-balanced batches (each class equally often) ${byRecipe((r) => r.balancedClasses)}` })
+    .option('g-width', { type: 'number', describe: `generator base width`, ...byRecipe((r) => r.gWidth) })
+    .option('d-width', { type: 'number', describe: `discriminator base width`, ...byRecipe((r) => r.dWidth) })
+    .option('nz', { type: 'number', describe: `noise dimension`, ...byRecipe((r) => r.nz) })
+    .option('lr', { type: 'number', describe: `Adam learning rate of G (and of D unless --d-lr)`, ...byRecipe((r) => r.lr) })
+    .option('beta1', { type: 'number', describe: `Adam beta1`, ...byRecipe((r) => r.beta1) })
+    .option('beta2', { type: 'number', describe: `Adam beta2`, ...byRecipe((r) => r.beta2) })
+    .option('diffaugment', { type: 'string', describe: `DiffAugment policy (color, translation, cutout; none)`, ...byRecipe((r) => r.diffAugment.join(',') || 'none') })
+    .option('ema-decay', { type: 'number', describe: `EMA decay of generator_ema (used for grids and generate); 0 = no averaging`, ...byRecipe((r) => r.emaDecay) })
+    .option('ema-rampup', { type: 'number', describe: `EMA warm-up: half-life at most this fraction of the iterations so far (0: (1+t)/(10+t))`, ...byRecipe((r) => r.emaRampup) })
+    .option('loss', { type: 'string', choices: GAN_LOSSES as unknown as string[], describe: `GAN loss`, ...byRecipe((r) => r.loss) })
+    .option('d-norm', { type: 'string', choices: D_NORMS as unknown as string[], describe: `D normalisation`, ...byRecipe((r) => r.dNorm) })
+    .option('g-conditioning', { type: 'string', choices: G_CONDITIONINGS as unknown as string[], describe: `how a conditional G sees the class: input (one-hot beside the noise) or batchnorm (also per-class batch-norm gain and bias)`, ...byRecipe((r) => r.gConditioning) })
+    .option('d-lr', { type: 'number', describe: `Adam learning rate of D`, ...byRecipe((r) => r.dLr) })
+    .option('balanced-classes', { type: 'boolean', describe: `conditional: class-balanced batches (each class equally often)`, ...byRecipe((r) => r.balancedClasses) })
     .option('init', { type: 'string', describe: 'fine-tune: start G and D from this run folder or model (e.g. models/pbc-64); its settings become the defaults' })
-    .option('init-class', { type: 'string', describe: 'fine-tune: a class the --init model lacks starts from this class of it [default: the mean of its classes]' })
-    .option('freeze-d', { type: 'number', describe: 'fine-tune (FreezeD): keep the first N conv blocks of D fixed [default: 0]' })
-    .option('log-every', { type: 'number', describe: 'iterations per stats.jsonl line [default: 10]' })
-    .option('grid-every', { type: 'number', describe: 'iterations per sample grid [default: 250]' })
-    .option('checkpoint-every', { type: 'number', describe: 'iterations per checkpoint [default: 500]' })
-    .option('keep-checkpoints', { type: 'number', describe: 'checkpoints kept [default: 3]' })
-    .option('collapse-threshold', { type: 'number', describe: 'warn when sample diversity / real diversity falls below this [default: 0.2]' })
-    .option('workers', { type: 'number', describe: 'worker threads for data-parallel gradients (0 = main thread) [default: 0]' })
-    .option('collapse-after', { type: 'number', describe: 'iterations before the mode-collapse alarm is active [default: 200]' })
+    .option('init-class', { type: 'string', describe: 'fine-tune: a class the --init model lacks starts from this class of it', defaultDescription: 'the mean of its classes' })
+    .option('freeze-d', { type: 'number', describe: 'fine-tune (FreezeD): keep the first N conv blocks of D fixed', ...dflt('freezeD') })
+    .option('log-every', { type: 'number', describe: 'iterations per stats.jsonl line', ...dflt('logEvery') })
+    .option('grid-every', { type: 'number', describe: 'iterations per sample grid', ...dflt('gridEvery') })
+    .option('checkpoint-every', { type: 'number', describe: 'iterations per checkpoint', ...dflt('checkpointEvery') })
+    .option('keep-checkpoints', { type: 'number', describe: 'checkpoints kept', ...dflt('keepCheckpoints') })
+    .option('collapse-threshold', { type: 'number', describe: 'warn when sample diversity / real diversity falls below this', ...dflt('collapseThreshold') })
+    .option('workers', { type: 'number', describe: 'worker threads for data-parallel gradients (0 = main thread)', ...dflt('workers') })
+    .option('collapse-after', { type: 'number', describe: 'iterations before the mode-collapse alarm is active', ...dflt('collapseAfter') })
     .option('json', JSON_OPTION)
     .example('$0 train --data samples/pbc-mini --class basophil --size 64 --iters 2000 --batch 16 --diffaugment color,translation,cutout --out runs/baso', 'one small class')
     .example('$0 train --resume runs/baso --iters 4000', 'continue to 4000 iterations in total')

@@ -15,6 +15,7 @@ import { frechetDistance } from './fid.js';
 import { kernelInceptionDistance } from './kid.js';
 import { precisionRecall } from './precision-recall.js';
 import { num, type Num } from '../report.js';
+import { Rng } from '../../util/rng.js';
 
 export interface FeatureDistancesOptions {
   data: string | Dataset;
@@ -22,6 +23,11 @@ export interface FeatureDistancesOptions {
   split?: string | SplitFile;
   /** Which real images to compare with: a split subset or 'all' (default 'train' with a split, else all). */
   realSubset?: SplitName | 'all';
+  /**
+   * Other real images of each class for the real-vs-real reference FID
+   * (default: 'test' when comparing with 'train', else 'train'; none without a split).
+   */
+  referenceSubset?: SplitName | 'none';
   /** Synthetic folder (<dir>/<class>/<image>). */
   synthetic: string;
   /** A saved cellgan classifier: its penultimate features are used. */
@@ -46,13 +52,31 @@ export interface ClassDistances {
   precision: Num;
   recall: Num;
   k: number;
+  /**
+   * What FID reads like between two sets of real images of this class: the
+   * same real images against `n` other real ones (the reference subset), and
+   * the synthetic images cut to the same `n`, so the two FIDs have equal
+   * sample sizes on both sides. Absent without a reference subset.
+   */
+  reference?: ReferenceFid;
   warnings: string[];
+}
+
+export interface ReferenceFid {
+  /** Images on the second side of both FIDs: min(n_fake, reference images of the class). */
+  n: number;
+  /** FID(real, n reference images). */
+  fid_real: Num;
+  /** FID(real, n synthetic images): `fid` itself when n = n_fake. */
+  fid_synthetic: Num;
 }
 
 export interface FeatureDistancesResult {
   feature_space: string;
   feature_dim: number;
   real_subset: string;
+  /** The split subset of the real-vs-real reference FIDs, or null. */
+  reference_subset: string | null;
   /** Per class present in both the real and the synthetic set. */
   classes: Record<string, ClassDistances>;
   /** All classes pooled. */
@@ -78,6 +102,13 @@ export async function featureDistances(opts: FeatureDistancesOptions): Promise<F
   if (realSubset !== 'all') v.oneOf('--real-subset', realSubset, ['train', 'val', 'test', 'all'] as const);
   if (realSubset !== 'all' && !split) throw new OptionError(`Expected a split file for --real-subset ${realSubset} but received none`);
   const realItems = realSubset === 'all' ? dataset.items : selectSplit(dataset, split!, realSubset);
+  const referenceSubset = opts.referenceSubset ?? (!split || realSubset === 'all' ? 'none' : realSubset === 'train' ? 'test' : 'train');
+  if (referenceSubset !== 'none') {
+    v.oneOf('--reference-subset', referenceSubset, ['train', 'val', 'test', 'none'] as const);
+    if (!split) throw new OptionError(`Expected a split file for --reference-subset ${referenceSubset} but received none`);
+    if (referenceSubset === realSubset) throw new OptionError(`Expected a --reference-subset other than the real subset (${realSubset}) but received ${referenceSubset}`);
+  }
+  const referenceItems = referenceSubset === 'none' ? [] : selectSplit(dataset, split!, referenceSubset);
   const synthetic = await readSyntheticFolder(opts.synthetic);
   const realClasses = [...new Set(realItems.map((i) => i.label))].sort();
   const classes = realClasses.filter((c) => synthetic.classes.includes(c));
@@ -93,28 +124,64 @@ export async function featureDistances(opts: FeatureDistancesOptions): Promise<F
     logger.info(`features: ${extractor.description} (${extractor.dim} dimensions)`);
     const real = await computeFeatures(extractor, use(realItems), { cacheDir: opts.cacheDir, logger, what: 'real images' });
     const fake = await computeFeatures(extractor, use(synthetic.items), { cacheDir: opts.cacheDir, logger, what: 'synthetic images' });
+    // Computed once (and cached like the others); each class's reference rows are cut from it.
+    const ref = referenceItems.length ? await computeFeatures(extractor, use(referenceItems), { cacheDir: opts.cacheDir, logger, what: `real ${referenceSubset} images (reference)` }) : undefined;
     const labelOf = new Map<string, string>();
     for (const i of realItems) labelOf.set(`r:${i.file}`, i.label);
     for (const i of synthetic.items) labelOf.set(`f:${i.file}`, i.label);
+    for (const i of referenceItems) labelOf.set(`x:${i.file}`, i.label);
+    const o = { k, kidSubsetSize, kidSubsets, seed };
     const perClass: Record<string, ClassDistances> = {};
     for (const c of classes) {
       const r = rowsOf(real, (f) => labelOf.get(`r:${f}`) === c);
       const f = rowsOf(fake, (x) => labelOf.get(`f:${x}`) === c);
-      perClass[c] = distancesBetween(r, f, { k, kidSubsetSize, kidSubsets, seed }, c, logger);
+      const x = ref && rowsOf(ref, (file) => labelOf.get(`x:${file}`) === c);
+      perClass[c] = withReference(distancesBetween(r, f, o, c, logger), r, f, x, seed, referenceSubset, c, logger);
     }
-    const overall = distancesBetween(real, fake, { k, kidSubsetSize, kidSubsets, seed }, 'all classes', logger);
+    const overall = withReference(distancesBetween(real, fake, o, 'all classes', logger), real, fake, ref, seed, referenceSubset, 'all classes', logger);
     return {
-      feature_space: extractor.description, feature_dim: extractor.dim, real_subset: realSubset,
+      feature_space: extractor.description, feature_dim: extractor.dim, real_subset: realSubset, reference_subset: ref ? referenceSubset : null,
       classes: perClass, overall, missing_in_synthetic: missingInSynthetic, missing_in_real: missingInReal,
       notes: [
         'FID/KID here are computed on the feature space named above, so they are comparable only with numbers on the same features (not with InceptionV3 FIDs).',
         `KID: unbiased MMD² with the cubic polynomial kernel, mean ± std over ${kidSubsets} subsets of min(${kidSubsetSize}, n_real, n_fake) images.`,
         `precision/recall: Kynkäänniemi et al. 2019, k = ${k} nearest neighbours.`,
+        ...(ref ? [`reference FID: the real ${realSubset} images against n real ${referenceSubset} images of the same class, beside the synthetic FID at the same n (n = min(synthetic, ${referenceSubset}) images of the class; a seeded subset where one side has more).`] : []),
       ],
     };
   } finally {
     extractor.dispose();
   }
+}
+
+/**
+ * `d` with its real-vs-real reference: FID(real, n reference rows) and
+ * FID(real, n synthetic rows), n = min of the two counts, each cut to n by a
+ * seeded shuffle (the synthetic FID reused when nothing is cut).
+ */
+export function withReference(d: ClassDistances, real: FeatureSet, fake: FeatureSet, ref: FeatureSet | undefined, seed: number, subset: string, label: string, logger: Logger): ClassDistances {
+  if (!ref) return d;
+  const n = Math.min(fake.n, ref.n);
+  if (n < 2) {
+    const w = `no reference FID: fewer than 2 real ${subset} images`;
+    logger.warn(`${label}: ${w}`);
+    return { ...d, warnings: [...d.warnings, w] };
+  }
+  const rng = new Rng(`reference-fid/${seed}/${label}`);
+  const cut = (set: FeatureSet): FeatureSet => {
+    if (set.n === n) return set;
+    const keep = new Set(rng.shuffle(set.files.map((_, i) => i)).slice(0, n).map((i) => set.files[i]));
+    return rowsOf(set, (f) => keep.has(f));
+  };
+  const x = cut(ref), f = cut(fake);
+  return {
+    ...d,
+    reference: {
+      n,
+      fid_real: num(frechetDistance(real.rows, real.n, x.rows, x.n, real.d)),
+      fid_synthetic: f === fake ? d.fid : num(frechetDistance(real.rows, real.n, f.rows, f.n, real.d)),
+    },
+  };
 }
 
 /** The rows of `set` whose file passes `keep` (e.g. one class's). */
