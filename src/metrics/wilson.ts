@@ -12,7 +12,9 @@ export function wilsonInterval(k: number, n: number, level = 0.95): [number, num
   const p = k / n, z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At k = 0 (k = n) the lower (upper) bound is exactly 0 (1); in floating point centre ∓ half
+  // misses it by an ulp (6/6 gave 0.9999999999999999), which would print as 100.0 yet fail `=== 1`.
+  return [k <= 0 ? 0 : Math.max(0, centre - half), k >= n ? 1 : Math.min(1, centre + half)];
 }
 
 /** Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9). */

@@ -14,6 +14,12 @@ describe('Wilson score intervals', () => {
     const [a, b] = wilsonInterval(81, 263); // Newcombe 1998, example: 0.2553–0.3662
     expect(a).toBeCloseTo(0.2553, 3);
     expect(b).toBeCloseTo(0.3662, 3);
+    // The bounds at 0 and n are exactly 0 and 1 (not an ulp off), and no interval from n ≥ 1 images has zero width.
+    for (let n = 1; n <= 60; n++) {
+      expect(wilsonInterval(n, n)[1]).toBe(1);
+      expect(wilsonInterval(0, n)[0]).toBe(0);
+      for (let k = 0; k <= n; k++) { const [l, h] = wilsonInterval(k, n); expect(h - l).toBeGreaterThan(0); expect(l).toBeLessThanOrEqual(k / n); expect(h).toBeGreaterThanOrEqual(k / n); }
+    }
   });
 
   it('per-class sensitivity/specificity/precision from 6 perfect test images get Wilson, not [100, 100]', () => {
