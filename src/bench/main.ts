@@ -4,7 +4,7 @@
  *
  *   node dist/bench/main.js [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate,near100k]
  *     [--backends wasm[,cpu]] [--iters 3] [--warmup 1] [--workers 0|1|2|auto] [--profile] [--out file.json]
- *     [--pytorch python3]
+ *     [--pytorch python3] [--near-images N (near100k's image count, default 100000)]
  *
  * `--pytorch <python>` also times the same DCGAN-64 iteration in PyTorch
  * (bench/pytorch_dcgan.py, same threads as workers) right after each dcgan64
@@ -65,7 +65,7 @@ function benchPytorch(python: string, batch: number, threads: number, iters: num
 }
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3]`);
+  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3] [--near-images N]`);
   process.exit(2);
 }
 
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       pytorch: { type: 'string' },
+      'near-images': { type: 'string', default: '100000' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
   const iters = Number(values.iters), warmup = Number(values.warmup);
   if (!Number.isInteger(iters) || iters < 1) usage(`--iters must be an integer ≥ 1, got ${values.iters}`);
   if (!Number.isInteger(warmup) || warmup < 0) usage(`--warmup must be an integer ≥ 0, got ${values.warmup}`);
+  const nearImages = Number(values['near-images']);
+  if (!Number.isInteger(nearImages) || nearImages < 100) usage(`--near-images must be an integer ≥ 100, got ${values['near-images']}`);
   const workers = values.workers === 'auto' ? Math.min(2, os.availableParallelism()) : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 0) usage(`--workers must be auto or an integer ≥ 0, got ${values.workers}`);
 
@@ -122,10 +125,10 @@ async function main(): Promise<void> {
         r = w > 1 ? await benchDcganParallel(size, batch, w, iters, warmup)
           : await benchDcganSequential(size, batch, iters, warmup, values.profile!);
       } else if (c === 'near100k') {
-        // Near-duplicate fingerprints + index over 100,000 synthesised images (src/bench/near.ts); one pass, no tfjs.
+        // Near-duplicate fingerprints + index over --near-images (default 100,000) synthesised images (src/bench/near.ts); one pass, no tfjs.
         const c0 = process.cpuUsage();
         const t0 = performance.now();
-        const n = benchNear(100_000);
+        const n = benchNear(nearImages);
         const ms = performance.now() - t0;
         const cpu = process.cpuUsage(c0);
         batch = n.images; size = 64;

@@ -126,28 +126,48 @@ export interface MemorizationAudit {
   per_class: Record<string, { rate: number; images: number; flagged: number }>;
   /** Every flagged image with its nearest real training image, closest first. */
   flagged: MemorizationFlag[];
+  /**
+   * The CLOSEST_PAIRS synthetic images closest to a real training image
+   * (within the search radius), flagged or not, closest first: what
+   * report.html shows side by side.
+   */
+  closest: (MemorizationFlag & { flagged: boolean })[];
   calibration: MemorizationCalibration;
 }
+
+/** Synthetic–training pairs kept in `closest` (and shown in report.html). */
+export const CLOSEST_PAIRS = 12;
 
 /** Flags the synthetic images (file = path for the report, abs = on disk) closer to a training image than calibrated. */
 export async function auditMemorization(
   train: RealReference, synthetic: readonly { file: string; abs: string; label: string }[], calibration: MemorizationCalibration, opts: { concurrency?: number } = {},
 ): Promise<MemorizationAudit> {
+  // Searched out to the search radius, so the closest pairs are known even when none is flagged.
   const found = await mapBounded(synthetic, opts.concurrency ?? 4, async (s) => {
     const img = await readSynthetic(s.abs).catch(() => null);
-    return img ? closestReal(train, img, calibration.threshold) : null;
+    return img ? closestReal(train, img, Math.max(calibration.threshold, calibration.search_radius)) : null;
   });
   const per_class: MemorizationAudit['per_class'] = {};
   const flagged: MemorizationFlag[] = [];
+  const near: MemorizationAudit['closest'] = [];
+  const byDistance = (a: MemorizationFlag, b: MemorizationFlag) => a.distance - b.distance || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
   synthetic.forEach((s, i) => {
     const c = (per_class[s.label] ??= { rate: 0, images: 0, flagged: 0 });
     c.images++;
     const m = found[i];
-    if (m) { c.flagged++; flagged.push({ file: s.file, class: s.label, nearest: m.file, distance: +m.distance.toFixed(6) }); }
+    if (!m) return;
+    const pair = { file: s.file, class: s.label, nearest: m.file, distance: +m.distance.toFixed(6) };
+    const isCopy = m.distance <= calibration.threshold;
+    near.push({ ...pair, flagged: isCopy });
+    if (isCopy) { c.flagged++; flagged.push(pair); }
   });
   for (const c of Object.values(per_class)) c.rate = c.images ? c.flagged / c.images : 0;
-  flagged.sort((a, b) => a.distance - b.distance || (a.file < b.file ? -1 : 1));
-  return { rate: synthetic.length ? flagged.length / synthetic.length : 0, images: synthetic.length, flagged_count: flagged.length, per_class, flagged, calibration };
+  flagged.sort(byDistance);
+  near.sort(byDistance);
+  return {
+    rate: synthetic.length ? flagged.length / synthetic.length : 0, images: synthetic.length, flagged_count: flagged.length, per_class, flagged,
+    closest: near.slice(0, CLOSEST_PAIRS), calibration,
+  };
 }
 
 

@@ -129,21 +129,6 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const trainItems = selectSplit(dataset, split, 'train');
   const testItems = selectSplit(dataset, split, 'test');
   if (!testItems.length) throw new CellganError('the split has no test images; GAN-train and the baseline are measured on the real test split', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
-  const realClasses = [...new Set(trainItems.map((i) => i.label))].sort();
-  const scored = realClasses.filter((c) => synthetic.classes.includes(c));
-  const missingInSynthetic = realClasses.filter((c) => !synthetic.classes.includes(c));
-  const missingInReal = synthetic.classes.filter((c) => !realClasses.includes(c));
-  const notes: string[] = [];
-  if (missingInSynthetic.length) {
-    const msg = `no synthetic images for class(es) ${missingInSynthetic.join(', ')}: GAN-train is trained and tested on the ${scored.length} class(es) present in both, GAN-test uses only the synthetic classes`;
-    logger.warn(msg); notes.push(msg);
-  }
-  if (missingInReal.length) {
-    const msg = `synthetic class(es) ${missingInReal.join(', ')} do not exist in the real training split and are ignored`;
-    logger.warn(msg); notes.push(msg);
-  }
-  if (!scored.length) throw new CellganError(`the synthetic folder shares no class with the real data (real: ${realClasses.join(', ')})`, { file: opts.synthetic });
-
   // No synthetic image may be a copy of a real validation/test image (GAN-train would be inflated).
   logger.info('checking synthetic images against the real validation and test images (exact and near duplicates)');
   const heldOut = await buildHeldOut(selectSplit(dataset, split, 'val'), testItems);
@@ -158,11 +143,30 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
     }
     leaks.push(leak);
   }
+  const leakNotes: string[] = [];
   if (leaks.length) {
     const msg = `${leaks.length} synthetic image(s) copied real validation/test images and were left out (--drop-leaks), e.g. ${leaks[0].file} ${describeLeak(leaks[0])}; FID/KID still read the whole folder`;
-    logger.warn(msg); notes.push(msg);
+    logger.warn(msg); leakNotes.push(msg);
     synthetic.items = keptSynthetic;
+    // A class whose every image was a copy has no synthetic images left.
+    synthetic.classes = synthetic.classes.filter((c) => keptSynthetic.some((i) => i.label === c));
+    if (!keptSynthetic.length) throw new CellganError('every synthetic image is a copy of a real validation or test image (all left out by --drop-leaks); nothing to score', { file: opts.synthetic });
   }
+  const realClasses = [...new Set(trainItems.map((i) => i.label))].sort();
+  const scored = realClasses.filter((c) => synthetic.classes.includes(c));
+  const missingInSynthetic = realClasses.filter((c) => !synthetic.classes.includes(c));
+  const missingInReal = synthetic.classes.filter((c) => !realClasses.includes(c));
+  const notes: string[] = [...leakNotes];
+  if (missingInSynthetic.length) {
+    const msg = `no synthetic images for class(es) ${missingInSynthetic.join(', ')}: GAN-train is trained and tested on the ${scored.length} class(es) present in both, GAN-test uses only the synthetic classes`;
+    logger.warn(msg); notes.push(msg);
+  }
+  if (missingInReal.length) {
+    const msg = `synthetic class(es) ${missingInReal.join(', ')} do not exist in the real training split and are ignored`;
+    logger.warn(msg); notes.push(msg);
+  }
+  if (!scored.length) throw new CellganError(`the synthetic folder shares no class with the real data (real: ${realClasses.join(', ')})`, { file: opts.synthetic });
+
   // Memorisation: nearest real training image of every synthetic image, flagged when closer than real cells usually are.
   logger.info('memorisation audit: nearest real training image of every synthetic image');
   const trainRef = await buildReference(trainItems);
