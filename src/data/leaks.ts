@@ -72,9 +72,14 @@ export interface MemorizationCalibration {
   real_nearest_quantile: number | null;
   /** Median of those distances (null when fewer than half had one within the search radius). */
   real_nearest_median: number | null;
-  /** Near-duplicate threshold: anything this close is flagged whatever the calibration says. */
+  /** Near-duplicate threshold (the measured same-cell distance): nothing farther is flagged, whatever the calibration says. */
   near_threshold: number;
-  /** The flag threshold: max(near_threshold, real_nearest_quantile). A synthetic image at or below it is flagged. */
+  /**
+   * The flag threshold: min(near_threshold, real_nearest_quantile). A synthetic image at or below it is
+   * flagged: it is as close as a copy of the same cell AND closer than all but `quantile` of real held-out
+   * cells are to their nearest training image. (The max of the two, used first, let the calibration raise
+   * the threshold into distinct cells' range: on PBC the 1 % quantile is ≈ 0.084, and distinct cells were flagged.)
+   */
   threshold: number;
   /** Largest distance searched (farther neighbours count as "none"). */
   search_radius: number;
@@ -112,7 +117,7 @@ export async function calibrateMemorization(train: RealReference, heldOut: reado
   const real = at(quantile);
   return {
     held_out: nearest.length, quantile, real_nearest_quantile: real, real_nearest_median: at(0.5),
-    near_threshold: nearThreshold, threshold: Math.max(nearThreshold, real ?? 0), search_radius: MAX_NEAR_THRESHOLD,
+    near_threshold: nearThreshold, threshold: Math.min(nearThreshold, real ?? nearThreshold), search_radius: MAX_NEAR_THRESHOLD,
   };
 }
 

@@ -327,7 +327,7 @@ export function scoreMarkdown(s: ScoreResult): string {
     const m = s.memorization, cal = m.calibration;
     L.push('', '## Memorisation audit', '',
       `A synthetic image is flagged as a probable copy when its nearest real training image (flip/rotation-invariant DCT fingerprints, distance 1 − cosine) ` +
-      `is at most ${cal.threshold.toFixed(4)}: the larger of the near-duplicate threshold (${cal.near_threshold}) and the ${100 * cal.quantile} % quantile ` +
+      `is at most ${cal.threshold.toFixed(4)}: the smaller of the near-duplicate threshold (${cal.near_threshold}) and the ${100 * cal.quantile} % quantile ` +
       `(${cal.real_nearest_quantile === null ? 'n/a' : cal.real_nearest_quantile.toFixed(4)}) of ${cal.held_out} held-out real cells' distances to their nearest training image ` +
       `(median ${cal.real_nearest_median === null ? 'n/a' : cal.real_nearest_median.toFixed(4)}).`, '',
       `**Flagged: ${m.flagged_count} of ${m.images} (${(100 * m.rate).toFixed(1)} %).**`, '', '| class | synthetic images | flagged | rate % |', '|---|---:|---:|---:|');
