@@ -10,7 +10,7 @@ export type { NearPrint, PackedPrints } from './near.js';
 export { printOf, printItems, findNearDuplicates } from './prints.js';
 export type { NearDuplicates } from './prints.js';
 export type { InspectOptions, InspectReport, DuplicateConflict } from './inspect.js';
-export { makeSplit, makeSplit as split, writeSplit, serializeSplit, validateSplitOptions } from './split.js';
+export { makeSplit, makeSplit as split, writeSplit, checkSplitTarget, serializeSplit, validateSplitOptions } from './split.js';
 export type { SplitOptions } from './split.js';
 export { parseCsv, detectDelimiter } from './csv.js';
 export { sniffFormat, hasImageExtension, SUPPORTED_FORMATS, SUPPORTED_FORMAT_NAMES, IMAGE_EXTENSIONS } from './formats.js';

@@ -179,6 +179,16 @@ export function serializeSplit(split: SplitFile): string {
 
 /** Writes a split file atomically; refuses to replace an existing file unless `force`. */
 export async function writeSplit(file: string, split: SplitFile, opts: { force?: boolean } = {}): Promise<void> {
+  await checkSplitTarget(file, opts);
+  await writeFileAtomic(file, serializeSplit(split));
+}
+
+/**
+ * Throws the error writeSplit would throw for `file` (a folder; exists
+ * without force; cannot be read), so the CLI can refuse before scanning
+ * and fingerprinting a whole dataset.
+ */
+export async function checkSplitTarget(file: string, opts: { force?: boolean } = {}): Promise<void> {
   nonEmptyString('--out', file);
   const force = boolean('--force', opts.force ?? false);
   let st;
@@ -187,5 +197,4 @@ export async function writeSplit(file: string, split: SplitFile, opts: { force?:
   }
   if (st?.isDirectory()) throw new CellganError('is a folder; give a file name for the split, e.g. split.json', { file });
   if (st && !force) throw new CellganError('exists already; pass --force to replace it', { file });
-  await writeFileAtomic(file, serializeSplit(split));
 }

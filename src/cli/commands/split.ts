@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { makeSplit, writeSplit, validateSplitOptions } from '../../data/index.js';
+import { makeSplit, writeSplit, checkSplitTarget, validateSplitOptions } from '../../data/index.js';
 import { DEFAULT_NEAR_THRESHOLD, MAX_NEAR_THRESHOLD } from '../../data/near.js';
 import { Progress } from '../../util/progress.js';
 import { handler, type GlobalArgs } from '../context.js';
@@ -35,6 +35,7 @@ export const splitCommand: CommandModule<GlobalArgs, Args> = {
   handler: handler<Args>(async (args, ctx) => {
     const opts = { labels: args.labels, val: args.val, test: args.test, seed: args.seed, groupBy: args['group-by'], deep: args.deep, nearThreshold: args['near-threshold'] };
     validateSplitOptions(opts); // before any scanning, so a typo fails at once
+    await checkSplitTarget(args.out, { force: args.force }); // an existing split is refused before the scan and the near-duplicate decode, not after
     let progress: Progress | undefined;
     let nearProgress: Progress | undefined;
     const split = await makeSplit(args.data, {
