@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { ExportMemorization } from './export.js';
 import type { FileProblem, SplitName } from '../data/types.js';
 import { SPLIT_NAMES } from '../data/types.js';
 import type { AugmentKind } from './classic.js';
@@ -110,6 +111,23 @@ export interface CardInput {
   skipped: FileProblem[];
   warnings: string[];
   version: string;
+  /** The memorisation audit of the synthetic images checked (null without synthetic images). */
+  memorization?: ExportMemorization | null;
+  /** Synthetic images dropped as copies of real validation/test images. */
+  leaks?: number;
+}
+
+/** The card's statement of how many synthetic images copy real ones. */
+function memorizationLines(m: ExportMemorization, leaks: number): string[] {
+  const cal = m.calibration;
+  return [
+    `**Memorisation rate: ${(100 * m.rate).toFixed(1)} %** (${m.flagged.length} of ${m.checked} synthetic images checked are probable copies of real training images: `
+    + `nearest training image at distance ≤ ${cal.threshold.toFixed(4)}, closer than ${100 * (1 - cal.quantile)} % of ${cal.held_out} held-out real cells are to theirs; `
+    + `flip/rotation-invariant DCT fingerprints). ${m.excluded ? 'They were left out (--exclude-memorized) and are listed under Skipped inputs.' : m.flagged.length ? 'They are included; --exclude-memorized leaves them out.' : ''}`,
+    '',
+    `Every synthetic image was checked against the real validation and test images: ${leaks ? `${leaks} exact or near copies were left out (--drop-leaks), listed under Skipped inputs` : 'none is an exact or near copy of one'}.`,
+    '',
+  ];
 }
 
 /** The Hugging Face split name of each cellgan split. */
@@ -218,6 +236,7 @@ export function renderCard(c: CardInput): string {
     for (const g of c.generators) L.push(`| ${cell(g.dir)} | ${cell(g.run ?? 'unknown')} | ${cell(g.checkpoint ?? 'unknown')} | ${g.images} |`);
     L.push('', 'Synthetic images are copied byte for byte; their seed and index are in the manifest `source` column.', '');
   }
+  if (c.memorization) L.push(...memorizationLines(c.memorization, c.leaks ?? 0));
 
   L.push('## Augmentation', '');
   if (c.augment.length === 0) L.push('Off.', '');

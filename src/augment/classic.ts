@@ -5,7 +5,7 @@
  * the same images and the manifest says exactly what was done to each.
  */
 import sharp from 'sharp';
-import { MAX_INPUT_PIXELS, describeSharpError } from '../data/image.js';
+import { describeSharpError, openImage } from '../data/image.js';
 import type { Rng } from '../util/rng.js';
 
 export const AUGMENT_KINDS = ['flip', 'rot90', 'color'] as const;
@@ -119,8 +119,9 @@ export const PNG_OPTIONS = { compressionLevel: 9, adaptiveFiltering: false, pale
  * background). Throws an Error with one readable line.
  */
 export async function readRgb(input: string | Buffer): Promise<{ data: Buffer; width: number; height: number }> {
+  const img = await openImage(input); // BMP through bmp-ts, the rest through sharp (one reader in src/data)
   try {
-    const { data, info } = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+    const { data, info } = await img
       .autoOrient()
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .toColourspace('srgb')

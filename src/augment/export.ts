@@ -18,7 +18,12 @@ import { silentLogger, type Logger } from '../util/log.js';
 import * as v from '../util/validate.js';
 import { VERSION } from '../version.js';
 import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
-import { MAX_INPUT_PIXELS, describeDecodeFailure, isReasonless } from '../data/image.js';
+import { describeDecodeFailure, isReasonless, openImage } from '../data/image.js';
+import { nearThresholdOption } from '../data/inspect.js';
+import {
+  buildHeldOut, buildReference, calibrateMemorization, closestReal, describeLeak, findLeak, readSynthetic,
+  type HeldOutReference, type Leak, type MemorizationCalibration, type MemorizationFlag, type RealReference,
+} from '../data/leaks.js';
 import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
@@ -67,6 +72,12 @@ export interface ExportOptions {
   command?: string;
   /** Images processed at once (default 4). */
   concurrency?: number | string;
+  /** Near-duplicate threshold (1 − cosine, src/data/near.ts) for leaks and the memorisation flag (default 0.03). */
+  nearThreshold?: number;
+  /** Leave out (and list) synthetic images that copy a real validation/test image instead of refusing them. */
+  dropLeaks?: boolean;
+  /** Leave out (and list) synthetic images flagged as probable copies of real training images. */
+  excludeMemorized?: boolean;
   logger?: Logger;
   onProgress?: (phase: ExportPhase, done: number, total: number) => void;
 }
@@ -98,6 +109,21 @@ export interface ExportResult {
   warnings: string[];
   /** Most images ever processed at once (≤ concurrency: the export streams). */
   peakInFlight: number;
+  /** Synthetic images that copied a real validation/test image and were dropped (--drop-leaks). */
+  leaks: Leak[];
+  /** The memorisation audit of the synthetic images checked (null without synthetic folders). */
+  memorization: ExportMemorization | null;
+}
+
+/** Memorisation of the synthetic images an export checked (src/data/leaks.ts). */
+export interface ExportMemorization {
+  /** Synthetic images checked (those used, plus those left out as copies). */
+  checked: number;
+  flagged: MemorizationFlag[];
+  rate: number;
+  /** Whether flagged images were left out (--exclude-memorized). */
+  excluded: boolean;
+  calibration: MemorizationCalibration;
 }
 
 export interface ExportManifestRow {
@@ -115,6 +141,7 @@ interface ResolvedOptions {
   data: string; labels?: string; split: string; synthetic: string[]; perClass: number | 'max'; augment: AugmentKind[];
   mix: Mix; out: string; format: ExportFormat; seed: number; cap: boolean; force: boolean;
   citation?: string; license?: string; command?: string; concurrency: number;
+  nearThreshold: number; dropLeaks: boolean; excludeMemorized: boolean;
 }
 
 /** Checks every option up front (sharp-style messages) and fills in defaults. */
@@ -145,7 +172,10 @@ export function resolveExportOptions(opts: ExportOptions): ResolvedOptions {
   const license = opts.license === undefined ? undefined : v.nonEmptyString('--license', opts.license);
   const command = opts.command === undefined ? undefined : v.nonEmptyString('command', opts.command);
   const concurrency = opts.concurrency === undefined ? 4 : v.integer('--concurrency', opts.concurrency, 1, 64);
-  return { data, labels, split, synthetic, perClass, augment, mix, out, format, seed, cap, force, citation, license, command, concurrency };
+  const nearThreshold = nearThresholdOption(opts.nearThreshold);
+  const dropLeaks = opts.dropLeaks === undefined ? false : v.boolean('--drop-leaks', opts.dropLeaks);
+  const excludeMemorized = opts.excludeMemorized === undefined ? false : v.boolean('--exclude-memorized', opts.excludeMemorized);
+  return { data, labels, split, synthetic, perClass, augment, mix, out, format, seed, cap, force, citation, license, command, concurrency, nearThreshold, dropLeaks, excludeMemorized };
 }
 
 export function parseMix(value: unknown): Mix {
@@ -191,7 +221,7 @@ interface Probe { convert: boolean }
 async function probeImage(abs: string): Promise<Probe> {
   const bytes = await fs.readFile(abs).catch((err: unknown) => { throw new Error(`cannot read: ${describeFsError(err)}`); });
   let meta: sharp.Metadata;
-  try { meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).metadata(); } catch (err) { throw new Error(describeDecodeFailure(err, bytes)); }
+  try { meta = await (await openImage(bytes)).metadata(); } catch (err) { throw new Error(describeDecodeFailure(err, bytes)); }
   await decodeWithReason(bytes);
   return { convert: needsConversion(abs, meta) };
 }
@@ -306,6 +336,35 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   // many are checked: walk a seeded order of its candidates and stop once
   // enough readable ones are found (a folder of 100,000 costs no more than
   // the few hundred needed).
+  // Synthetic images are checked against the real val/test images (leaks) and the real training images (memorisation).
+  let heldOut: HeldOutReference | undefined, trainRef: RealReference | undefined, calibration: MemorizationCalibration | undefined;
+  const leaks: Leak[] = [];
+  const memFlags: MemorizationFlag[] = [];
+  let synthChecked = 0;
+  if ([...candidates.values()].some((l) => l.length)) {
+    heldOut = await buildHeldOut(bySplit.get('val')!, bySplit.get('test')!, { concurrency: o.concurrency });
+    trainRef = await buildReference(bySplit.get('train')!, { concurrency: o.concurrency });
+    calibration = await calibrateMemorization(trainRef, [...bySplit.get('val')!, ...bySplit.get('test')!], o.nearThreshold, { concurrency: o.concurrency });
+  }
+  /** Null when the synthetic image may be used; else why it is left out (or a CellganError for a leak without --drop-leaks). */
+  const guard = async (img: SyntheticImage): Promise<string | null> => {
+    const shown = path.join(img.dir, img.file);
+    const read = await readSynthetic(img.abs);
+    const leak = findLeak(heldOut!, shown, read, o.nearThreshold);
+    if (leak) {
+      if (!o.dropLeaks) throw new CellganError(`${describeLeak(leak)}; a training set must not contain validation or test images (pass --drop-leaks to leave such images out and list them)`, { file: img.abs });
+      leaks.push(leak);
+      return `${describeLeak(leak)}; left out (--drop-leaks)`;
+    }
+    synthChecked++;
+    const copy = closestReal(trainRef!, read, calibration!.threshold);
+    if (copy) {
+      memFlags.push({ file: shown, class: img.class, nearest: copy.file, distance: +copy.distance.toFixed(6) });
+      if (o.excludeMemorized) return `probable copy of the real training image ${copy.file} (distance ${copy.distance.toFixed(4)} ≤ ${calibration!.threshold.toFixed(4)}); left out (--exclude-memorized)`;
+    }
+    return null;
+  };
+
   const N = resolvePerClass(o.perClass, realTrain);
   const needs = classes.map((c) => ({ cls: c, need: Math.max(0, N - (realTrain.get(c)?.length ?? 0)) }));
   const rootRng = new Rng(o.seed);
@@ -324,8 +383,11 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
       await forEachBounded(batch, o.concurrency, async (img, i) => {
         try {
           synthProbe.set(img, await probeImage(img.abs));
-          ok[i] = true;
+          const why = await guard(img);
+          if (why) skipped.push({ file: path.join(img.dir, img.file), reason: why });
+          else ok[i] = true;
         } catch (err) {
+          if (err instanceof CellganError) throw err;
           skipped.push({ file: path.join(img.dir, img.file), reason: `${(err as Error).message} (skipped)` });
         }
         opts.onProgress?.('check-synthetic', Math.min(++done, checkTotal), checkTotal);
@@ -333,6 +395,14 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
       for (let i = 0; i < batch.length && found.length < need; i++) if (ok[i]) found.push(batch[i]);
     }
     found.sort(bySynthetic);
+  }
+
+  memFlags.sort((a, b) => a.distance - b.distance || cmp(a.file, b.file));
+  const memorization: ExportMemorization | null = calibration
+    ? { checked: synthChecked, flagged: memFlags, rate: synthChecked ? memFlags.length / synthChecked : 0, excluded: o.excludeMemorized, calibration }
+    : null;
+  if (memorization && memFlags.length && !o.excludeMemorized) {
+    warn(`${memFlags.length} of ${synthChecked} synthetic images checked are probable copies of real training images (e.g. ${memFlags[0].file} ≈ ${memFlags[0].nearest}, distance ${memFlags[0].distance.toFixed(4)}); --exclude-memorized leaves them out`);
   }
 
   const plan = planExport({ classes, realTrain, synthetic, perClass: o.perClass, mix: o.mix, augment: o.augment, cap: o.cap, seed: o.seed });
@@ -439,18 +509,19 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
         await fs.writeFile(path.join(staging, s, 'metadata.jsonl'), lines.join('\n') + '\n');
       }
     }
-    const info = datasetInfo(o, plan, classes, counts, generatorList, skipped, warnings, sourceDocs.map((d) => d.name));
+    const info = { ...datasetInfo(o, plan, classes, counts, generatorList, skipped, warnings, sourceDocs.map((d) => d.name)), leaks, memorization };
     await fs.writeFile(path.join(staging, 'dataset.json'), JSON.stringify(info, null, 2) + '\n');
     await fs.writeFile(path.join(staging, 'README.md'), renderCard({
       title: path.basename(outAbs), data: o.data, labels: o.labels, split: o.split, perClass: plan.perClass, classes, counts,
       generators: generatorList, plan, mix: mixToString(o.mix), augment: o.augment, colorLimits: COLOR_LIMITS, format: o.format,
       seed: o.seed, cap: o.cap, command: o.command, citation: o.citation, license: o.license, sourceDocs, skipped, warnings, version: VERSION,
+      memorization, leaks: leaks.length,
     }));
   }, { force: o.force });
 
   return {
     out: outAbs, perClass: plan.perClass, classes, counts, files: tasks.length, generators: generatorList,
-    skipped, warnings, peakInFlight,
+    skipped, warnings, peakInFlight, leaks, memorization,
   };
 }
 

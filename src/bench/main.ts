@@ -2,9 +2,9 @@
  * `npm run bench`: DCGAN iteration time and images/s, classifier training
  * and generation throughput, peak RSS, per backend. A benchmark, not a test.
  *
- *   node dist/bench/main.js [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate]
+ *   node dist/bench/main.js [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate,near100k]
  *     [--backends wasm[,cpu]] [--iters 3] [--warmup 1] [--workers 0|1|2|auto] [--profile] [--out file.json]
- *     [--pytorch python3]
+ *     [--pytorch python3] [--near-images N (near100k's image count, default 100000)]
  *
  * `--pytorch <python>` also times the same DCGAN-64 iteration in PyTorch
  * (bench/pytorch_dcgan.py, same threads as workers) right after each dcgan64
@@ -23,11 +23,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend, describeBackend, tf, type BackendName } from '../engine/index.js';
 import { benchClassifier, benchDcganSequential, benchGenerate, type KernelProfile, type Timed } from './cases.js';
+import { benchNear, type NearBenchResult } from './near.js';
 import { benchDcganParallel } from './parallel-case.js';
 import { cpuId } from './cpu.js';
 import { qualityMain } from './quality-cli.js';
 
-const ALL_CASES = ['dcgan64-b32', 'dcgan64-b64', 'dcgan128-b16', 'classifier', 'generate'] as const;
+const ALL_CASES = ['dcgan64-b32', 'dcgan64-b64', 'dcgan128-b16', 'classifier', 'generate', 'near100k'] as const;
 
 interface Row {
   backend: string; case: string; workers: number; batch: number; size: number; iters: number;
@@ -64,7 +65,7 @@ function benchPytorch(python: string, batch: number, threads: number, iters: num
 }
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3]`);
+  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3] [--near-images N]`);
   process.exit(2);
 }
 
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       pytorch: { type: 'string' },
+      'near-images': { type: 'string', default: '100000' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -99,6 +101,8 @@ async function main(): Promise<void> {
   const iters = Number(values.iters), warmup = Number(values.warmup);
   if (!Number.isInteger(iters) || iters < 1) usage(`--iters must be an integer ≥ 1, got ${values.iters}`);
   if (!Number.isInteger(warmup) || warmup < 0) usage(`--warmup must be an integer ≥ 0, got ${values.warmup}`);
+  const nearImages = Number(values['near-images']);
+  if (!Number.isInteger(nearImages) || nearImages < 100) usage(`--near-images must be an integer ≥ 100, got ${values['near-images']}`);
   const workers = values.workers === 'auto' ? Math.min(2, os.availableParallelism()) : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 0) usage(`--workers must be auto or an integer ≥ 0, got ${values.workers}`);
 
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
       const load1Start = os.loadavg()[0];
       let size = 64, batch = 64, w = 0;
       let r: Timed;
+      let near: NearBenchResult | undefined;
       const m = /^dcgan(\d+)-b(\d+)$/.exec(c);
       if (m) {
         size = Number(m[1]); batch = Number(m[2]);
@@ -119,6 +124,17 @@ async function main(): Promise<void> {
         w = backendName === 'wasm' && workers > 1 ? workers : 0;
         r = w > 1 ? await benchDcganParallel(size, batch, w, iters, warmup)
           : await benchDcganSequential(size, batch, iters, warmup, values.profile!);
+      } else if (c === 'near100k') {
+        // Near-duplicate fingerprints + index over --near-images (default 100,000) synthesised images (src/bench/near.ts); one pass, no tfjs.
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const n = benchNear(nearImages);
+        const ms = performance.now() - t0;
+        const cpu = process.cpuUsage(c0);
+        batch = n.images; size = 64;
+        r = { ms: [ms], cpuMs: [(cpu.user + cpu.system) / 1000], leakedTensors: 0 };
+        console.error(`  near100k: ${n.images} images (${n.planted} planted copies): synthesise ${(n.synthMs / 1000).toFixed(1)} s, fingerprint ${(n.fingerprintMs / 1000).toFixed(1)} s, index + group ${(n.groupMs / 1000).toFixed(1)} s; ${n.found} of ${n.planted} planted copies grouped with their original; ${n.groups} groups holding ${n.imagesInGroups} images; threshold ${n.threshold}`);
+        near = n;
       } else if (c === 'classifier') {
         w = backendName === 'wasm' && workers > 1 ? workers : 0;
         r = await benchClassifier(size, batch, iters, warmup, w);
@@ -126,13 +142,14 @@ async function main(): Promise<void> {
         r = await benchGenerate(size, batch, iters, warmup);
       }
       const med = median(r.ms);
-      const row: Row = {
+      const row: Row & { near?: NearBenchResult } = {
         backend: backendName, case: c, workers: w, batch, size, iters,
         medianMs: +med.toFixed(1), minMs: +Math.min(...r.ms).toFixed(1), maxMs: +Math.max(...r.ms).toFixed(1),
         imagesPerSec: +(batch / (med / 1000)).toFixed(2),
         cpuMs: +median(r.cpuMs).toFixed(0), idleEstimateMs: +(median(r.cpuMs) / Math.max(1, w)).toFixed(0),
         load1Start: +load1Start.toFixed(2), load1End: +os.loadavg()[0].toFixed(2),
         leakedTensors: r.leakedTensors, kernels: r.kernels, peakRssMbSoFar: Math.round(process.resourceUsage().maxRSS / 1024),
+        ...(near ? { near } : {}),
       };
       rows.push(row);
       console.error(`  ${c}: ${row.medianMs} ms (${row.imagesPerSec} img/s), cpu ${row.cpuMs} ms, load ${row.load1Start}→${row.load1End}`);

@@ -9,8 +9,8 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { describeFsError } from '../util/errors.js';
 import { hashBytes, hashFile } from '../util/hash.js';
-import { formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES, type SupportedFormat } from './formats.js';
-import { describeDecodeFailure, MAX_INPUT_PIXELS } from './image.js';
+import { bmpHeader, formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES, type SupportedFormat } from './formats.js';
+import { describeDecodeFailure, MAX_INPUT_PIXELS, openImage } from './image.js';
 import { mapBounded } from '../util/pool.js';
 import type { DatasetItem } from './types.js';
 
@@ -95,6 +95,7 @@ async function checkUncached(item: DatasetItem, deep: boolean): Promise<ImageChe
   const formatIssue = formatProblem(sniffed);
   if (formatIssue || sniffed.kind !== 'supported') { out.problem = formatIssue ?? 'not an image'; return out; }
   out.format = sniffed.format;
+  if (sniffed.format === 'bmp') return checkBmp(out, bytes, read.size, partial ? item.abs : bytes, deep);
   let meta: sharp.Metadata;
   try {
     // The header only: the pixel limit is checked below so the reason can give the claimed size.
@@ -119,6 +120,24 @@ async function checkUncached(item: DatasetItem, deep: boolean): Promise<ImageChe
     } catch (err) {
       out.problem = describeDecodeFailure(err, partial ? undefined : bytes);
     }
+  }
+  return out;
+}
+
+/** BMP (read by bmp-ts, not sharp): size and depth from its header, then the same limit, truncation and deep checks. */
+async function checkBmp(out: ImageCheck, bytes: Buffer, fileSize: number, input: Buffer | string, deep: boolean): Promise<ImageCheck> {
+  const h = bmpHeader(bytes);
+  if (typeof h === 'string') { out.problem = h; return out; }
+  out.width = h.width;
+  out.height = h.height;
+  out.colour = `srgb ${h.bitsPerPixel}-bit BMP`;
+  if (h.width * h.height > MAX_INPUT_PIXELS) {
+    out.problem = `image header claims ${h.width}×${h.height} pixels, over the ${MAX_INPUT_PIXELS.toLocaleString('en')}-pixel limit (possible decompression bomb); refused`;
+    return out;
+  }
+  if (fileSize < h.dataOffset + h.dataBytes) { out.problem = `truncated BMP (${fileSize} bytes, the header needs ${h.dataOffset + h.dataBytes})`; return out; }
+  if (deep) {
+    try { await (await openImage(input)).resize(8, 8, { fit: 'fill' }).raw().toBuffer(); } catch (err) { out.problem = (err as Error).message; }
   }
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * A small RFC 4180 CSV reader: quoted fields (with commas, quotes doubled as
+ * A small RFC 4180 CSV reader (`,`, `;` or tab between fields, detected from the header): quoted fields (with commas, quotes doubled as
  * "" and line breaks inside), CRLF or LF, a UTF-8 byte-order mark. Each row
  * keeps the line it started on, so problems can name it.
  */
@@ -13,7 +13,34 @@ export class CsvSyntaxError extends Error {
   constructor(message: string, readonly line: number) { super(message); }
 }
 
-export function parseCsv(text: string): CsvRow[] {
+/** Field separators a labels CSV may use: `,`, `;` (spreadsheets in locales with a decimal comma) or a tab. */
+export const CSV_DELIMITERS = [',', ';', '\t'] as const;
+export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
+
+/**
+ * The separator of a CSV, judged from its header line (outside quotes): the
+ * one that splits the header into columns named `file` and `class` (any
+ * case), else the one occurring most often in it, else `,`.
+ */
+export function detectDelimiter(text: string): CsvDelimiter {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let header = '';
+  let inQuotes = false;
+  for (const c of text) {
+    if (c === '"') inQuotes = !inQuotes;
+    else if (!inQuotes && (c === '\n' || c === '\r')) break;
+    header += inQuotes && c !== '"' ? ' ' : c; // separators inside quotes do not count
+  }
+  const columns = (d: string) => header.split(d).map((h) => h.replace(/"/g, '').trim().toLowerCase());
+  const named = CSV_DELIMITERS.filter((d) => { const cols = columns(d); return cols.includes('file') && cols.includes('class'); });
+  if (named.length === 1) return named[0];
+  const count = (d: string) => header.split(d).length - 1;
+  const best = [...CSV_DELIMITERS].sort((a, b) => count(b) - count(a))[0];
+  return count(best) > 0 ? best : ',';
+}
+
+/** Parses CSV text; `delimiter` defaults to the one detectDelimiter finds in the header. */
+export function parseCsv(text: string, delimiter: CsvDelimiter = detectDelimiter(text)): CsvRow[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const rows: CsvRow[] = [];
   let fields: string[] = [];
@@ -44,7 +71,7 @@ export function parseCsv(text: string): CsvRow[] {
       if (field === '' && !quotedField) { inQuotes = true; quotedField = true; continue; }
       throw new CsvSyntaxError('a quote inside an unquoted field (quote the whole field and double the inner quotes)', line);
     }
-    if (c === ',') { endField(); continue; }
+    if (c === delimiter) { endField(); continue; }
     if (c === '\r' && text[i + 1] === '\n') continue;
     if (c === '\n' || c === '\r') { endRow(); line++; rowLine = line; continue; }
     if (quotedField) throw new CsvSyntaxError('text after a closing quote', line);

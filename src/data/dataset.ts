@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CellganError, describeFsError } from '../util/errors.js';
 import { nonEmptyString } from '../util/validate.js';
 import { parseCsv, CsvSyntaxError } from './csv.js';
-import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from './formats.js';
+import { IMAGE_EXTENSIONS, SUPPORTED_FORMAT_NAMES, UNSUPPORTED_IMAGE_EXTENSIONS } from './formats.js';
 import { mapBounded } from '../util/pool.js';
 import type { Dataset, DatasetItem, FileProblem, SplitFile, SplitName } from './types.js';
 
@@ -63,7 +63,7 @@ function extensionProblem(file: string): string | null {
   const ext = path.extname(file).toLowerCase();
   if (IMAGE_EXTENSIONS[ext]) return null;
   const unsupported = UNSUPPORTED_IMAGE_EXTENSIONS[ext];
-  if (unsupported) return `unsupported format (${unsupported}); convert it to PNG, JPEG, WebP, TIFF or GIF`;
+  if (unsupported) return `unsupported format (${unsupported}); convert it to ${SUPPORTED_FORMAT_NAMES}`;
   return ext ? `not an image file (extension ${ext})` : 'not an image file (no extension)';
 }
 
@@ -153,7 +153,7 @@ async function loadImageFolder(data: string): Promise<Dataset> {
     if (items.length === before) skipped.push({ file: entry.name + '/', reason: 'empty class folder (no images); class left out' });
   }
   if (items.length === 0) {
-    throw new CellganError('found no images (expected <class>/<image> with .jpg, .png, .webp, .tif or .gif files)', { file: data });
+    throw new CellganError(`found no images (expected <class>/<image> with ${Object.keys(IMAGE_EXTENSIONS).join(', ')} files)`, { file: data });
   }
   items.sort(byFile);
   skipped.sort(byFile);

@@ -4,19 +4,34 @@
  * `.jpg`), and formats sharp cannot read are named in the reason.
  */
 
-/** Formats cellgan reads (what sharp decodes in its prebuilt binaries). */
-export const SUPPORTED_FORMATS = ['jpeg', 'png', 'webp', 'tiff', 'gif'] as const;
+/**
+ * Formats cellgan reads: what sharp decodes in its prebuilt binaries, plus
+ * BMP through the pure-JS `bmp-ts` decoder (src/data/image.ts). This is the
+ * one list every reader of images uses (data, synthetic folders in metrics
+ * and augment).
+ */
+export const SUPPORTED_FORMATS = ['jpeg', 'png', 'webp', 'tiff', 'gif', 'bmp'] as const;
 export type SupportedFormat = (typeof SUPPORTED_FORMATS)[number];
 
 /** File extensions taken as images while scanning a folder (lower case, with the dot). */
 export const IMAGE_EXTENSIONS: Readonly<Record<string, SupportedFormat>> = {
   '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.jfif': 'jpeg',
   '.png': 'png', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif',
+  '.bmp': 'bmp', '.dib': 'bmp',
 };
+
+/** The readable formats as named in messages ("PNG, JPEG, WebP, TIFF, GIF or BMP"). */
+export const SUPPORTED_FORMAT_NAMES = 'PNG, JPEG, WebP, TIFF, GIF or BMP';
+
+/** True when a file name has one of IMAGE_EXTENSIONS (what folder scans take as an image). */
+export function hasImageExtension(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return dot >= 0 && Object.prototype.hasOwnProperty.call(IMAGE_EXTENSIONS, name.slice(dot).toLowerCase());
+}
 
 /** Extensions of image formats cellgan recognises but does not read, with the name used in reasons. */
 export const UNSUPPORTED_IMAGE_EXTENSIONS: Readonly<Record<string, string>> = {
-  '.bmp': 'BMP', '.dib': 'BMP', '.heic': 'HEIC', '.heif': 'HEIF', '.avif': 'AVIF', '.jp2': 'JPEG 2000',
+  '.heic': 'HEIC', '.heif': 'HEIF', '.avif': 'AVIF', '.jp2': 'JPEG 2000',
   '.j2k': 'JPEG 2000', '.jxl': 'JPEG XL', '.svg': 'SVG', '.psd': 'PSD', '.ico': 'ICO', '.pgm': 'PGM',
   '.ppm': 'PPM', '.pbm': 'PBM', '.pnm': 'PNM', '.exr': 'OpenEXR', '.dcm': 'DICOM', '.czi': 'CZI',
   '.nd2': 'ND2', '.svs': 'SVS', '.raw': 'RAW', '.dng': 'DNG', '.cr2': 'CR2', '.nef': 'NEF',
@@ -47,7 +62,7 @@ export function sniffFormat(head: Uint8Array): SniffedFormat {
   if (startsWith(head, [0x49, 0x49, 0x2a, 0x00]) || startsWith(head, [0x4d, 0x4d, 0x00, 0x2a])
     || startsWith(head, [0x49, 0x49, 0x2b, 0x00]) || startsWith(head, [0x4d, 0x4d, 0x00, 0x2b])) return { kind: 'supported', format: 'tiff' };
   if (startsWith(head, ascii('GIF87a')) || startsWith(head, ascii('GIF89a'))) return { kind: 'supported', format: 'gif' };
-  if (startsWith(head, ascii('BM'))) return { kind: 'unsupported', name: 'BMP' };
+  if (startsWith(head, ascii('BM')) && head.length >= 18) return { kind: 'supported', format: 'bmp' };
   if (startsWith(head, ascii('ftyp'), 4)) {
     const brand = String.fromCharCode(...head.subarray(8, 12));
     if (/^avi[fs]$/.test(brand)) return { kind: 'unsupported', name: 'AVIF' };
@@ -71,8 +86,8 @@ export function formatProblem(sniffed: SniffedFormat): string | null {
   switch (sniffed.kind) {
     case 'supported': return null;
     case 'empty': return 'empty file (0 bytes)';
-    case 'unsupported': return `unsupported format (${sniffed.name}); convert it to PNG, JPEG, WebP, TIFF or GIF`;
-    case 'unknown': return 'not an image (content is not JPEG, PNG, WebP, TIFF or GIF)';
+    case 'unsupported': return `unsupported format (${sniffed.name}); convert it to ${SUPPORTED_FORMAT_NAMES}`;
+    case 'unknown': return `not an image (content is not ${SUPPORTED_FORMAT_NAMES})`;
   }
 }
 
@@ -94,5 +109,37 @@ export function truncationProblem(format: SupportedFormat, bytes: Uint8Array): s
     }
     return 'truncated PNG (no IEND chunk)';
   }
+  if (format === 'bmp') {
+    const h = bmpHeader(bytes);
+    if (typeof h === 'string') return h;
+    if (bytes.length < h.dataOffset + h.dataBytes) return `truncated BMP (${bytes.length} bytes, the header needs ${h.dataOffset + h.dataBytes})`;
+  }
   return null;
+}
+
+export interface BmpHeader { width: number; height: number; bitsPerPixel: number; compression: number; dataOffset: number; dataBytes: number }
+
+/**
+ * The size and layout a BMP header claims (BITMAPCOREHEADER or
+ * BITMAPINFOHEADER and later), read before any decoding so the pixel limit
+ * and truncation can be checked; a string is the reason it is not a usable BMP.
+ */
+export function bmpHeader(b: Uint8Array): BmpHeader | string {
+  if (b.length < 26) return 'truncated BMP (header cut short)';
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const dataOffset = v.getUint32(10, true);
+  const headerSize = v.getUint32(14, true);
+  let width: number, height: number, bitsPerPixel: number, compression = 0;
+  if (headerSize === 12) {
+    width = v.getUint16(18, true); height = v.getUint16(20, true); bitsPerPixel = v.getUint16(24, true);
+  } else if (headerSize >= 40) {
+    if (b.length < 34) return 'truncated BMP (header cut short)';
+    width = v.getInt32(18, true); height = Math.abs(v.getInt32(22, true)); bitsPerPixel = v.getUint16(28, true); compression = v.getUint32(30, true);
+  } else return `not a readable BMP (header size ${headerSize})`;
+  if (width <= 0 || height <= 0) return 'image header has no size';
+  if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel)) return `unsupported BMP (${bitsPerPixel} bits per pixel)`;
+  if (![0, 1, 2, 3, 6].includes(compression)) return `unsupported BMP compression (${compression}); convert it to ${SUPPORTED_FORMAT_NAMES}`;
+  // Run-length-encoded data has no fixed size; uncompressed rows are padded to 4 bytes.
+  const dataBytes = compression === 1 || compression === 2 ? 0 : Math.ceil((width * bitsPerPixel) / 32) * 4 * height;
+  return { width, height, bitsPerPixel, compression, dataOffset, dataBytes };
 }

@@ -6,9 +6,10 @@
 import { rasterize } from './font.js';
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
+import { decode as decodeBmp } from 'bmp-ts';
 import { describeFsError } from '../util/errors.js';
 import { integer } from '../util/validate.js';
-import { formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES } from './formats.js';
+import { bmpHeader, formatProblem, sniffFormat, truncationProblem, SNIFF_BYTES } from './formats.js';
 import type { DatasetItem, ImageBatch, FileProblem } from './types.js';
 import { mapBounded } from '../util/pool.js';
 
@@ -51,12 +52,53 @@ export async function decodeImageBytes(bytes: Uint8Array, size: number): Promise
   return decodeInput(bytes, bytes.subarray(0, SNIFF_BYTES), size);
 }
 
+/**
+ * A sharp pipeline reading one image: by sharp itself, or for BMP (which
+ * sharp's binaries do not read) through the pure-JS bmp-ts decoder into raw
+ * RGB. Throws one readable line for a BMP it cannot read. Every decoder of
+ * images in cellgan starts here.
+ */
+export async function openImage(input: Uint8Array | string, head?: Uint8Array): Promise<sharp.Sharp> {
+  const sniffed = sniffFormat(head ?? (typeof input === 'string' ? await readHead(input) : input.subarray(0, SNIFF_BYTES)));
+  if (sniffed.kind === 'supported' && sniffed.format === 'bmp') {
+    const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
+    const h = bmpHeader(bytes);
+    if (typeof h === 'string') throw new Error(h);
+    if (h.width * h.height > MAX_INPUT_PIXELS) throw new Error(`image is larger than the ${MAX_INPUT_PIXELS.toLocaleString('en')}-pixel limit (possible decompression bomb)`);
+    const cut = truncationProblem('bmp', bytes);
+    if (cut) throw new Error(cut);
+    let rgba: Buffer, width: number, height: number;
+    try {
+      const d = decodeBmp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { toRGBA: true });
+      rgba = d.data; width = d.width; height = d.height;
+    } catch (err) {
+      throw new Error(`corrupt BMP (${String((err as Error)?.message ?? err).split('\n')[0]})`);
+    }
+    if (rgba.length < width * height * 4) throw new Error('corrupt BMP (pixel data cut short)');
+    // BMP alpha is rarely meaningful (bmp-ts gives 0 for 24-bit files): keep RGB only.
+    const rgb = Buffer.alloc(width * height * 3);
+    for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+    return sharp(rgb, { raw: { width, height, channels: 3 } });
+  }
+  return sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true });
+}
+
+async function readHead(file: string): Promise<Uint8Array> {
+  const h = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await h.read(head, 0, SNIFF_BYTES, 0);
+    return head.subarray(0, bytesRead);
+  } finally { await h.close(); }
+}
+
 async function decodeInput(input: Uint8Array | string, head: Uint8Array, size: number): Promise<Float32Array> {
   const problem = formatProblem(sniffFormat(head));
   if (problem) throw new Error(problem);
   let raw: Buffer;
+  const img = await openImage(input, head);
   try {
-    raw = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
+    raw = await img
       .rotate() // honour EXIF orientation
       .flatten({ background: { r: 255, g: 255, b: 255 } }) // transparent areas become white, like a slide background
       .toColourspace('srgb') // grayscale, CMYK and 16-bit inputs become 8-bit sRGB

@@ -8,6 +8,9 @@
 import { integer, boolean } from '../util/validate.js';
 import { checkImages, type ImageCheck } from './check.js';
 import { loadDataset } from './dataset.js';
+import { DEFAULT_NEAR_THRESHOLD, validateNearThreshold } from './near.js';
+import { findNearDuplicates } from './prints.js';
+import { OptionError } from '../util/errors.js';
 import type { Dataset, FileProblem } from './types.js';
 
 export interface InspectOptions {
@@ -17,8 +20,17 @@ export interface InspectOptions {
   minCount?: number;
   /** Decode every image too (finds corruption inside files; ~10× slower). */
   deep?: boolean;
+  /** Largest distance (1 − cosine, src/data/near.ts) at which two images are the same cell (default DEFAULT_NEAR_THRESHOLD). */
+  nearThreshold?: number;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Progress of the near-duplicate search (one decode per readable image). */
+  onNearProgress?: (done: number, total: number) => void;
+}
+
+/** `--near-threshold` checked, as an OptionError. */
+export function nearThresholdOption(value: number | undefined): number {
+  try { return validateNearThreshold(value ?? DEFAULT_NEAR_THRESHOLD); } catch (err) { throw new OptionError((err as Error).message); }
 }
 
 export interface DuplicateConflict {
@@ -60,6 +72,16 @@ export interface InspectReport {
   duplicates: string[][];
   /** Duplicate groups whose labels disagree. */
   conflicts: DuplicateConflict[];
+  /**
+   * Groups of the same cell after flips, rotations, crops, shifts, resizing,
+   * re-encoding or brightness/colour changes (src/data/near.ts): each group a
+   * sorted list of paths, byte-identical copies included.
+   */
+  near_duplicates: string[][];
+  /** Near-duplicate groups whose labels disagree. */
+  near_conflicts: DuplicateConflict[];
+  /** The distance (1 − cosine) used for near_duplicates. */
+  near_threshold: number;
   minCount: number;
   /** Classes with fewer than `minCount` readable images. */
   underMinCount: { class: string; count: number }[];
@@ -100,12 +122,14 @@ export async function inspect(data: string | Dataset, opts: InspectOptions = {})
   const minCount = integer('--min-count', opts.minCount ?? 10, 0);
   const deep = boolean('--deep', opts.deep ?? false);
   const concurrency = integer('concurrency', opts.concurrency ?? 8, 1, 256);
+  const nearThreshold = nearThresholdOption(opts.nearThreshold);
   const dataset = typeof data === 'string' ? await loadDataset(data, { labels: opts.labels }) : data;
   const checks = await checkImages(dataset.items, { deep, concurrency, onProgress: opts.onProgress });
-  return reportFromChecks(dataset, checks, { minCount, deep });
+  const near = await findNearDuplicates(dataset.items, checks, nearThreshold, { concurrency: Math.min(concurrency, 4), onProgress: opts.onNearProgress });
+  return { ...reportFromChecks(dataset, checks, { minCount, deep }), near_duplicates: near.groups, near_conflicts: near.conflicts, near_threshold: nearThreshold };
 }
 
-export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[], opts: { minCount: number; deep: boolean }): InspectReport {
+export function reportFromChecks(dataset: Dataset, checks: readonly ImageCheck[], opts: { minCount: number; deep: boolean }): Omit<InspectReport, 'near_duplicates' | 'near_conflicts' | 'near_threshold'> {
   const perClass = new Map<string, number>(dataset.classes.map((c) => [c, 0]));
   const formats = new Map<string, number>();
   const sizes = new Map<string, number>();
@@ -187,6 +211,10 @@ export function formatInspectReport(r: InspectReport, opts: { maxList?: number }
   list('unreadable', r.unreadable.map((p) => `${p.file}: ${p.reason}`));
   list('duplicates (byte-identical)', r.duplicates.map((g) => g.join(' = ')));
   list('label conflicts (same image, different classes)', r.conflicts.map((c) => `${c.files.join(' = ')} (${c.classes.join(' vs ')})`));
+  const exact = new Set(r.duplicates.map((g) => g.join('\n')));
+  list(`near-duplicates (the same cell flipped, rotated, cropped, shifted, resized, re-encoded or recoloured; distance ≤ ${r.near_threshold}; byte-identical groups above not repeated)`,
+    r.near_duplicates.filter((g) => !exact.has(g.join('\n'))).map((g) => g.join(' ~ ')));
+  list('near-duplicate label conflicts (same cell, different classes)', r.near_conflicts.filter((c) => !r.conflicts.some((e) => e.files.join('\n') === c.files.join('\n'))).map((c) => `${c.files.join(' ~ ')} (${c.classes.join(' vs ')})`));
   list('labels that differ from their folder', r.labelMismatches.map((p) => `${p.file}: ${p.reason}`));
   list('tiny images', r.tiny.map((p) => `${p.file}: ${p.reason}`));
   list('skipped while scanning', r.skipped.map((p) => `${p.file}: ${p.reason}`));

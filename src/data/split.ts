@@ -1,6 +1,7 @@
 /**
  * `cellgan split`: a train/val/test split that does not leak. Stratified per
- * class; byte-identical copies stay together (grouped by sha256), and so do
+ * class; byte-identical copies stay together (grouped by sha256), so do
+ * near-duplicates (the same cell flipped, cropped, re-encoded…), and so do
  * the members of a `--group-by` group (e.g. a patient); duplicates whose
  * labels disagree are left out and listed. Deterministic: the same files,
  * options and seed give the same file byte for byte (everything is sorted
@@ -13,7 +14,8 @@ import { Rng } from '../util/rng.js';
 import { boolean, integer, nonEmptyString, number } from '../util/validate.js';
 import { checkImages } from './check.js';
 import { loadDataset } from './dataset.js';
-import { findDuplicates } from './inspect.js';
+import { findDuplicates, nearThresholdOption } from './inspect.js';
+import { findNearDuplicates } from './prints.js';
 import type { Dataset, DatasetItem, FileProblem, SplitFile, SplitName } from './types.js';
 
 export interface SplitOptions {
@@ -29,11 +31,14 @@ export interface SplitOptions {
   groupBy?: string;
   /** Decode every image to find corrupt ones (slower); default: header and file-end checks. */
   deep?: boolean;
+  /** Largest distance (1 − cosine) at which two images are the same cell, kept in one split (default DEFAULT_NEAR_THRESHOLD). */
+  nearThreshold?: number;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  onNearProgress?: (done: number, total: number) => void;
 }
 
-interface Resolved { val: number; test: number; seed: number; groupBy?: string; deep: boolean; concurrency: number }
+interface Resolved { val: number; test: number; seed: number; groupBy?: string; deep: boolean; nearThreshold: number; concurrency: number }
 
 export function validateSplitOptions(opts: SplitOptions): Resolved {
   const val = number('--val', opts.val ?? 0.1, 0, 1);
@@ -45,7 +50,8 @@ export function validateSplitOptions(opts: SplitOptions): Resolved {
   const groupBy = opts.groupBy === undefined ? undefined : nonEmptyString('--group-by', opts.groupBy);
   const deep = boolean('--deep', opts.deep ?? false);
   const concurrency = integer('concurrency', opts.concurrency ?? 8, 1, 256);
-  return { val, test, seed, groupBy, deep, concurrency };
+  const nearThreshold = nearThresholdOption(opts.nearThreshold);
+  return { val, test, seed, groupBy, deep, nearThreshold, concurrency };
 }
 
 /** Union–find over item indices. */
@@ -90,6 +96,17 @@ export async function makeSplit(data: string | Dataset, opts: SplitOptions = {})
     }
   }
 
+  // Near-duplicates (the same cell altered) whose labels disagree are left out like byte-identical ones.
+  const near = await findNearDuplicates(dataset.items, checks, o.nearThreshold, { concurrency: Math.min(o.concurrency, 4), onProgress: opts.onNearProgress });
+  for (const conflict of near.conflicts) {
+    for (const file of conflict.files) {
+      if (out.has(file)) continue;
+      const others = conflict.files.filter((f) => f !== file);
+      excluded.push({ file, reason: `label conflict: near-duplicate of ${others.join(', ')} (the same cell altered) but the copies are labelled ${conflict.classes.join(' vs ')}` });
+      out.add(file);
+    }
+  }
+
   const usable: { item: DatasetItem; sha256: string }[] = [];
   checks.forEach((c, i) => { if (!out.has(c.file)) usable.push({ item: dataset.items[i], sha256: c.sha256! }); });
   const groups = new Groups(usable.length);
@@ -98,8 +115,12 @@ export async function makeSplit(data: string | Dataset, opts: SplitOptions = {})
     const first = firstByKey.get(key);
     if (first === undefined) firstByKey.set(key, i); else groups.union(first, i);
   };
+  const nearGroupOf = new Map<string, number>();
+  near.groups.forEach((g, k) => { for (const f of g) nearGroupOf.set(f, k); });
   usable.forEach((u, i) => {
     join(`sha256:${u.sha256}`, i);
+    const k = nearGroupOf.get(u.item.file);
+    if (k !== undefined) join(`near:${k}`, i);
     const value = groupColumn ? u.item.meta?.[groupColumn]?.trim() : undefined;
     // Rows without a group value are their own group.
     if (value) join(`group:${value}`, i);
@@ -140,7 +161,7 @@ export async function makeSplit(data: string | Dataset, opts: SplitOptions = {})
   }
   for (const name of ['train', 'val', 'test'] as const) splits[name].sort(cmp);
   excluded.sort((a, b) => cmp(a.file, b.file));
-  const options: Record<string, unknown> = { val: o.val, test: o.test };
+  const options: Record<string, unknown> = { val: o.val, test: o.test, nearThreshold: o.nearThreshold };
   if (groupColumn) options.groupBy = groupColumn;
   return { seed: o.seed, splits, excluded, options };
 }
@@ -158,6 +179,16 @@ export function serializeSplit(split: SplitFile): string {
 
 /** Writes a split file atomically; refuses to replace an existing file unless `force`. */
 export async function writeSplit(file: string, split: SplitFile, opts: { force?: boolean } = {}): Promise<void> {
+  await checkSplitTarget(file, opts);
+  await writeFileAtomic(file, serializeSplit(split));
+}
+
+/**
+ * Throws the error writeSplit would throw for `file` (a folder; exists
+ * without force; cannot be read), so the CLI can refuse before scanning
+ * and fingerprinting a whole dataset.
+ */
+export async function checkSplitTarget(file: string, opts: { force?: boolean } = {}): Promise<void> {
   nonEmptyString('--out', file);
   const force = boolean('--force', opts.force ?? false);
   let st;
@@ -166,5 +197,4 @@ export async function writeSplit(file: string, split: SplitFile, opts: { force?:
   }
   if (st?.isDirectory()) throw new CellganError('is a folder; give a file name for the split, e.g. split.json', { file });
   if (st && !force) throw new CellganError('exists already; pass --force to replace it', { file });
-  await writeFileAtomic(file, serializeSplit(split));
 }

@@ -6,14 +6,20 @@ import { metricRegistry, listMetrics } from './registry.js';
 import { bootstrapIntervals, type BootstrapOptions, type Interval } from './bootstrap.js';
 import { confusionMatrix } from './classification/confusion.js';
 import type { MetricDefinition } from './classification/types.js';
+import { perClassCounts, wilsonInterval } from './wilson.js';
+
+/** Per-class rates whose CIs are Wilson score intervals (a proportion of counted images), not bootstrap. */
+export const WILSON_METRICS = ['sensitivity', 'specificity', 'precision'] as const;
 
 export type Num = number | null;
 
 export interface MetricEntry {
   description: string;
   value: Num | Record<string, Num> | number[][];
-  /** 95 % percentile-bootstrap interval (per class for per-class metrics); absent for non-estimates. */
+  /** 95 % interval (per class for per-class metrics): percentile bootstrap, or Wilson score for WILSON_METRICS; absent for non-estimates. */
   ci95?: [Num, Num] | Record<string, [Num, Num]>;
+  /** How ci95 was computed. */
+  interval?: 'bootstrap' | 'wilson';
 }
 
 export interface MetricsReport {
@@ -51,7 +57,17 @@ export function computeMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<number
       value: typeof v === 'number' ? num(v) : Array.isArray(v) ? v : Object.fromEntries(Object.entries(v).map(([c, x]) => [c, num(x)])),
     };
     const ci = cis[m.name];
-    if (ci) entry.ci95 = Array.isArray(ci) ? pair(ci) : Object.fromEntries(Object.entries(ci).map(([c, i]) => [c, pair(i)]));
+    if ((WILSON_METRICS as readonly string[]).includes(m.name) && !Array.isArray(v) && typeof v !== 'number') {
+      // A per-class rate is a proportion of counted images: Wilson, so 6 of 6 does not read as [100, 100].
+      entry.ci95 = Object.fromEntries(classes.map((c, k) => {
+        const [hits, trials] = perClassCounts(cm, k)[m.name as (typeof WILSON_METRICS)[number]];
+        return [c, pair(wilsonInterval(hits, trials, level))];
+      }));
+      entry.interval = 'wilson';
+    } else if (ci) {
+      entry.ci95 = Array.isArray(ci) ? pair(ci) : Object.fromEntries(Object.entries(ci).map(([c, i]) => [c, pair(i)]));
+      entry.interval = 'bootstrap';
+    }
     metrics[m.name] = entry;
   }
   return {

@@ -18,6 +18,8 @@ import { CellganError, OptionError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import * as v from '../util/validate.js';
 import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
+import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization, describeLeak, findLeak, readSynthetic, type Leak, type MemorizationAudit } from '../data/leaks.js';
+import { nearThresholdOption } from '../data/inspect.js';
 import type { Dataset, SplitFile } from '../data/types.js';
 import { decodeLabeled, readSyntheticFolder, type LabeledImages } from './images.js';
 import { trainClassifier, trainOnImages, carveValidation } from './classifier/train.js';
@@ -53,6 +55,10 @@ export interface ScoreOptions {
   resamples?: number;
   /** Worker threads for data-parallel classifier training (default 0; see trainClassifier). */
   workers?: number;
+  /** Near-duplicate threshold (1 − cosine, src/data/near.ts) for leaks and the memorisation flag (default 0.03). */
+  nearThreshold?: number;
+  /** Leave out (and list) synthetic images that copy a real validation/test image instead of refusing the folder. */
+  dropLeaks?: boolean;
   logger?: Logger;
 }
 
@@ -88,6 +94,10 @@ export interface ScoreResult {
   gan_train: ScorePart | null;
   gan_test: ScorePart | null;
   distances: FeatureDistancesResult | null;
+  /** Synthetic images that copied a real validation/test image and were left out (--drop-leaks). */
+  leaks: Leak[];
+  /** Synthetic images flagged as probable copies of real training images. */
+  memorization: MemorizationAudit;
   settings: Record<string, unknown>;
   notes: string[];
   out: string;
@@ -105,6 +115,8 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
   const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
   const withDistances = opts.distances ?? true;
+  const nearThreshold = nearThresholdOption(opts.nearThreshold);
+  const dropLeaks = v.boolean('--drop-leaks', opts.dropLeaks ?? false);
   const blocks = opts.architecture?.blocks ?? DEFAULT_ARCHITECTURE.blocks;
   if (size % 2 ** blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** blocks} (the classifier halves it ${blocks} times)`, size);
   const backend = await ensureBackend();
@@ -117,11 +129,34 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const trainItems = selectSplit(dataset, split, 'train');
   const testItems = selectSplit(dataset, split, 'test');
   if (!testItems.length) throw new CellganError('the split has no test images; GAN-train and the baseline are measured on the real test split', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
+  // No synthetic image may be a copy of a real validation/test image (GAN-train would be inflated).
+  logger.info('checking synthetic images against the real validation and test images (exact and near duplicates)');
+  const heldOut = await buildHeldOut(selectSplit(dataset, split, 'val'), testItems);
+  const leaks: Leak[] = [];
+  const keptSynthetic: typeof synthetic.items = [];
+  for (const item of synthetic.items) {
+    const img = await readSynthetic(item.abs).catch(() => null);
+    const leak = img ? findLeak(heldOut, item.file, img, nearThreshold) : null;
+    if (!leak) { keptSynthetic.push(item); continue; }
+    if (!dropLeaks) {
+      throw new CellganError(`${describeLeak(leak)}; synthetic images must not contain validation or test images (pass --drop-leaks to leave such images out and list them)`, { file: item.abs });
+    }
+    leaks.push(leak);
+  }
+  const leakNotes: string[] = [];
+  if (leaks.length) {
+    const msg = `${leaks.length} synthetic image(s) copied real validation/test images and were left out (--drop-leaks), e.g. ${leaks[0].file} ${describeLeak(leaks[0])}; FID/KID still read the whole folder`;
+    logger.warn(msg); leakNotes.push(msg);
+    synthetic.items = keptSynthetic;
+    // A class whose every image was a copy has no synthetic images left.
+    synthetic.classes = synthetic.classes.filter((c) => keptSynthetic.some((i) => i.label === c));
+    if (!keptSynthetic.length) throw new CellganError('every synthetic image is a copy of a real validation or test image (all left out by --drop-leaks); nothing to score', { file: opts.synthetic });
+  }
   const realClasses = [...new Set(trainItems.map((i) => i.label))].sort();
   const scored = realClasses.filter((c) => synthetic.classes.includes(c));
   const missingInSynthetic = realClasses.filter((c) => !synthetic.classes.includes(c));
   const missingInReal = synthetic.classes.filter((c) => !realClasses.includes(c));
-  const notes: string[] = [];
+  const notes: string[] = [...leakNotes];
   if (missingInSynthetic.length) {
     const msg = `no synthetic images for class(es) ${missingInSynthetic.join(', ')}: GAN-train is trained and tested on the ${scored.length} class(es) present in both, GAN-test uses only the synthetic classes`;
     logger.warn(msg); notes.push(msg);
@@ -131,6 +166,16 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
     logger.warn(msg); notes.push(msg);
   }
   if (!scored.length) throw new CellganError(`the synthetic folder shares no class with the real data (real: ${realClasses.join(', ')})`, { file: opts.synthetic });
+
+  // Memorisation: nearest real training image of every synthetic image, flagged when closer than real cells usually are.
+  logger.info('memorisation audit: nearest real training image of every synthetic image');
+  const trainRef = await buildReference(trainItems);
+  const calibration = await calibrateMemorization(trainRef, [...heldOut.val.items, ...heldOut.test.items], nearThreshold);
+  const memorization = await auditMemorization(trainRef, synthetic.items.map((i) => ({ file: i.file, abs: i.abs, label: i.label })), calibration);
+  if (memorization.flagged_count) {
+    const msg = `memorisation: ${memorization.flagged_count} of ${memorization.images} synthetic images (${(100 * memorization.rate).toFixed(1)} %) are closer to a real training image than ${100 * (1 - calibration.quantile)} % of real held-out cells are (distance ≤ ${calibration.threshold.toFixed(4)})`;
+    logger.warn(msg); notes.push(msg);
+  }
 
   const recipe = {
     size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
@@ -204,13 +249,14 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
         real_classes: realClasses, synthetic_classes: synthetic.classes, scored_classes: scored,
         missing_in_synthetic: missingInSynthetic, missing_in_real: missingInReal,
         baseline, ...(baselineScored ? { baseline_scored_classes: baselineScored } : {}),
-        gan_train: ganTrain, gan_test: ganTest, distances,
+        gan_train: ganTrain, gan_test: ganTest, distances, leaks, memorization,
         settings: {
           size, epochs, seed, batch_size: base.info.training.batchSize, learning_rate: base.info.training.learningRate,
           architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(opts.classWeights),
           bootstrap: { method: 'percentile', resamples, level: 0.95 }, backend: backend.name,
           ...(base.info.training.workers ? { workers: base.info.training.workers } : {}),
           data: dataset.root, synthetic: synthetic.root, features: distances?.feature_space ?? null,
+          near_threshold: nearThreshold, drop_leaks: dropLeaks, per_class_intervals: 'Wilson score 95 %',
         },
         notes, out: opts.out,
       };
@@ -252,6 +298,9 @@ export function scoreMarkdown(s: ScoreResult): string {
   L.push('Accuracies in %, with 95 % percentile-bootstrap confidence intervals ' +
     `(${(s.settings.bootstrap as { resamples: number }).resamples} resamples of the test images). ` +
     'Protocol: Shmelkov, Schmid & Alahari, "How good is my GAN?", ECCV 2018.', '');
+  L.push('Per-class sensitivity, specificity and precision carry 95 % **Wilson score** intervals ' +
+    '(a proportion of counted images, so a class with a handful of test images never gets a zero-width interval); ' +
+    'the other per-class figures and the overall ones use the bootstrap.', '');
   L.push('| measure | trained on | tested on | n train | n test | accuracy % [95 % CI] | balanced accuracy % [95 % CI] |', '|---|---|---|---:|---:|---|---|');
   const rows: [string, ScorePart | null | undefined][] = [['baseline', s.baseline], ['baseline (scored classes)', s.baseline_scored_classes], ['GAN-train', s.gan_train], ['GAN-test', s.gan_test]];
   for (const [name, p] of rows) {
@@ -276,6 +325,18 @@ export function scoreMarkdown(s: ScoreResult): string {
     const warned = Object.entries(d.classes).filter(([, x]) => x.warnings.length);
     if (warned.length) L.push('', ...warned.map(([c, x]) => `- ${c}: ${x.warnings.join('; ')}`));
   }
+  if (s.memorization) {
+    const m = s.memorization, cal = m.calibration;
+    L.push('', '## Memorisation audit', '',
+      `A synthetic image is flagged as a probable copy when its nearest real training image (flip/rotation-invariant DCT fingerprints, distance 1 − cosine) ` +
+      `is at most ${cal.threshold.toFixed(4)}: the smaller of the near-duplicate threshold (${cal.near_threshold}) and the ${100 * cal.quantile} % quantile ` +
+      `(${cal.real_nearest_quantile === null ? 'n/a' : cal.real_nearest_quantile.toFixed(4)}) of ${cal.held_out} held-out real cells' distances to their nearest training image ` +
+      `(median ${cal.real_nearest_median === null ? 'n/a' : cal.real_nearest_median.toFixed(4)}).`, '',
+      `**Flagged: ${m.flagged_count} of ${m.images} (${(100 * m.rate).toFixed(1)} %).**`, '', '| class | synthetic images | flagged | rate % |', '|---|---:|---:|---:|');
+    for (const [c, x] of Object.entries(m.per_class)) L.push(`| ${c} | ${x.images} | ${x.flagged} | ${(100 * x.rate).toFixed(1)} |`);
+    if (m.flagged.length) L.push('', 'Closest pairs:', '', ...m.flagged.slice(0, 20).map((f) => `- ${f.file} ≈ ${f.nearest} (distance ${f.distance.toFixed(4)})`));
+  }
+  if (s.leaks?.length) L.push('', `## Left out: copies of real validation/test images (--drop-leaks)`, '', ...s.leaks.map((l) => `- ${l.file}: ${l.exact ? 'byte-identical to' : `near-duplicate (distance ${l.distance.toFixed(4)}) of`} ${l.split} image ${l.real}`));
   if (s.missing_in_synthetic.length) L.push('', `Classes without synthetic images (not scored by GAN-train/GAN-test): ${s.missing_in_synthetic.join(', ')}.`);
   if (s.notes.length) L.push('', '## Notes', '', ...s.notes.map((n) => `- ${n}`));
   const st = s.settings;

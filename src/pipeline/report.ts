@@ -459,6 +459,33 @@ async function scoreSection(page: Page, dir: string, state: PipelineState | unde
  * bars and a dashed chance line (1 / number of classes), and a sentence for
  * each figure whose interval reaches chance.
  */
+interface PairRow { file: string; class?: string; nearest: string; distance: number; flagged?: boolean }
+
+/** The memorisation audit of score.json: rates, and the closest synthetic–training pairs side by side. */
+async function memorizationSection(page: Page, dir: string, state: PipelineState | undefined): Promise<string> {
+  let html = '<h2 id="memorization">Memorisation: closest pairs</h2>';
+  const score = await readJson<Record<string, unknown>>(path.join(dir, 'score', 'score.json'));
+  const m = score?.memorization as { rate?: number; images?: number; flagged_count?: number; per_class?: Record<string, { rate: number; images: number; flagged: number }>; flagged?: PairRow[]; closest?: PairRow[]; calibration?: { threshold?: number; quantile?: number; held_out?: number } } | undefined;
+  page.sections.push({ id: 'memorization', available: Boolean(m) });
+  if (!m) return html + missing('memorisation audit', score ? 'score.json has no memorization section' : stageWhy(state, 'score'));
+  const cal = m.calibration ?? {};
+  html += `<p>Each synthetic image’s nearest real training image (flip/rotation-invariant fingerprints; distance 1 − cosine). It is flagged as a probable copy at distance ≤ ${fixed(cal.threshold, 4)}`
+    + `${typeof cal.quantile === 'number' ? `, closer than ${100 * (1 - cal.quantile)} % of ${fmt(cal.held_out)} held-out real cells are to theirs` : ''}.</p>`;
+  html += `<p><strong>Flagged: ${fmt(m.flagged_count)} of ${fmt(m.images)} (${pct(m.rate)}).</strong></p>`;
+  html += `<table><thead><tr><th>class</th><th>synthetic images</th><th>flagged</th><th>rate</th></tr></thead><tbody>${Object.entries(m.per_class ?? {}).map(([c, x]) => `<tr><td>${esc(c)}</td><td>${fmt(x.images)}</td><td>${fmt(x.flagged)}</td><td>${pct(x.rate)}</td></tr>`).join('')}</tbody></table>`;
+  const pairs = (m.closest ?? m.flagged?.map((f) => ({ ...f, flagged: true })) ?? []).filter((p) => p && typeof p.file === 'string' && typeof p.nearest === 'string');
+  if (!pairs.length) return html + '<p>No synthetic image has a real training image within the search radius.</p>';
+  const dataRoot = typeof state?.options.dataRoot === 'string' ? state.options.dataRoot : undefined;
+  const size = typeof state?.options.size === 'number' ? state.options.size : 64;
+  html += '<p>Closest pairs, closest first (left: synthetic, right: its nearest real training image).</p><div class="pairs">';
+  for (const p of pairs) {
+    const items = [{ file: p.file, abs: path.join(dir, 'generate', p.file), label: p.class ?? '' }, ...(dataRoot ? [{ file: p.nearest, abs: path.join(dataRoot, p.nearest), label: p.class ?? '' }] : [])];
+    const grid = await gridOf(page, items, size, `synthetic ${p.file} beside real ${p.nearest}`);
+    html += `<figure class="closest-pair${p.flagged ? ' flagged' : ''}">${grid ?? missing('images', 'could not be read')}<figcaption>${esc(p.file)} ≈ ${esc(p.nearest)}<br>distance ${fixed(p.distance, 4)}${p.flagged ? ' · <strong>flagged</strong>' : ''}</figcaption></figure>`;
+  }
+  return html + '</div>';
+}
+
 async function scoreChart(page: Page, score: Record<string, unknown>): Promise<string> {
   const kinds = ['baseline', 'gan_train', 'gan_test'] as const;
   const classes = kinds.map((k) => confusionOf(score[k])?.classes.length ?? Object.keys(perClassOf(score[k])).length).find((n) => n > 0);
@@ -680,6 +707,7 @@ figure{margin:0}figcaption{font-size:.8rem;color:#555}
 img.grid{image-rendering:pixelated;max-width:100%}
 .chart img{max-width:100%}
 nav a{margin-right:.8rem}
+.pairs{display:flex;flex-wrap:wrap;gap:.8rem}.closest-pair figcaption{max-width:14rem;word-break:break-all}.closest-pair.flagged figcaption{color:#8a0000}
 `;
 
 /** Renders `<dir>/report.html` from the pipeline folder's current contents. */
@@ -696,6 +724,7 @@ export async function renderReport(opts: RenderReportOptions): Promise<RenderRep
     ['samples', () => samplesSection(page, dir, state, gridCount)],
     ['training', () => trainingSection(page, dir, state)],
     ['scores', () => scoreSection(page, dir, state)],
+    ['memorization', () => memorizationSection(page, dir, state)],
     ['distances', () => distancesSection(page, dir, state)],
     ['export', () => exportSection(page, dir, state)],
   ];
@@ -718,7 +747,7 @@ export async function renderReport(opts: RenderReportOptions): Promise<RenderRep
 <body>
 <h1>${esc(title)}</h1>
 <p>Written by cellgan ${esc(VERSION)} on ${esc(new Date().toISOString())} from <code>${esc(dir)}</code>.</p>
-<nav><a href="#overview">run</a><a href="#dataset">dataset</a><a href="#samples">samples</a><a href="#training">training</a><a href="#collapse">collapse alarm</a><a href="#progression">samples during training</a><a href="#scores">scores</a><a href="#distances">distances</a><a href="#export">export</a></nav>
+<nav><a href="#overview">run</a><a href="#dataset">dataset</a><a href="#samples">samples</a><a href="#training">training</a><a href="#collapse">collapse alarm</a><a href="#progression">samples during training</a><a href="#scores">scores</a><a href="#memorization">memorisation</a><a href="#distances">distances</a><a href="#export">export</a></nav>
 ${overview(state)}
 ${await environment(dir)}
 ${parts.join('\n')}

@@ -39,7 +39,7 @@ describe('scanning an ImageFolder full of bad input', () => {
     expect(files).toEqual(expect.arrayContaining([...READABLE, ...UNREADABLE]));
     expect(files).not.toContain(CASES.linkOut);
     expect(files).not.toContain(CASES.hidden);
-    expect(files).not.toContain(CASES.bmp);
+    expect(files).not.toContain(CASES.psd);
     expect(ds.classes).toEqual(['Zellen mit Ümlaut é', 'good']); // the empty class is left out
     expect(reasonOf(ds.skipped, CASES.linkOut)).toMatch(/outside the data root; refused/);
     expect(reasonOf(ds.skipped, 'linked folder')).toMatch(/outside the data root; refused/);
@@ -47,7 +47,7 @@ describe('scanning an ImageFolder full of bad input', () => {
     expect(reasonOf(ds.skipped, CASES.dsStore)).toMatch(/\.DS_Store/);
     expect(reasonOf(ds.skipped, '.DS_Store')).toMatch(/\.DS_Store/);
     expect(reasonOf(ds.skipped, CASES.emptyClass)).toMatch(/empty class folder/);
-    expect(reasonOf(ds.skipped, CASES.bmp)).toBe('unsupported format (BMP); convert it to PNG, JPEG, WebP, TIFF or GIF');
+    expect(reasonOf(ds.skipped, CASES.psd)).toBe('unsupported format (PSD); convert it to PNG, JPEG, WebP, TIFF, GIF or BMP');
     expect(reasonOf(ds.skipped, 'good/notes.txt')).toMatch(/not an image file \(extension \.txt\)/);
     for (const p of ds.skipped) expect(p.reason).not.toMatch(/\n/);
     const unicode = ds.items.find((i) => i.file === CASES.unicode)!;
@@ -62,7 +62,7 @@ describe('scanning an ImageFolder full of bad input', () => {
     expect(unreadable[CASES.zeroByte]).toMatch(/empty file \(0 bytes\)/);
     expect(unreadable[CASES.truncatedJpeg]).toMatch(/truncated JPEG/);
     expect(unreadable[CASES.textAsPng]).toMatch(/not an image/);
-    expect(unreadable[CASES.bmpNamedJpg]).toMatch(/^unsupported format \(BMP\)/);
+    expect(unreadable[CASES.psdNamedJpg]).toMatch(/^unsupported format \(PSD\)/);
     expect(unreadable[CASES.bomb]).toMatch(/50000×50000 pixels, over the 100,000,000-pixel limit/);
     expect(r.colour).toMatchObject({ 'cmyk 8-bit': 1, 'rgb16 16-bit': 1, 'b-w 8-bit': 1, 'srgb 8-bit+alpha': 1 });
     expect(r.tiny.map((t) => t.file)).toEqual([CASES.onePixel]);
@@ -96,7 +96,7 @@ describe('scanning an ImageFolder full of bad input', () => {
     expect(batch.items.length + batch.failed.length).toBe(ds.items.length);
     expect(batch.data.length).toBe(batch.items.length * 8 * 8 * 3);
     expect(reasonOf(batch.failed, CASES.bomb)).toMatch(/pixel limit/);
-    expect(reasonOf(batch.failed, CASES.bmpNamedJpg)).toMatch(/^unsupported format \(BMP\)/);
+    expect(reasonOf(batch.failed, CASES.psdNamedJpg)).toMatch(/^unsupported format \(PSD\)/);
     for (const f of batch.failed) expect(f.reason).not.toMatch(/\n/);
   });
 

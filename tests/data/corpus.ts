@@ -16,6 +16,14 @@ export async function noiseImage(seed: number, size = 24, format: 'png' | 'jpeg'
   return format === 'png' ? img.png().toBuffer() : img.jpeg({ quality: 90 }).toBuffer();
 }
 
+/** The start of a Photoshop file: a format cellgan recognises and does not read. */
+export function psdStub(): Buffer {
+  const b = Buffer.alloc(64);
+  b.write('8BPS', 0, 'ascii');
+  b.writeUInt16BE(1, 4);
+  return b;
+}
+
 /** A 2×2 24-bit BMP written byte by byte (sharp cannot write BMP). */
 export function tinyBmp(): Buffer {
   const rowBytes = 8; // 2 px × 3 bytes, padded to a multiple of 4
@@ -66,8 +74,8 @@ export const CASES = {
   zeroByte: 'good/zero.jpg',
   truncatedJpeg: 'good/truncated.jpg',
   textAsPng: 'good/text.png',
-  bmp: 'good/old.bmp',
-  bmpNamedJpg: 'good/bmp-inside.jpg',
+  psd: 'good/old.psd',
+  psdNamedJpg: 'good/psd-inside.jpg',
   cmyk: 'good/cmyk.jpg',
   png16: 'good/deep16.png',
   gray: 'good/gray.png',
@@ -89,7 +97,7 @@ export const CASES = {
 /** Files the scan accepts and that decode to RGB. */
 export const READABLE = [CASES.cmyk, CASES.png16, CASES.gray, CASES.rgba, CASES.onePixel, CASES.unicode, CASES.conflictA, CASES.conflictB, CASES.sameClassDupA, CASES.sameClassDupB, CASES.commaName];
 /** Files the scan accepts (image extension) but that cannot be decoded. */
-export const UNREADABLE = [CASES.zeroByte, CASES.truncatedJpeg, CASES.textAsPng, CASES.bmpNamedJpg, CASES.bomb];
+export const UNREADABLE = [CASES.zeroByte, CASES.truncatedJpeg, CASES.textAsPng, CASES.psdNamedJpg, CASES.bomb];
 
 /**
  * Builds `<dir>/data` (the corpus) and `<dir>/outside` (what a symlink points
@@ -109,8 +117,8 @@ export async function buildCorpus(dir: string): Promise<string> {
   await put(CASES.zeroByte, Buffer.alloc(0));
   await put(CASES.truncatedJpeg, jpeg.subarray(0, Math.floor(jpeg.length / 2)));
   await put(CASES.textAsPng, 'this is a text file, not a PNG\n');
-  await put(CASES.bmp, tinyBmp());
-  await put(CASES.bmpNamedJpg, tinyBmp());
+  await put(CASES.psd, psdStub());
+  await put(CASES.psdNamedJpg, psdStub());
   await put(CASES.cmyk, await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 220, g: 20, b: 20 } } }).toColourspace('cmyk').jpeg().toBuffer());
   await put(CASES.png16, await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 10, g: 200, b: 10 } } }).toColourspace('rgb16').png().toBuffer());
   await put(CASES.gray, await sharp(Buffer.alloc(20 * 20, 128), { raw: { width: 20, height: 20, channels: 1 } }).toColourspace('b-w').png().toBuffer());

@@ -48,7 +48,7 @@ describe('makeSplit options', () => {
     }
     expect(patientSplits.size).toBe(9);
     for (const [p, names] of patientSplits) expect(names.size, `${p} in ${[...names]}`).toBe(1);
-    expect(split.options).toEqual({ val: 0.2, test: 0.3, groupBy: 'patient' });
+    expect(split.options).toEqual({ val: 0.2, test: 0.3, nearThreshold: 0.03, groupBy: 'patient' });
     expect(split.splits.test.length).toBeGreaterThan(0);
     expect(split.splits.train.length).toBeGreaterThan(0);
     // Without grouping, the same data puts patients in several splits (so the test above can fail).

@@ -9,34 +9,53 @@ const splitFile = path.join(tmp.dir, 'split.json');
 const synthetic = path.join(tmp.dir, 'synthetic');
 const out = path.join(tmp.dir, 'score');
 let testFiles: string[] = [];
+let trainCopies: string[] = [];
+let leakFile = '', leakOf = '';
 
 /**
- * Stand-in synthetic set: the real TEST images copied into the layout
- * `cellgan generate` writes (<dir>/<class>/<name> + manifest.jsonl), with one
- * class (monocyte) left out to check that a missing class is reported, not fatal.
+ * Stand-in synthetic set in the layout `cellgan generate` writes
+ * (<dir>/<class>/<name> + manifest.jsonl): the real TRAINING images copied
+ * (so the memorisation audit must flag every one), one class (monocyte) left
+ * out to check that a missing class is reported, not fatal, and one copy of a
+ * real TEST image, which score must refuse (or drop with --drop-leaks).
+ * (Before issue 15 this set was the real test split, and GAN-test had to
+ * equal the baseline; score now refuses exactly such a set.)
  */
 beforeAll(async () => {
   const split = await makeSplit(SAMPLES, { seed: 3, val: 0.15, test: 0.25 });
   await writeSplit(splitFile, split, { force: true });
   testFiles = split.splits.test;
   const manifest: string[] = [];
-  for (const [i, f] of testFiles.entries()) {
+  for (const [i, f] of split.splits.train.entries()) {
     const c = f.split('/')[0];
     if (c === 'monocyte') continue;
     await fs.mkdir(path.join(synthetic, c), { recursive: true });
     await fs.copyFile(path.join(SAMPLES, f), path.join(synthetic, f));
+    trainCopies.push(f);
     manifest.push(JSON.stringify({ file: f, class: c, run: 'real-copy', checkpoint: 0, seed: 0, index: i }));
   }
+  leakOf = testFiles.find((f) => f.startsWith('basophil/'))!;
+  leakFile = `basophil/copy-of-test${path.extname(leakOf)}`;
+  await fs.copyFile(path.join(SAMPLES, leakOf), path.join(synthetic, leakFile));
+  manifest.push(JSON.stringify({ file: leakFile, class: 'basophil', run: 'real-copy', checkpoint: 0, seed: 0, index: 9999 }));
   await fs.writeFile(path.join(synthetic, 'manifest.jsonl'), manifest.join('\n') + '\n');
 });
 afterAll(() => tmp.cleanup());
 
 describe('cellgan score', () => {
-  it('writes score.json (fractions with CIs, per class) and score.md; GAN-test on real test images equals the baseline', async () => {
-    const r = await runCli(['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--out', out,
-      '--size', '16', '--epochs', '2', '--width', '4', '--resamples', '200', '--seed', '2']);
+  it('refuses a copy of a test image; with --drop-leaks lists it, scores the rest, and flags every copied training image', async () => {
+    const args = ['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--out', out,
+      '--size', '16', '--epochs', '2', '--width', '4', '--resamples', '200', '--seed', '2'];
+    const refused = await runCli(args);
+    expect(refused.code).toBe(1);
+    const last = refused.stderr.trim().split('\n').at(-1)!;
+    expect(last).toContain(`cellgan: error: ${path.join(synthetic, leakFile)}: is a byte-identical copy of the real test image ${leakOf}`);
+    expect(last).toMatch(/--drop-leaks/);
+    await expect(fs.access(path.join(out, 'score.json'))).rejects.toThrow();
+
+    const r = await runCli([...args, '--drop-leaks']);
     expect(r.stderr).toMatch(/no synthetic images for class\(es\) monocyte/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(await fs.readFile(path.join(out, 'score.json'), 'utf8'));
     for (const k of ['baseline', 'gan_train', 'gan_test']) {
       const acc = s[k].accuracy;
@@ -48,39 +67,48 @@ describe('cellgan score', () => {
       expect(s[k].confusion.matrix.length).toBe(s[k].confusion.classes.length);
     }
     const nTest = testFiles.length, nMono = testFiles.filter((f) => f.startsWith('monocyte/')).length;
+    // The test copy is left out and listed; every other image is scored.
+    expect(s.leaks).toEqual([{ file: leakFile, real: leakOf, split: 'test', distance: 0, exact: true }]);
+    expect(s.gan_test.n).toBe(trainCopies.length);
+    // Memorisation: every synthetic image is a training image, so every one is flagged, at distance 0, with itself as the nearest.
+    expect(s.memorization.images).toBe(trainCopies.length);
+    expect(s.memorization.rate).toBe(1);
+    expect(s.memorization.flagged.map((f: { file: string }) => f.file).sort()).toEqual([...trainCopies].sort());
+    for (const f of s.memorization.flagged) expect(f).toMatchObject({ nearest: f.file, distance: 0 });
+    for (const c of ['basophil', 'eosinophil']) expect(s.memorization.per_class[c]).toMatchObject({ rate: 1, flagged: trainCopies.filter((f) => f.startsWith(`${c}/`)).length });
     expect(s.baseline.n).toBe(nTest);
     expect(s.missing_in_synthetic).toEqual(['monocyte']);
     expect(s.gan_train.classes).not.toContain('monocyte');
     expect(s.gan_train.n).toBe(nTest - nMono); // real test split of the scored classes, never train
-    expect(s.gan_test.n).toBe(nTest - nMono);
-    // The synthetic set IS the real test split (minus monocyte), so GAN-test must equal the baseline on those classes.
-    expect(s.gan_test.accuracy).toEqual(s.baseline_scored_classes.accuracy);
-    expect(s.gan_test.confusion.matrix).toEqual(s.baseline_scored_classes.confusion.matrix);
     const md = await fs.readFile(path.join(out, 'score.md'), 'utf8');
+    expect(md).toContain(`**Flagged: ${trainCopies.length} of ${trainCopies.length} (100.0 %).**`);
+    expect(md).toMatch(/Wilson score/);
     expect(md).toMatch(/\| GAN-train \| synthetic images \| real test split \|/);
     expect(md).toMatch(/\| GAN-test \| real train split \| synthetic images \|/);
     expect(md).toMatch(/monocyte/);
     const d = JSON.parse(await fs.readFile(path.join(out, 'distances.json'), 'utf8'));
     expect(Object.keys(d.classes)).toEqual(s.scored_classes);
-    expect(d.classes.basophil).toMatchObject({ n_fake: testFiles.filter((f) => f.startsWith('basophil/')).length });
+    expect(d.classes.basophil.n_fake).toBeGreaterThan(0);
     expect(d.feature_space).not.toMatch(/tmp-/);
-    // The real-vs-real reference: train against the real test images of each class, at the synthetic set's size.
-    // Here the synthetic images ARE the test images, so the reference FID must equal the synthetic one.
+    // The real-vs-real reference: real train against the real test images of each class, both at the same n.
+    // Here the synthetic images are the training images themselves, so they sit closer to the training
+    // set than held-out real cells do: the synthetic FID is ~0 and below the real-vs-real one.
     expect(d.reference_subset).toBe('test');
     for (const c of s.scored_classes as string[]) {
       const x = d.classes[c];
-      expect(x.reference.n, c).toBe(x.n_fake);
-      expect(x.reference.fid_synthetic, c).toBe(x.fid);
-      expect(x.reference.fid_real, c).toBeCloseTo(x.fid, 6);
+      const nTestClass = testFiles.filter((f) => f.startsWith(`${c}/`)).length;
+      expect(x.reference.n, c).toBe(Math.min(x.n_fake, nTestClass));
+      expect(x.reference.fid_real, c).toBeGreaterThan(0);
+      expect(x.reference.fid_synthetic, c).toBeLessThan(x.reference.fid_real);
+      expect(x.fid, c).toBeLessThan(0.1 * x.reference.fid_real);
     }
-    expect(d.classes.basophil.fid).toBeGreaterThan(0);
     expect(md).toMatch(/\| FID at n: synthetic \/ real vs real \| n \|/);
     // Features computed once per image set and cached: real train, synthetic, real test (reference).
     expect((await fs.readdir(path.join(out, 'features-cache'))).filter((f) => f.endsWith('.f32'))).toHaveLength(3);
     const files = await fs.readdir(out);
     expect(files).toEqual(expect.arrayContaining(['baseline', 'gan_train', 'score.json', 'score.md', 'distances.json', 'confusion-baseline.png', 'confusion-gan_train.png', 'confusion-gan_test.png', 'features-cache']));
     // Refuses to overwrite without --force, input untouched.
-    const again = await runCli(['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--out', out, '--size', '16', '--epochs', '1']);
+    const again = await runCli(['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--out', out, '--size', '16', '--epochs', '1', '--drop-leaks']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/not empty; pass --force/);
   });

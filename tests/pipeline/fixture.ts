@@ -90,7 +90,18 @@ export async function writeFixturePipeline(dir: string, opts: { omit?: string[] 
       per_class: Object.fromEntries(FIXTURE_CLASSES.map((c) => [c, { sensitivity: { value: acc, ci95: [acc - 0.2, 1] }, precision: { value: acc, ci95: [acc - 0.2, 1] }, f1: { value: acc } }])),
       confusion: { classes: FIXTURE_CLASSES, matrix: [[3, 1], [1, 3]] },
     });
-    await writeJson(path.join(dir, 'score/score.json'), { baseline: part(0.75), gan_train: part(0.5), gan_test: part(0.625) });
+    const [c0, c1] = FIXTURE_CLASSES;
+    const memorization = {
+      rate: 1 / 12, images: 12, flagged_count: 1,
+      per_class: { [c0]: { rate: 1 / 6, images: 6, flagged: 1 }, [c1]: { rate: 0, images: 6, flagged: 0 } },
+      flagged: [{ file: `${c0}/000000.png`, class: c0, nearest: files[c0][0], distance: 0.0123 }],
+      closest: [
+        { file: `${c0}/000000.png`, class: c0, nearest: files[c0][0], distance: 0.0123, flagged: true },
+        { file: `${c1}/000003.png`, class: c1, nearest: files[c1][1], distance: 0.0871, flagged: false },
+      ],
+      calibration: { held_out: 8, quantile: 0.01, real_nearest_quantile: 0.021, real_nearest_median: 0.09, near_threshold: 0.03, threshold: 0.03, search_radius: 0.2 },
+    };
+    await writeJson(path.join(dir, 'score/score.json'), { baseline: part(0.75), gan_train: part(0.5), gan_test: part(0.625), memorization });
     // As featureDistances writes it: real train vs synthetic, with the real-vs-real reference (train vs test at n).
     await writeJson(path.join(dir, 'score/distances.json'), { real_subset: 'train', reference_subset: 'test', classes: Object.fromEntries(FIXTURE_CLASSES.map((c, i) => [c, { fid: 120 + i * 10, kid: { value: 0.05 + i / 100, std: 0.01 }, precision: 0.3, recall: 0.2, n_real: 6, n_fake: 6 + i,
       reference: { n: 6, fid_real: 80 + i * 5, fid_synthetic: i ? 125.5 : 120 },

@@ -36,6 +36,16 @@ describe('report.html', () => {
     expect(html).toContain('eosinophil/c.jpg = basophil/d.jpg');
     expect(html).toMatch(/75\.0%/);
     expect(html).toMatch(/The alarm fired \d+ time/);
+    // Memorisation: the rate and the closest pairs side by side (synthetic beside its nearest real image), the flagged one marked.
+    expect(html).toContain('<h2 id="memorization">');
+    expect(html).toContain('Flagged: 1 of 12 (8.3%)');
+    const pairs = [...html.matchAll(/<figure class="closest-pair( flagged)?"><img [^>]*src="data:image\/png;base64,([^"]+)"[^>]*><figcaption>([^<]*)/g)];
+    expect(pairs.map((p) => [Boolean(p[1]), p[3]])).toEqual([
+      [true, expect.stringMatching(/^basophil\/000000\.png ≈ basophil\/\S+$/)],
+      [false, expect.stringMatching(/^eosinophil\/000003\.png ≈ eosinophil\/\S+$/)],
+    ]);
+    // Each pair is one PNG two cells wide (32 px cells, 2 px gaps): the real image is there, not only the synthetic one.
+    for (const p of pairs) expect(Buffer.from(p[2], 'base64').readUInt32BE(16)).toBe(2 * 32 + 3 * 2);
   });
 
   it('reads like figures: a score chart with CI bars and chance, D and G on their own axes, one distance warning, KID ×10³, the environment, no nulls', async () => {
@@ -127,7 +137,7 @@ describe('report.html', () => {
     expect(check.charts.sort()).toEqual([...ALL_CHARTS].sort());
     expect(check.progression).toEqual({ conditional: ['0', '20', '60', '80', '100', 'real'] });
     expect(check.distanceColumns).toEqual(['class', 'FID', 'FID at n: synthetic', 'FID at n: real vs real', 'n', 'KID ×10³ (± std)', 'precision', 'recall', 'real', 'synthetic']);
-    expect(check.sectionIds).toEqual(expect.arrayContaining(['overview', 'dataset', 'samples', 'training', 'scores', 'distances', 'export']));
+    expect(check.sectionIds).toEqual(expect.arrayContaining(['overview', 'dataset', 'samples', 'training', 'scores', 'memorization', 'distances', 'export']));
     expect(check.missingNotes).toEqual([]);
   });
 
@@ -136,7 +146,7 @@ describe('report.html', () => {
     await writeFixturePipeline(dir, { omit: ['train', 'generate', 'score', 'export'] });
     const r = await renderReport({ dir });
     const available = Object.fromEntries(r.sections.map((s) => [s.id, s.available]));
-    expect(available).toMatchObject({ dataset: true, samples: false, training: false, scores: false, distances: false, export: false });
+    expect(available).toMatchObject({ dataset: true, samples: false, training: false, scores: false, memorization: false, distances: false, export: false });
     const check = await checkReportInChromium(r.file);
     expect(check.consoleErrors).toEqual([]);
     expect(check.broken).toEqual([]);

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { handler, printResult, JSON_OPTION, type GlobalArgs } from '../context.js';
 import { Progress } from '../../util/progress.js';
 import { exportDataset, type ExportPhase } from '../../augment/index.js';
+import { DEFAULT_NEAR_THRESHOLD } from '../../data/near.js';
 
 interface Args extends GlobalArgs {
   data: string;
@@ -20,6 +21,9 @@ interface Args extends GlobalArgs {
   license?: string;
   concurrency: string;
   json?: boolean;
+  'near-threshold': number;
+  'drop-leaks'?: boolean;
+  'exclude-memorized'?: boolean;
 }
 
 /** The command line as one shell-pastable string, for the dataset card. */
@@ -49,6 +53,9 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
     .option('citation', { type: 'string', describe: 'citation of the real images for the dataset card (default: read from README/CITATION beside the data)' })
     .option('license', { type: 'string', describe: 'licence of the real images for the dataset card (default: read from README/LICENSE beside the data)' })
     .option('concurrency', { type: 'string', default: '4', describe: 'images processed at once' })
+    .option('near-threshold', { type: 'number', default: DEFAULT_NEAR_THRESHOLD, describe: 'distance (1 − cosine of flip/rotation-invariant fingerprints) at which a synthetic image counts as a copy of a real one' })
+    .option('drop-leaks', { type: 'boolean', describe: 'leave out and list synthetic images that copy a real validation/test image (default: refuse them)' })
+    .option('exclude-memorized', { type: 'boolean', describe: 'leave out and list synthetic images flagged as probable copies of real training images (the card states the rate either way)' })
     .option('json', JSON_OPTION),
   handler: handler<Args>(async (args, ctx) => {
     let bar: Progress | undefined;
@@ -58,6 +65,7 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
       augment: args.augment, mix: args.mix, out: args.out, format: args.format as 'imagefolder' | 'hf', seed: args.seed,
       cap: args.cap ?? false, force: args.force ?? false, citation: args.citation, license: args.license,
       concurrency: args.concurrency, command: commandLine(process.argv.slice(2)), logger: ctx.logger,
+      nearThreshold: args['near-threshold'], dropLeaks: args['drop-leaks'] ?? false, excludeMemorized: args['exclude-memorized'] ?? false,
       onProgress: (p, done, total) => {
         if (p !== phase) { bar?.finish(); phase = p; bar = new Progress({ label: PHASE_LABEL[p], total, unit: 'img', logger: ctx.logger }); }
         bar!.update(done);
@@ -67,6 +75,8 @@ export const exportCommand: CommandModule<GlobalArgs, Args> = {
     const sum = (s: 'train' | 'val' | 'test', o: 'real' | 'synthetic' | 'augmented') => result.classes.reduce((n, c) => n + result.counts[s][c][o], 0);
     printResult(args.json, result, () => `exported ${result.files} images to ${result.out}\n`
       + `train: ${result.perClass} per class × ${result.classes.length} classes (real ${sum('train', 'real')}, synthetic ${sum('train', 'synthetic')}, augmented ${sum('train', 'augmented')}); val ${sum('val', 'real')} real; test ${sum('test', 'real')} real\n`
+      + (result.memorization ? `memorisation: ${result.memorization.flagged.length} of ${result.memorization.checked} synthetic images checked are probable copies of training images (${(100 * result.memorization.rate).toFixed(1)} %)${result.memorization.excluded ? ', left out' : ''}\n` : '')
+      + result.leaks.map((l) => `  dropped ${l.file}: copy of ${l.split} image ${l.real}\n`).join('')
       + (result.skipped.length ? `${result.skipped.length} input(s) skipped: listed in dataset.json\n` : ''));
   }),
 };

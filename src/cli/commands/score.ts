@@ -1,11 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { handler, type GlobalArgs } from '../context.js';
 import { score } from '../../metrics/index.js';
+import { DEFAULT_NEAR_THRESHOLD } from '../../data/near.js';
 
 interface Args extends GlobalArgs {
   data: string; labels?: string; split: string; synthetic: string; out: string; size: number; epochs: number; batch: number;
   seed: number; features?: string; distances: boolean; 'class-weights'?: boolean; force?: boolean; resamples: number;
-  'max-per-class'?: number; width?: number; json?: boolean; workers: number;
+  'max-per-class'?: number; width?: number; json?: boolean; workers: number; 'near-threshold': number; 'drop-leaks'?: boolean;
 }
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)} %`);
@@ -30,6 +31,8 @@ export const scoreCommand: CommandModule<GlobalArgs, Args> = {
     .option('resamples', { type: 'number', default: 1000, describe: 'bootstrap resamples for the 95 % CIs' })
     .option('seed', { type: 'number', default: 0 })
     .option('workers', { type: 'number', default: 0, describe: 'worker threads for data-parallel classifier training (2 uses both cores of a 2-core machine on wasm; 0: this thread). Batch norm sees each worker\'s shard, so the count changes the result' })
+    .option('near-threshold', { type: 'number', default: DEFAULT_NEAR_THRESHOLD, describe: 'distance (1 − cosine of flip/rotation-invariant fingerprints) at which a synthetic image counts as a copy of a real one (leaks, memorisation audit)' })
+    .option('drop-leaks', { type: 'boolean', describe: 'leave out and list synthetic images that copy a real validation/test image (default: refuse the folder)' })
     .option('json', { type: 'boolean', describe: 'print score.json to stdout' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out (its feature cache is kept)' }),
   handler: handler<Args>(async (args, ctx) => {
@@ -39,6 +42,7 @@ export const scoreCommand: CommandModule<GlobalArgs, Args> = {
       epochs: args.epochs, batchSize: args.batch, seed: args.seed, features: args.features, distances: args.distances,
       classWeights: args['class-weights'], force: args.force, resamples: args.resamples, maxPerClass: args['max-per-class'],
       architecture: args.width !== undefined ? { width: args.width } : undefined, workers: args.workers, logger: ctx.logger,
+      nearThreshold: args['near-threshold'], dropLeaks: args['drop-leaks'] ?? false,
     });
     if (args.json) {
       const { out: _o, ...json } = r;
@@ -47,6 +51,7 @@ export const scoreCommand: CommandModule<GlobalArgs, Args> = {
       return;
     }
     process.stdout.write(`baseline  ${pct(r.baseline.accuracy.value)}\nGAN-train ${pct(r.gan_train?.accuracy.value ?? null)}\nGAN-test  ${pct(r.gan_test?.accuracy.value ?? null)}\n` +
+      `memorisation: ${r.memorization.flagged_count} of ${r.memorization.images} synthetic images flagged as probable copies (${(100 * r.memorization.rate).toFixed(1)} %)\n` +
       `wrote ${args.out}/score.json and score.md\n`);
   }),
 };
