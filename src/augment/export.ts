@@ -138,7 +138,7 @@ export function resolveExportOptions(opts: ExportOptions): ResolvedOptions {
   else augment = [...new Set(v.listOf('--augment', opts.augment, AUGMENT_KINDS))].sort((a, b) => AUGMENT_KINDS.indexOf(a) - AUGMENT_KINDS.indexOf(b));
   const mix = parseMix(opts.mix ?? 'synthetic-first');
   const format = opts.format === undefined ? 'imagefolder' : v.oneOf('--format', opts.format, EXPORT_FORMATS);
-  const seed = opts.seed === undefined ? 0 : v.integer('--seed', opts.seed, 0, 2 ** 32 - 1);
+  const seed = opts.seed === undefined ? 0 : v.seed(opts.seed);
   const cap = opts.cap === undefined ? false : v.boolean('--cap', opts.cap);
   const force = opts.force === undefined ? false : v.boolean('--force', opts.force);
   const citation = opts.citation === undefined ? undefined : v.nonEmptyString('--citation', opts.citation);
@@ -314,7 +314,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   const checkTotal = needs.reduce((n, x) => n + Math.min(x.need, candidates.get(x.cls)!.length), 0);
   done = 0;
   for (const { cls, need } of needs) {
-    const order = rootRng.fork(`synthetic-check/${cls}`).shuffle([...candidates.get(cls)!].sort(bySynthetic));
+    const order = rootRng.fork('synthetic-check', cls).shuffle([...candidates.get(cls)!].sort(bySynthetic));
     const found = synthetic.get(cls)!;
     let pos = 0;
     while (found.length < need && pos < order.length) {

@@ -92,7 +92,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     size: v.oneOf('--size', o.size ?? (parent ? parent.options.options.size : 64), MODEL_SIZES),
     iters: v.integer('--iters', o.iters, 1),
     batch: v.integer('--batch', o.batch ?? r.batch, 1, 4096),
-    seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
+    seed: v.seed(o.seed ?? 0),
     gWidth: v.integer('--g-width', o.gWidth ?? r.gWidth, 1, 1024),
     dWidth: v.integer('--d-width', o.dWidth ?? r.dWidth, 1, 1024),
     nz: v.integer('--nz', o.nz ?? r.nz, 2, 4096),
@@ -116,7 +116,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? 3, 1),
     collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? 0.2, 0, 10),
     collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? 200, 0),
-    workers: v.integer('--workers', o.workers ?? 0, 0, 64),
+    workers: v.workers(o.workers ?? 0),
   };
 }
 

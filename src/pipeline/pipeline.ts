@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { CellganError, InterruptedError, OptionError } from '../util/errors.js';
 import { exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import * as v from '../util/validate.js';
+import { offsetSeed } from '../util/rng.js';
 import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
@@ -133,8 +134,8 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   if (typeof budget.diffAugment !== 'string') throw v.invalid('diffAugment', 'a comma-separated DiffAugment policy or ""', budget.diffAugment);
   const size = v.oneOf('--size', opts.size ?? budget.size, SIZES);
   const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
-  const workers = v.integer('--workers', opts.workers ?? 0, 0, 64);
+  const seed = v.seed(opts.seed ?? 0);
+  const workers = v.workers(opts.workers ?? 0);
   v.oneOf('recipe', budget.recipe, RECIPE_NAMES);
   let init: string | undefined;
   if (opts.init !== undefined) {
@@ -388,7 +389,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     };
     stages.push(trainStage);
 
-    const generateOptions = { count: budget.count, seed: r.seed + 1 };
+    const generateOptions = { count: budget.count, seed: offsetSeed(r.seed, 1) };
     stages.push({
       name: 'generate', reads: ['train'], options: generateOptions,
       async run(ctx) {

@@ -67,7 +67,7 @@ export async function evaluateClassifier(opts: EvaluateClassifierOptions): Promi
   const logger = opts.logger ?? silentLogger;
   const subset = opts.subset ? v.oneOf('--subset', opts.subset, ['train', 'val', 'test'] as const) : 'test';
   const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0);
+  const seed = v.seed(opts.seed ?? 0);
   await ensureBackend();
   const clf = typeof opts.model === 'string' ? await loadClassifier(opts.model) : opts.model;
   try {
