@@ -20,6 +20,7 @@ import { VERSION } from '../version.js';
 import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
 import { MAX_INPUT_PIXELS, describeDecodeFailure, isReasonless } from '../data/image.js';
 import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
+import { formatCsv } from '../data/csv.js';
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
@@ -465,12 +466,8 @@ function emptyCounts(classes: string[]): ExportCounts {
 
 const CSV_COLUMNS: (keyof ExportManifestRow)[] = ['file', 'split', 'class', 'origin', 'source', 'transform', 'sha256'];
 
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function toCsv(rows: ExportManifestRow[]): string {
-  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(String(r[c]))).join(','))].join('\n') + '\n';
+  return formatCsv([CSV_COLUMNS, ...rows.map((r) => CSV_COLUMNS.map((c) => String(r[c])))]);
 }
 
 function datasetInfo(

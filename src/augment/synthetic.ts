@@ -10,6 +10,7 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import { CellganError, describeFsError } from '../util/errors.js';
 import type { FileProblem } from '../data/types.js';
+import { isImageFileName } from '../data/formats.js';
 
 export interface SyntheticImage {
   /** The synthetic folder as given (for messages and the card). */
@@ -36,8 +37,6 @@ export interface SyntheticFolder {
   /** Manifest rows or files that were left out, with the reason. */
   skipped: FileProblem[];
 }
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|bmp|tiff?)$/i;
 
 /** True when `rel` (POSIX, relative) stays inside its root. */
 function isInside(rel: string): boolean {
@@ -85,7 +84,7 @@ export async function scanSyntheticFolder(dir: string, dirIndex: number): Promis
   } else {
     const files = await fg('*/*', { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
     for (const file of files) {
-      if (!IMAGE_EXT.test(file)) { skipped.push({ file: path.join(dir, file), reason: 'not an image file name' }); continue; }
+      if (!isImageFileName(file)) { skipped.push({ file: path.join(dir, file), reason: 'not an image file name' }); continue; }
       images.push({ dir, dirIndex, file, abs: path.join(root, file), class: file.split('/')[0] });
     }
   }

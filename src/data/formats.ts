@@ -14,6 +14,12 @@ export const IMAGE_EXTENSIONS: Readonly<Record<string, SupportedFormat>> = {
   '.png': 'png', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff', '.gif': 'gif',
 };
 
+/** True when a file name's extension is one of IMAGE_EXTENSIONS (any case). */
+export function isImageFileName(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return dot >= 0 && Object.hasOwn(IMAGE_EXTENSIONS, name.slice(dot).toLowerCase());
+}
+
 /** Extensions of image formats cellgan recognises but does not read, with the name used in reasons. */
 export const UNSUPPORTED_IMAGE_EXTENSIONS: Readonly<Record<string, string>> = {
   '.bmp': 'BMP', '.dib': 'BMP', '.heic': 'HEIC', '.heif': 'HEIF', '.avif': 'AVIF', '.jp2': 'JPEG 2000',

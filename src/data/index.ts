@@ -8,6 +8,7 @@ export { inspect, formatInspectReport, findDuplicates, TINY_SIDE } from './inspe
 export type { InspectOptions, InspectReport, DuplicateConflict } from './inspect.js';
 export { makeSplit, makeSplit as split, writeSplit, serializeSplit, validateSplitOptions } from './split.js';
 export type { SplitOptions } from './split.js';
-export { parseCsv } from './csv.js';
-export { sniffFormat, SUPPORTED_FORMATS, IMAGE_EXTENSIONS } from './formats.js';
+export { parseCsv, csvField, formatCsv } from './csv.js';
+export { parseJsonl, readJsonl } from './jsonl.js';
+export { sniffFormat, isImageFileName, SUPPORTED_FORMATS, IMAGE_EXTENSIONS } from './formats.js';
 export type { SupportedFormat } from './formats.js';

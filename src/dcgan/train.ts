@@ -21,7 +21,7 @@ import { Rng, type RngState } from '../util/rng.js';
 import { silentLogger, withLogFile, type Logger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { chartToPng } from '../util/charts.js';
-import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, type DatasetItem } from '../data/index.js';
+import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
 import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
 import { Adam } from './adam.js';
@@ -279,14 +279,7 @@ async function writeCheckpoint(runDir: string, st: LoopState, models: { g: Layer
 }
 
 async function readStats(file: string): Promise<TrainStats[]> {
-  let text = '';
-  try { text = await fs.readFile(file, 'utf8'); } catch { return []; }
-  const out: TrainStats[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try { out.push(JSON.parse(line) as TrainStats); } catch { /* a line cut by a kill */ }
-  }
-  return out;
+  return (await readJsonl<TrainStats>(file)) ?? [];
 }
 
 async function writeLossCurve(runDir: string, stats: TrainStats[]): Promise<void> {

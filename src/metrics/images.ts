@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeImages } from '../data/image.js';
+import { isImageFileName } from '../data/formats.js';
 import type { DatasetItem, FileProblem } from '../data/types.js';
 import { CellganError, describeFsError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -87,8 +88,6 @@ export function subsetImages(set: LabeledImages, indices: number[]): LabeledImag
   return { size: set.size, pixels, labels: Int32Array.from(indices.map((k) => set.labels[k])), files: indices.map((k) => set.files[k]) };
 }
 
-const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp|gif)$/i;
-
 /** A synthetic folder as `cellgan generate` writes it: `<dir>/<class>/<image>` (+ manifest.jsonl). */
 export interface SyntheticSet { root: string; classes: string[]; items: DatasetItem[] }
 
@@ -102,7 +101,7 @@ export async function readSyntheticFolder(dir: string): Promise<SyntheticSet> {
   const items: DatasetItem[] = [];
   const classes: string[] = [];
   for (const e of entries.filter((d) => d.isDirectory() && !d.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
-    const files = (await fs.readdir(path.join(root, e.name))).filter((f) => IMAGE_EXT.test(f) && !f.startsWith('.')).sort();
+    const files = (await fs.readdir(path.join(root, e.name))).filter((f) => isImageFileName(f) && !f.startsWith('.')).sort();
     if (!files.length) continue;
     classes.push(e.name);
     for (const f of files) items.push({ file: `${e.name}/${f}`, abs: path.join(root, e.name, f), label: e.name });

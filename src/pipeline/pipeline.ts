@@ -18,7 +18,7 @@ import { offsetSeed } from '../util/rng.js';
 import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
-import { makeSplit, writeSplit } from '../data/index.js';
+import { formatCsv, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
 import { readSplit, selectSplit } from '../data/dataset.js';
 import { train, generate, readRun, RECIPE_NAMES, parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from '../dcgan/index.js';
@@ -223,9 +223,8 @@ async function copySelection(dataset: Dataset, classes: string[], dest: string):
   }
   if (dataset.source === 'csv') {
     const metaKeys = [...new Set(items.flatMap((i) => Object.keys(i.meta ?? {})))].filter((k) => k !== 'file' && k !== 'class');
-    const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const lines = [['file', 'class', ...metaKeys].join(','), ...items.map((i) => [i.file, i.label, ...metaKeys.map((k) => i.meta?.[k] ?? '')].map(q).join(','))];
-    await writeFileAtomic(path.join(dest, 'labels.csv'), lines.join('\n') + '\n');
+    const rows = [['file', 'class', ...metaKeys], ...items.map((i) => [i.file, i.label, ...metaKeys.map((k) => i.meta?.[k] ?? '')])];
+    await writeFileAtomic(path.join(dest, 'labels.csv'), formatCsv(rows));
   }
   return items.length;
 }
