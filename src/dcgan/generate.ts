@@ -20,7 +20,7 @@ import { silentLogger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { encodePng } from '../data/index.js';
 import { buildGenerator, type ModelSpec } from './models.js';
-import { generate as runGenerator } from './step.js';
+import { runGenerator } from './step.js';
 import { checkpointName, loadModelWeights, readRun } from './checkpoint.js';
 import type { GenerateOptions, GenerateResult, ManifestRow } from './types.js';
 

@@ -23,13 +23,13 @@ import { Progress } from '../util/progress.js';
 import { chartToPng } from '../util/charts.js';
 import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
 import { VERSION } from '../version.js';
-import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
+import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './diffaugment.js';
 import { Adam } from './adam.js';
 import { frozenDiscriminatorWeights, initFromParent, readParent, type Parent } from './transfer.js';
 import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
 import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec, type GConditioning } from './models.js';
-import { disposeGrads, GAN_LOSSES, generate, updateEma } from './step.js';
+import { disposeGrads, GAN_LOSSES, runGenerator, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
@@ -237,7 +237,7 @@ function sample(generator: LayersModel, noise: Float32Array, labels: number[] | 
   const images = tf.tidy(() => {
     const z = tf.tensor2d(noise, [n, spec.nz]);
     const y = labels ? oneHot(labels, spec.numClasses) : undefined;
-    return generate(generator, z, y, false);
+    return runGenerator(generator, z, y, false);
   });
   // dataSync outside tidy: tidy would walk a returned Float32Array value by value.
   try { return images.dataSync() as Float32Array; } finally { images.dispose(); }
