@@ -25,6 +25,7 @@ import {
   type HeldOutReference, type Leak, type MemorizationCalibration, type MemorizationFlag, type RealReference,
 } from '../data/leaks.js';
 import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
+import { formatCsv } from '../data/csv.js';
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
@@ -165,7 +166,7 @@ export function resolveExportOptions(opts: ExportOptions): ResolvedOptions {
   else augment = [...new Set(v.listOf('--augment', opts.augment, AUGMENT_KINDS))].sort((a, b) => AUGMENT_KINDS.indexOf(a) - AUGMENT_KINDS.indexOf(b));
   const mix = parseMix(opts.mix ?? 'synthetic-first');
   const format = opts.format === undefined ? 'imagefolder' : v.oneOf('--format', opts.format, EXPORT_FORMATS);
-  const seed = opts.seed === undefined ? 0 : v.integer('--seed', opts.seed, 0, 2 ** 32 - 1);
+  const seed = opts.seed === undefined ? 0 : v.seed(opts.seed);
   const cap = opts.cap === undefined ? false : v.boolean('--cap', opts.cap);
   const force = opts.force === undefined ? false : v.boolean('--force', opts.force);
   const citation = opts.citation === undefined ? undefined : v.nonEmptyString('--citation', opts.citation);
@@ -373,7 +374,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   const checkTotal = needs.reduce((n, x) => n + Math.min(x.need, candidates.get(x.cls)!.length), 0);
   done = 0;
   for (const { cls, need } of needs) {
-    const order = rootRng.fork(`synthetic-check/${cls}`).shuffle([...candidates.get(cls)!].sort(bySynthetic));
+    const order = rootRng.fork('synthetic-check', cls).shuffle([...candidates.get(cls)!].sort(bySynthetic));
     const found = synthetic.get(cls)!;
     let pos = 0;
     while (found.length < need && pos < order.length) {
@@ -536,12 +537,8 @@ function emptyCounts(classes: string[]): ExportCounts {
 
 const CSV_COLUMNS: (keyof ExportManifestRow)[] = ['file', 'split', 'class', 'origin', 'source', 'transform', 'sha256'];
 
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function toCsv(rows: ExportManifestRow[]): string {
-  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(String(r[c]))).join(','))].join('\n') + '\n';
+  return formatCsv([CSV_COLUMNS, ...rows.map((r) => CSV_COLUMNS.map((c) => String(r[c])))]);
 }
 
 function datasetInfo(

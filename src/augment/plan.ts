@@ -111,7 +111,7 @@ export function planExport(input: PlanInput): Plan {
     let real = realAll;
     if (realAll.length > N) {
       if (input.cap) {
-        real = root.fork(`cap/${cls}`).shuffle([...realAll]).slice(0, N).sort(byFile);
+        real = root.fork('cap', cls).shuffle([...realAll]).slice(0, N).sort(byFile);
         notes.push(`${realAll.length} real images, more than ${N}: a seeded subsample of ${N} kept (--cap)`);
       } else {
         notes.push(`${realAll.length} real images, more than ${N}: all kept (pass --cap to subsample)`);
@@ -131,18 +131,18 @@ export function planExport(input: PlanInput): Plan {
       continue;
     }
 
-    const synthetic = root.fork(`synthetic/${cls}`).shuffle([...synthAll]).slice(0, alloc.synthetic).sort(bySynthetic);
+    const synthetic = root.fork('synthetic', cls).shuffle([...synthAll]).slice(0, alloc.synthetic).sort(bySynthetic);
 
     const augmented: AugmentedPlanItem[] = [];
     if (alloc.augmented > 0) {
       // Round-robin over a seeded order of the real images, so every real
       // image is augmented about equally often.
-      const sources = root.fork(`augment/${cls}`).shuffle([...real]);
+      const sources = root.fork('augment', cls).shuffle([...real]);
       for (let j = 0; j < alloc.augmented; j++) {
         const source = sources[j % sources.length];
         const use = Math.floor(j / sources.length);
-        const order = root.fork(`geometry/${source.file}`).shuffle([...geometries]);
-        const transform = drawTransform(input.augment, order, use, root.fork(`color/${source.file}/${use}`));
+        const order = root.fork('geometry', source.file).shuffle([...geometries]);
+        const transform = drawTransform(input.augment, order, use, root.fork('color', source.file, use));
         augmented.push({ source, use, transform });
       }
       augmented.sort((a, b) => byFile(a.source, b.source) || a.use - b.use);

@@ -2,7 +2,7 @@
  * `npm run bench`: DCGAN iteration time and images/s, classifier training
  * and generation throughput, peak RSS, per backend. A benchmark, not a test.
  *
- *   node dist/bench/main.js [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate,near100k]
+ *   npm run bench -- [--cases dcgan64-b32,dcgan64-b64,dcgan128-b16,classifier,generate,near100k]
  *     [--backends wasm[,cpu]] [--iters 3] [--warmup 1] [--workers 0|1|2|auto] [--profile] [--out file.json]
  *     [--pytorch python3] [--near-images N (near100k's image count, default 100000)]
  *
@@ -65,7 +65,7 @@ function benchPytorch(python: string, batch: number, threads: number, iters: num
 }
 
 function usage(msg: string): never {
-  console.error(`bench: ${msg}\nusage: node dist/bench/main.js [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3] [--near-images N]`);
+  console.error(`bench: ${msg}\nusage: npm run bench -- [--cases ${ALL_CASES.join(',')}] [--backends wasm,cpu] [--iters N] [--warmup N] [--workers 0|1|2|auto] [--profile] [--out file.json] [--pytorch python3] [--near-images N]`);
   process.exit(2);
 }
 

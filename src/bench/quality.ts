@@ -42,7 +42,7 @@ import { chartToPng, type ChartSpec } from '../util/charts.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
 import { hashFile } from '../util/hash.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { Rng } from '../util/rng.js';
+import { Rng, deriveSeed, offsetSeed } from '../util/rng.js';
 import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { cpuDescription } from './cpu.js';
@@ -165,7 +165,7 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     recipe,
     iters: v.integer('--iters', o.iters ?? d.iters, 1, 10_000_000),
     size: v.oneOf('--size', o.size ?? d.size, [32, 64, 128] as const),
-    seed: v.integer('--seed', o.seed ?? d.seed, 0, 2 ** 31 - 1),
+    seed: v.seed(o.seed ?? d.seed),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? d.checkpointEvery, 1),
     perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
     ganTrainPerClass: v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
@@ -341,7 +341,7 @@ async function scoreCheckpoint(
   const scratch = path.join(o.work, 'scratch', `ck-${process.pid}`);
   try {
     // Seed 1_000_000 + seed: noise disjoint from training's grids and from GAN-train's set.
-    await sampleCheckpoint(runDir, ck, o.perClass, 1_000_000 + o.seed, scratch);
+    await sampleCheckpoint(runDir, ck, o.perClass, offsetSeed(o.seed, 1_000_000), scratch);
     const synthetic = await readSyntheticFolder(scratch);
     const items = synthetic.items.filter((i) => runClasses.includes(i.label));
     const set = await decodeLabeled(items, classes, o.size, logger, 'synthetic images');
@@ -374,7 +374,7 @@ async function ganTrainScore(o: Resolved, runDir: string, ck: number, runClasses
     await sampleCheckpoint(runDir, ck, o.ganTrainPerClass, 2_000_000 + o.seed, scratch);
     const synthetic = await readSyntheticFolder(scratch);
     const items = synthetic.items.filter((i) => runClasses.includes(i.label));
-    const { train: tr, val } = carveValidation(items, 0.1, new Rng(`quality-gan-train/${o.seed}`));
+    const { train: tr, val } = carveValidation(items, 0.1, new Rng(deriveSeed('quality-gan-train', o.seed)));
     const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
     const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');
     // The reference's own recipe, so GAN-train and the baseline differ only in their training images.
@@ -412,7 +412,7 @@ function byClass(set: FeatureSet, items: DatasetItem[]): Map<string, FeatureSet>
 /** Mean pairwise pixel distance of (at most 200 seeded picks of) class k's images, in [-1, 1] units as the collapse alarm measures it. */
 function classDiversity(set: LabeledImages, k: number): number {
   const idx = Array.from(set.labels, (l, i) => (l === k ? i : -1)).filter((i) => i >= 0);
-  const pick = new Rng(`quality-diversity/${k}`).shuffle(idx).slice(0, 200);
+  const pick = new Rng(deriveSeed('quality-diversity', k)).shuffle(idx).slice(0, 200);
   return pick.length >= 2 ? meanPairwiseDistance(batchFloats(set, pick), pick.length) : 0;
 }
 

@@ -81,3 +81,13 @@ export function parseCsv(text: string, delimiter: CsvDelimiter = detectDelimiter
   if (field !== '' || fields.length > 0 || quotedField) endRow();
   return rows;
 }
+
+/** One CSV field: in quotes (inner quotes doubled) when it holds a comma, a quote or a line break (`\n` or `\r`). */
+export function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Rows of fields as CSV text (RFC 4180 quoting, LF line ends, a final newline); `parseCsv` reads it back. */
+export function formatCsv(rows: readonly (readonly string[])[]): string {
+  return rows.map((fields) => fields.map(csvField).join(',')).join('\n') + '\n';
+}

@@ -12,6 +12,7 @@ export type { NearDuplicates } from './prints.js';
 export type { InspectOptions, InspectReport, DuplicateConflict } from './inspect.js';
 export { makeSplit, makeSplit as split, writeSplit, checkSplitTarget, serializeSplit, validateSplitOptions } from './split.js';
 export type { SplitOptions } from './split.js';
-export { parseCsv, detectDelimiter } from './csv.js';
+export { parseCsv, detectDelimiter, csvField, formatCsv } from './csv.js';
+export { parseJsonl, readJsonl } from './jsonl.js';
 export { sniffFormat, hasImageExtension, SUPPORTED_FORMATS, SUPPORTED_FORMAT_NAMES, IMAGE_EXTENSIONS } from './formats.js';
 export type { SupportedFormat } from './formats.js';

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import { CellganError, OptionError, describeFsError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
-import { boolean, integer, nonEmptyString, number } from '../util/validate.js';
+import { boolean, integer, nonEmptyString, number, seed as seedOption } from '../util/validate.js';
 import { checkImages } from './check.js';
 import { loadDataset } from './dataset.js';
 import { findDuplicates, nearThresholdOption } from './inspect.js';
@@ -46,7 +46,7 @@ export function validateSplitOptions(opts: SplitOptions): Resolved {
   if (val >= 1) throw new OptionError(`Expected a number >= 0 and < 1 for --val but received ${val}`);
   if (test >= 1) throw new OptionError(`Expected a number >= 0 and < 1 for --test but received ${test}`);
   if (val + test >= 1) throw new OptionError(`Expected --val + --test < 1 (something must be left for training) but received ${val} + ${test} = ${+(val + test).toFixed(6)}`);
-  const seed = integer('--seed', opts.seed ?? 0, 0, 0xffffffff);
+  const seed = seedOption(opts.seed ?? 0);
   const groupBy = opts.groupBy === undefined ? undefined : nonEmptyString('--group-by', opts.groupBy);
   const deep = boolean('--deep', opts.deep ?? false);
   const concurrency = integer('concurrency', opts.concurrency ?? 8, 1, 256);

@@ -15,18 +15,18 @@ import { tf, ensureBackend } from '../engine/index.js';
 import { CellganError, InterruptedError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { buildDirAtomic, assertWritableOutput } from '../util/atomic.js';
-import { Rng } from '../util/rng.js';
+import { Rng, deriveSeed } from '../util/rng.js';
 import { silentLogger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { encodePng } from '../data/index.js';
 import { buildGenerator, type ModelSpec } from './models.js';
-import { generate as runGenerator } from './step.js';
+import { runGenerator } from './step.js';
 import { checkpointName, loadModelWeights, readRun } from './checkpoint.js';
 import type { GenerateOptions, GenerateResult, ManifestRow } from './types.js';
 
 /** The noise vector of sample `index` of `className` (independent of batching). */
 export function sampleNoise(seed: number, className: string, index: number, nz: number): Float32Array {
-  const rng = new Rng(`${seed}/${className}/${index}`);
+  const rng = new Rng(deriveSeed(seed, className, index));
   return rng.normals(nz);
 }
 
@@ -39,7 +39,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const modelDir = v.nonEmptyString('--model', options.model);
   const count = v.integer('--count', options.count, 1, 10_000_000);
   const out = path.resolve(v.nonEmptyString('--out', options.out));
-  const seed = v.integer('--seed', options.seed ?? 0, 0, 2 ** 31 - 1);
+  const seed = v.seed(options.seed ?? 0);
   const batch = v.integer('--batch', options.batch ?? 64, 1, 4096);
   if (options.checkpoint !== undefined) v.integer('--checkpoint', options.checkpoint, 0);
   if (options.className !== undefined) v.nonEmptyString('--class', options.className);

@@ -7,8 +7,8 @@ export { discriminatorGradients, generatorGradients, updateEma, disposeGrads } f
 export type { DiscriminatorBatch, GeneratorBatch, DiscriminatorGradients, GeneratorGradients } from './step.js';
 export { Adam } from './adam.js';
 export type { AdamConfig } from './adam.js';
-export { diffAugment, sampleAugmentParams, AUGMENTATIONS } from './augment.js';
-export type { Augmentation, AugmentParams } from './augment.js';
+export { diffAugment, sampleAugmentParams, AUGMENTATIONS } from './diffaugment.js';
+export type { Augmentation, AugmentParams } from './diffaugment.js';
 export type * from './types.js';
 export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
 export type { Recipe, RecipeName } from './recipes.js';

@@ -62,7 +62,12 @@ export function stages(size: number): number {
 
 const BN = { momentum: 0.9, epsilon: 1e-5 };
 
-/** DCGAN's N(0, 0.02) initialiser, seeded per layer so runs are reproducible. */
+/**
+ * DCGAN's N(0, 0.02) initialiser, seeded per layer so runs are reproducible.
+ * tfjs takes a number, not a stream, so this layer seed is arithmetic rather
+ * than util/rng's deriveSeed; it stays as it is because every checkpoint a
+ * seed has produced depends on it (exact for any seed up to SEED_MAX).
+ */
 function init(seed: number, k: number) {
   return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: tfjsSeed((seed * 1009 + k * 7919) % 2147483647) });
 }

@@ -9,7 +9,7 @@ import { tf, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/in
 import { packTensors, unpackTensors, type CreateTask, type PackedTensors, type TaskResult } from '../engine/parallel/index.js';
 import { buildDiscriminator, buildGenerator, weightNames, type ModelSpec } from './models.js';
 import { discriminatorGradients, disposeGrads, generatorGradients, type GanLoss } from './step.js';
-import type { AugmentParams } from './augment.js';
+import type { AugmentParams } from './diffaugment.js';
 
 export interface ShardTensor { values: Float32Array; shape: number[] }
 

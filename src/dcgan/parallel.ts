@@ -22,7 +22,7 @@ import { moduleUrl, splitRows, weightedSum, WeightBroadcast, WorkerPool, type Pa
 import type { ModelSpec } from './models.js';
 import { discriminatorGradients, generatorGradients, type GanLoss, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
 import { namedWeights, type ShardPayload, type ShardResult, type ShardTensor } from './parallel-task.js';
-import type { AugmentParams } from './augment.js';
+import type { AugmentParams } from './diffaugment.js';
 
 /** The two gradient functions of step.ts behind one async interface, local or data-parallel. */
 export interface GradientStep {

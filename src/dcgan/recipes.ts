@@ -7,7 +7,7 @@
  * `dcgan` is the DCGAN of Radford et al. with the settings W-Net
  * (BMC Med Imaging 2022) trains per class: the baseline users compare against.
  */
-import type { Augmentation } from './augment.js';
+import type { Augmentation } from './diffaugment.js';
 import type { DNorm, GConditioning } from './models.js';
 import type { GanLoss } from './step.js';
 

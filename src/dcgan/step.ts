@@ -18,7 +18,7 @@
  * the moving statistics used when sampling.
  */
 import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
-import { diffAugment, type AugmentParams } from './augment.js';
+import { diffAugment, type AugmentParams } from './diffaugment.js';
 import { weightNames } from './models.js';
 
 export const GAN_LOSSES = ['bce', 'hinge'] as const;
@@ -74,7 +74,7 @@ function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
 }
 
 /** Runs G on noise (training-mode batch norm). */
-export function generate(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
+export function runGenerator(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
   return generator.apply(withLabels(noise, labels), { training }) as Tensor4D;
 }
 
@@ -87,7 +87,7 @@ function gradsByStableName(model: LayersModel, grads: NamedTensorMap): NamedTens
 
 /** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
 export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch, loss: GanLoss = 'bce'): DiscriminatorGradients {
-  const fake = tf.tidy(() => generate(generator, batch.noise, batch.fakeLabels, true));
+  const fake = tf.tidy(() => runGenerator(generator, batch.noise, batch.fakeLabels, true));
   try {
     let realProb: Scalar | undefined, fakeProb: Scalar | undefined;
     const vars = discriminator.trainableWeights.map((w) => w.read() as Variable);
@@ -110,7 +110,7 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
 export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce'): GeneratorGradients {
   const vars = generator.trainableWeights.map((w) => w.read() as Variable);
   const { value, grads } = tf.variableGrads(() => {
-    const fake = generate(generator, batch.noise, batch.fakeLabels, true);
+    const fake = runGenerator(generator, batch.noise, batch.fakeLabels, true);
     const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
     const logits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
     return generatorLoss(loss, logits);

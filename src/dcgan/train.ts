@@ -21,15 +21,15 @@ import { Rng, type RngState } from '../util/rng.js';
 import { silentLogger, withLogFile, type Logger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { chartToPng } from '../util/charts.js';
-import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, type DatasetItem } from '../data/index.js';
+import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
 import { VERSION } from '../version.js';
-import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './augment.js';
+import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './diffaugment.js';
 import { Adam } from './adam.js';
 import { frozenDiscriminatorWeights, initFromParent, readParent, type Parent } from './transfer.js';
 import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
 import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec, type GConditioning } from './models.js';
-import { disposeGrads, GAN_LOSSES, generate, updateEma } from './step.js';
+import { disposeGrads, GAN_LOSSES, runGenerator, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
@@ -101,7 +101,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     size: v.oneOf('--size', o.size ?? (parent ? parent.options.options.size : TRAIN_DEFAULTS.size), MODEL_SIZES),
     iters: v.integer('--iters', o.iters, 1),
     batch: v.integer('--batch', o.batch ?? r.batch, 1, 4096),
-    seed: v.integer('--seed', o.seed ?? TRAIN_DEFAULTS.seed, 0, 2 ** 31 - 1),
+    seed: v.seed(o.seed ?? TRAIN_DEFAULTS.seed),
     gWidth: v.integer('--g-width', o.gWidth ?? r.gWidth, 1, 1024),
     dWidth: v.integer('--d-width', o.dWidth ?? r.dWidth, 1, 1024),
     nz: v.integer('--nz', o.nz ?? r.nz, 2, 4096),
@@ -125,7 +125,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? TRAIN_DEFAULTS.keepCheckpoints, 1),
     collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? TRAIN_DEFAULTS.collapseThreshold, 0, 10),
     collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? TRAIN_DEFAULTS.collapseAfter, 0),
-    workers: v.integer('--workers', o.workers ?? TRAIN_DEFAULTS.workers, 0, 64),
+    workers: v.workers(o.workers ?? TRAIN_DEFAULTS.workers),
   };
 }
 
@@ -246,7 +246,7 @@ function sample(generator: LayersModel, noise: Float32Array, labels: number[] | 
   const images = tf.tidy(() => {
     const z = tf.tensor2d(noise, [n, spec.nz]);
     const y = labels ? oneHot(labels, spec.numClasses) : undefined;
-    return generate(generator, z, y, false);
+    return runGenerator(generator, z, y, false);
   });
   // dataSync outside tidy: tidy would walk a returned Float32Array value by value.
   try { return images.dataSync() as Float32Array; } finally { images.dispose(); }
@@ -288,14 +288,7 @@ async function writeCheckpoint(runDir: string, st: LoopState, models: { g: Layer
 }
 
 async function readStats(file: string): Promise<TrainStats[]> {
-  let text = '';
-  try { text = await fs.readFile(file, 'utf8'); } catch { return []; }
-  const out: TrainStats[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try { out.push(JSON.parse(line) as TrainStats); } catch { /* a line cut by a kill */ }
-  }
-  return out;
+  return (await readJsonl<TrainStats>(file)) ?? [];
 }
 
 async function writeLossCurve(runDir: string, stats: TrainStats[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../util/log.js';
-import type { Augmentation } from './augment.js';
+import type { Augmentation } from './diffaugment.js';
 import type { DNorm, GConditioning, ModelSpec } from './models.js';
 import type { GanLoss } from './step.js';
 import type { ParentRecord } from './transfer.js';

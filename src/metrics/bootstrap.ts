@@ -3,7 +3,7 @@
  * resample the evaluated images with replacement, recompute the metric,
  * take the 2.5th and 97.5th percentiles. Seeded, so a report is reproducible.
  */
-import { Rng } from '../util/rng.js';
+import { Rng, deriveSeed } from '../util/rng.js';
 import { confusionMatrix } from './classification/confusion.js';
 import type { MetricDefinition, MetricValue } from './classification/types.js';
 
@@ -39,7 +39,7 @@ export function bootstrapIntervals(
   yTrue: ArrayLike<number>, yPred: ArrayLike<number>, classes: string[], metrics: MetricDefinition[], opts: BootstrapOptions = {},
 ): Record<string, Interval | Record<string, Interval>> {
   const resamples = opts.resamples ?? 1000, level = opts.level ?? 0.95;
-  const rng = new Rng(`bootstrap/${opts.seed ?? 0}`);
+  const rng = new Rng(deriveSeed('bootstrap', opts.seed ?? 0));
   const n = yTrue.length, K = classes.length;
   const wanted = metrics.filter((m) => m.estimate && m.kind !== 'matrix');
   const samples = new Map<string, number[] | Record<string, number[]>>();
@@ -67,7 +67,7 @@ export function bootstrapIntervals(
 /** Percentile bootstrap CI of any statistic of a sample of `n` items (indices are resampled). */
 export function bootstrapStatistic(n: number, statistic: (indices: Int32Array) => number, opts: BootstrapOptions = {}): Interval {
   const resamples = opts.resamples ?? 1000;
-  const rng = new Rng(`bootstrap/${opts.seed ?? 0}`);
+  const rng = new Rng(deriveSeed('bootstrap', opts.seed ?? 0));
   const values: number[] = [];
   const idx = new Int32Array(n);
   for (let b = 0; b < resamples && n > 0; b++) {

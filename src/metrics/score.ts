@@ -15,7 +15,7 @@ import { ensureBackend } from '../engine/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { buildDirAtomic, exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { CellganError, OptionError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
+import { Rng, deriveSeed } from '../util/rng.js';
 import * as v from '../util/validate.js';
 import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
 import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization, describeLeak, findLeak, readSynthetic, type Leak, type MemorizationAudit } from '../data/leaks.js';
@@ -112,7 +112,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   if (!opts.split) throw new OptionError('Expected a split file for --split but received undefined');
   const size = v.integer('--size', opts.size ?? 64, 8, 512);
   const epochs = v.integer('--epochs', opts.epochs ?? 30, 1, 10_000);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
+  const seed = v.seed(opts.seed ?? 0);
   const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
   const withDistances = opts.distances ?? true;
   const nearThreshold = nearThresholdOption(opts.nearThreshold);
@@ -211,7 +211,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
       let ganTrain: ScorePart | null = null;
       if (scored.length >= 2) {
         logger.info(`GAN-train: training on ${synthItems.length} synthetic images`);
-        const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, 0.1, new Rng(`score-val/${seed}`));
+        const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, 0.1, new Rng(deriveSeed('score-val', seed)));
         const synTrain = await decodeLabeled(synTrainItems, scored, size, logger, 'synthetic images');
         const synVal = synValItems.length ? await decodeLabeled(synValItems, scored, size, logger, 'synthetic images') : undefined;
         const gan = await trainOnImages({

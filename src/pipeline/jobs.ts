@@ -112,8 +112,8 @@ export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Prom
   v.nonEmptyString('--out', p.out);
   const budget = v.oneOf('--budget', p.budget ?? 'quick', BUDGET_NAMES);
   const size = p.size === undefined ? BUDGETS[budget].size : v.oneOf('--size', p.size, [32, 64, 128] as const);
-  const seed = v.integer('--seed', p.seed ?? 0, 0, 2 ** 31 - 1);
-  const workers = v.integer('--workers', p.workers ?? 0, 0, 64);
+  const seed = v.seed(p.seed ?? 0);
+  const workers = v.workers(p.workers ?? 0);
   const iters = p.iters === undefined ? undefined : v.integer('--iters', p.iters, 1);
   const count = p.count === undefined ? undefined : v.integer('--count', p.count, 1);
   const recipe = p.recipe === undefined ? undefined : v.oneOf('--recipe', p.recipe, RECIPE_NAMES);

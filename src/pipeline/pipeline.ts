@@ -14,10 +14,11 @@ import { silentLogger, type Logger } from '../util/log.js';
 import { CellganError, InterruptedError, OptionError } from '../util/errors.js';
 import { exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import * as v from '../util/validate.js';
+import { offsetSeed } from '../util/rng.js';
 import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
-import { makeSplit, writeSplit } from '../data/index.js';
+import { formatCsv, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
 import { readSplit, selectSplit } from '../data/dataset.js';
 import { train, generate, readRun, RECIPE_NAMES, parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from '../dcgan/index.js';
@@ -133,8 +134,8 @@ async function resolveOptions(opts: PipelineOptions): Promise<Resolved> {
   if (typeof budget.diffAugment !== 'string') throw v.invalid('diffAugment', 'a comma-separated DiffAugment policy or ""', budget.diffAugment);
   const size = v.oneOf('--size', opts.size ?? budget.size, SIZES);
   const mode = v.oneOf('--mode', opts.mode ?? 'conditional', PIPELINE_MODES);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0, 2 ** 31 - 1);
-  const workers = v.integer('--workers', opts.workers ?? 0, 0, 64);
+  const seed = v.seed(opts.seed ?? 0);
+  const workers = v.workers(opts.workers ?? 0);
   v.oneOf('recipe', budget.recipe, RECIPE_NAMES);
   let init: string | undefined;
   if (opts.init !== undefined) {
@@ -222,9 +223,8 @@ async function copySelection(dataset: Dataset, classes: string[], dest: string):
   }
   if (dataset.source === 'csv') {
     const metaKeys = [...new Set(items.flatMap((i) => Object.keys(i.meta ?? {})))].filter((k) => k !== 'file' && k !== 'class');
-    const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const lines = [['file', 'class', ...metaKeys].join(','), ...items.map((i) => [i.file, i.label, ...metaKeys.map((k) => i.meta?.[k] ?? '')].map(q).join(','))];
-    await writeFileAtomic(path.join(dest, 'labels.csv'), lines.join('\n') + '\n');
+    const rows = [['file', 'class', ...metaKeys], ...items.map((i) => [i.file, i.label, ...metaKeys.map((k) => i.meta?.[k] ?? '')])];
+    await writeFileAtomic(path.join(dest, 'labels.csv'), formatCsv(rows));
   }
   return items.length;
 }
@@ -388,7 +388,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     };
     stages.push(trainStage);
 
-    const generateOptions = { count: budget.count, seed: r.seed + 1 };
+    const generateOptions = { count: budget.count, seed: offsetSeed(r.seed, 1) };
     stages.push({
       name: 'generate', reads: ['train'], options: generateOptions,
       async run(ctx) {

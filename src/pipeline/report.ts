@@ -16,6 +16,7 @@ import { writeFileAtomic, exists } from '../util/atomic.js';
 import { CellganError } from '../util/errors.js';
 import { decodeImages, encodeGridPng } from '../data/image.js';
 import type { DatasetItem, SplitFile } from '../data/types.js';
+import { readJsonl } from '../data/jsonl.js';
 import { readState, type PipelineState, type StageName, STAGE_NAMES } from './state.js';
 import { VERSION } from '../version.js';
 
@@ -64,17 +65,6 @@ function ci(c: unknown): string {
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return undefined; }
-}
-
-async function readJsonl<T>(file: string): Promise<T[] | undefined> {
-  let text: string;
-  try { text = await fs.readFile(file, 'utf8'); } catch { return undefined; }
-  const rows: T[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try { rows.push(JSON.parse(line) as T); } catch { /* a torn last line of an interrupted run */ }
-  }
-  return rows;
 }
 
 /** The first numeric field among `names` (stats files name things slightly differently across versions). */

@@ -61,16 +61,44 @@ export class Rng {
     return items;
   }
 
-  /** A child stream for a named purpose, independent of how much the parent is used. */
-  fork(label: string): Rng {
-    const s = this.state();
-    return new Rng(`${s.join(',')}/${label}`);
+  /**
+   * A child stream for a named purpose, independent of how much the parent is
+   * used: the stream of `deriveSeed(<this state>, ...labels)`.
+   */
+  fork(...labels: SeedPart[]): Rng {
+    return new Rng(deriveSeed(this.state().join(','), ...labels));
   }
 
   state(): RngState {
     // The spare normal is dropped on save; states are taken between batches where it is null.
     return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
+}
+
+/** The largest seed any option takes: seeds are unsigned 32-bit integers, the width of the generator's words. */
+export const SEED_MAX = 0xffffffff;
+
+export type SeedPart = string | number;
+
+/**
+ * The one way a seed is derived from others: the key of a child stream is its
+ * parts joined by "/", handed to `new Rng(key)` (which hashes it). The order of
+ * the parts is part of the key; each caller keeps the order it has always
+ * used (`deriveSeed('kid', seed)`, `deriveSeed(seed, className, index)`), so
+ * every stream, checkpoint and split is the same as before this function.
+ */
+export function deriveSeed(...parts: SeedPart[]): string {
+  if (parts.length === 0) throw new Error('deriveSeed: expected at least one part');
+  return parts.join('/');
+}
+
+/**
+ * The seed `k` steps after `seed` (e.g. generation's seed after training's),
+ * wrapped into [0, SEED_MAX] so that a valid seed never derives an invalid
+ * one: below the top of the range this is plain `seed + k`.
+ */
+export function offsetSeed(seed: number, k: number): number {
+  return (seed + k) % (SEED_MAX + 1);
 }
 
 /** Four words from a number or string seed via FNV-1a + splitmix-style mixing. */

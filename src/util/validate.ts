@@ -3,6 +3,7 @@
  * says which option, what was expected and what was received.
  */
 import { OptionError } from './errors.js';
+import { SEED_MAX } from './rng.js';
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -57,4 +58,17 @@ export function listOf<T extends string>(name: string, value: unknown, allowed: 
   const trimmed = items.map((s) => s.trim()).filter(Boolean);
   for (const item of trimmed) if (!allowed.includes(item as T)) throw invalid(name, `a comma-separated list of ${allowed.join(', ')}`, value);
   return trimmed as T[];
+}
+
+/** A seed: an integer from 0 to SEED_MAX (every command takes the same range). */
+export function seed(value: unknown, name = '--seed'): number {
+  return integer(name, value, 0, SEED_MAX);
+}
+
+/** The most worker threads any command starts. */
+export const WORKERS_MAX = 64;
+
+/** A worker-thread count: 0 (the calling thread) to WORKERS_MAX. */
+export function workers(value: unknown, name = '--workers'): number {
+  return integer(name, value, 0, WORKERS_MAX);
 }

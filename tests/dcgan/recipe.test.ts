@@ -228,7 +228,7 @@ describe("train with the 'sngan' recipe", () => {
 
 describe('DiffAugment translation', () => {
   it('equals pad-and-crop per sample, forward and gradient, for shifts up to and beyond the image', async () => {
-    const { translate } = await import('../../src/dcgan/augment.js');
+    const { translate } = await import('../../src/dcgan/diffaugment.js');
     const n = 5, h = 6, w = 7, pad = 8;
     const sx = [0, 3, -2, 7, -8], sy = [1, -3, 0, -6, 8];
     const reference = (y: tf.Tensor4D) => {

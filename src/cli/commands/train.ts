@@ -90,7 +90,6 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
       logger: ctx.logger, signal: controller.signal,
     };
     if (args.force !== undefined) opts.force = args.force;
-    if (process.env.CELLGAN_TEST_FAULTS) opts.faults = JSON.parse(process.env.CELLGAN_TEST_FAULTS) as TrainOptions['faults'];
     for (const k of Object.keys(opts) as (keyof TrainOptions)[]) if (opts[k] === undefined) delete opts[k];
     ctx.deferBackend();
     try {

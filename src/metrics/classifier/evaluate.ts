@@ -10,6 +10,7 @@ import { CellganError } from '../../util/errors.js';
 import * as v from '../../util/validate.js';
 import { loadDataset, readSplit, selectSplit } from '../../data/dataset.js';
 import type { Dataset, DatasetItem, SplitFile, SplitName } from '../../data/types.js';
+import { formatCsv } from '../../data/csv.js';
 import { decodeLabeled, type LabeledImages } from '../images.js';
 import { computeMetrics, formatReport, type MetricsReport } from '../report.js';
 import { confusionChartPng } from '../confusion-chart.js';
@@ -67,7 +68,7 @@ export async function evaluateClassifier(opts: EvaluateClassifierOptions): Promi
   const logger = opts.logger ?? silentLogger;
   const subset = opts.subset ? v.oneOf('--subset', opts.subset, ['train', 'val', 'test'] as const) : 'test';
   const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0);
+  const seed = v.seed(opts.seed ?? 0);
   await ensureBackend();
   const clf = typeof opts.model === 'string' ? await loadClassifier(opts.model) : opts.model;
   try {
@@ -99,10 +100,10 @@ export async function evaluateClassifier(opts: EvaluateClassifierOptions): Promi
 }
 
 export function predictionsCsv(predictions: Prediction[], classes: string[]): string {
-  const q = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const rows = [['file', 'true', 'predicted', ...classes.map((c) => `p_${c}`)].map(q).join(',')];
-  for (const p of predictions) rows.push([q(p.file), q(p.trueClass), q(p.predictedClass), ...p.probabilities.map(String)].join(','));
-  return rows.join('\n') + '\n';
+  return formatCsv([
+    ['file', 'true', 'predicted', ...classes.map((c) => `p_${c}`)],
+    ...predictions.map((p) => [p.file, p.trueClass, p.predictedClass, ...p.probabilities.map(String)]),
+  ]);
 }
 
 async function writeEvaluation(out: string, r: EvaluateClassifierResult, classes: string[], force: boolean, meta: Record<string, string>): Promise<void> {

@@ -25,7 +25,7 @@
  * name and only the "output" layer is remapped or replaced.
  */
 import { batchNormalizationLayer, conv2dLayer, tf, tfjsSeed, type LayersModel } from '../../engine/index.js';
-import { Rng } from '../../util/rng.js';
+import { Rng, deriveSeed } from '../../util/rng.js';
 
 export interface ClassifierArchitecture {
   /** Number of conv blocks (each halves the resolution). */
@@ -51,7 +51,7 @@ export const OUTPUT_LAYER = 'output';
 
 /** Builds the network; `seed` fixes every initial weight. */
 export function buildClassifier(size: number, numClasses: number, arch: ClassifierArchitecture, seed: number | string): LayersModel {
-  const rng = new Rng(`classifier-init/${seed}`);
+  const rng = new Rng(deriveSeed('classifier-init', seed));
   const nextSeed = (): number => tfjsSeed(rng.nextUint32() % 2147483647);
   const input = tf.input({ shape: [size, size, 3], name: 'image' });
   let x = input as unknown as tf.SymbolicTensor;

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { tf, ensureBackend, type LayersModel, type Tensor } from '../../engine/index.js';
-import { Rng } from '../../util/rng.js';
+import { Rng, deriveSeed } from '../../util/rng.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { buildDirAtomic } from '../../util/atomic.js';
 import { CellganError } from '../../util/errors.js';
@@ -105,10 +105,10 @@ function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: numb
     patience: v.integer('--patience', o.patience ?? 5, 1, 10_000),
     lrPatience: v.integer('--lr-patience', o.lrPatience ?? 2, 0, 10_000),
     augment: v.boolean('--augment', o.augment ?? true),
-    seed: v.integer('--seed', o.seed ?? 0, 0, 2 ** 31 - 1),
+    seed: v.seed(o.seed ?? 0),
     valFraction: v.number('valFraction', o.valFraction ?? 0.1, 0, 0.9),
     architecture: arch,
-    workers: v.integer('--workers', o.workers ?? 0, 0, 64),
+    workers: v.workers(o.workers ?? 0),
   };
 }
 
@@ -135,7 +135,7 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
   if (opts.out !== undefined) v.nonEmptyString('--out', opts.out);
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
-  const rng = new Rng(`classifier-data/${r.seed}`);
+  const rng = new Rng(deriveSeed('classifier-data', r.seed));
   let trainItems = split ? selectSplit(dataset, split, 'train') : dataset.items;
   let valItems = split ? selectSplit(dataset, split, 'val') : [];
   let valSource: ClassifierInfo['training']['valSource'] = 'split';
@@ -208,7 +208,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
   });
   const optimizer = tf.train.adam(r.learningRate);
   let parallel: ParallelClassifierStep | undefined;
-  const rng = new Rng(`classifier-train/${r.seed}`);
+  const rng = new Rng(deriveSeed('classifier-train', r.seed));
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: null as Tensor[] | null };
   let stoppedEpoch = r.epochs;

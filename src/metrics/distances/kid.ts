@@ -4,7 +4,7 @@
  * averaged over random subsets of equal size m from each set. m is capped at
  * the smaller set, so small classes still get a value (with a larger spread).
  */
-import { Rng } from '../../util/rng.js';
+import { Rng, deriveSeed } from '../../util/rng.js';
 
 export interface KidResult { value: number; std: number; subsetSize: number; subsets: number }
 
@@ -31,7 +31,7 @@ export function kernelInceptionDistance(a: Float64Array, nA: number, b: Float64A
   const m = Math.min(opts.subsetSize ?? 1000, nA, nB);
   const subsets = opts.subsets ?? 100;
   if (m < 2) return { value: NaN, std: NaN, subsetSize: m, subsets: 0 };
-  const rng = new Rng(`kid/${opts.seed ?? 0}`);
+  const rng = new Rng(deriveSeed('kid', opts.seed ?? 0));
   const pick = (n: number): number[] => rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, m);
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) values.push(mmdUnbiased(a, pick(nA), b, pick(nB), d));
