@@ -132,8 +132,9 @@ describe('report.html', () => {
     expect(check.requests).toEqual([]);
     expect(check.consoleErrors).toEqual([]);
     expect(check.broken).toEqual([]);
-    // real and synthetic grid per class (2 × 2), the training progression (5 grids and the reals), and every chart
-    expect(check.images).toBe(4 + 6 + ALL_CHARTS.length);
+    // real and synthetic grid per class (2 × 2), the training progression (5 grids and the reals),
+    // one image per closest memorisation pair (synthetic beside real; the fixture has 2), and every chart
+    expect(check.images).toBe(4 + 6 + 2 + ALL_CHARTS.length);
     expect(check.charts.sort()).toEqual([...ALL_CHARTS].sort());
     expect(check.progression).toEqual({ conditional: ['0', '20', '60', '80', '100', 'real'] });
     expect(check.distanceColumns).toEqual(['class', 'FID', 'FID at n: synthetic', 'FID at n: real vs real', 'n', 'KID ×10³ (± std)', 'precision', 'recall', 'real', 'synthetic']);
