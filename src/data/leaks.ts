@@ -144,12 +144,17 @@ export interface MemorizationAudit {
 export const CLOSEST_PAIRS = 12;
 
 /** Flags the synthetic images (file = path for the report, abs = on disk) closer to a training image than calibrated. */
+/** A synthetic image for the audit; `img` when the caller has already read it (null: undecodable). */
+export interface SyntheticToAudit { file: string; abs: string; label: string; img?: SyntheticRead | null }
+/** What readSynthetic returns. */
+export type SyntheticRead = Awaited<ReturnType<typeof readSynthetic>>;
+
 export async function auditMemorization(
-  train: RealReference, synthetic: readonly { file: string; abs: string; label: string }[], calibration: MemorizationCalibration, opts: { concurrency?: number } = {},
+  train: RealReference, synthetic: readonly SyntheticToAudit[], calibration: MemorizationCalibration, opts: { concurrency?: number } = {},
 ): Promise<MemorizationAudit> {
   // Searched out to the search radius, so the closest pairs are known even when none is flagged.
   const found = await mapBounded(synthetic, opts.concurrency ?? 4, async (s) => {
-    const img = await readSynthetic(s.abs).catch(() => null);
+    const img = s.img !== undefined ? s.img : await readSynthetic(s.abs).catch(() => null);
     return img ? closestReal(train, img, Math.max(calibration.threshold, calibration.search_radius)) : null;
   });
   const per_class: MemorizationAudit['per_class'] = {};

@@ -16,6 +16,7 @@ import { checkImages } from './check.js';
 import { loadDataset } from './dataset.js';
 import { findDuplicates, nearThresholdOption } from './inspect.js';
 import { findNearDuplicates } from './prints.js';
+import { UnionFind } from './near.js';
 import type { Dataset, DatasetItem, FileProblem, SplitFile, SplitName } from './types.js';
 
 export interface SplitOptions {
@@ -52,20 +53,6 @@ export function validateSplitOptions(opts: SplitOptions): Resolved {
   const concurrency = integer('concurrency', opts.concurrency ?? 8, 1, 256);
   const nearThreshold = nearThresholdOption(opts.nearThreshold);
   return { val, test, seed, groupBy, deep, nearThreshold, concurrency };
-}
-
-/** Union–find over item indices. */
-class Groups {
-  private readonly parent: number[];
-  constructor(n: number) { this.parent = Array.from({ length: n }, (_, i) => i); }
-  find(i: number): number {
-    while (this.parent[i] !== i) { this.parent[i] = this.parent[this.parent[i]]; i = this.parent[i]; }
-    return i;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a), rb = this.find(b);
-    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
-  }
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -109,7 +96,7 @@ export async function makeSplit(data: string | Dataset, opts: SplitOptions = {})
 
   const usable: { item: DatasetItem; sha256: string }[] = [];
   checks.forEach((c, i) => { if (!out.has(c.file)) usable.push({ item: dataset.items[i], sha256: c.sha256! }); });
-  const groups = new Groups(usable.length);
+  const groups = new UnionFind(usable.length);
   const firstByKey = new Map<string, number>();
   const join = (key: string, i: number) => {
     const first = firstByKey.get(key);

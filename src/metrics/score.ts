@@ -18,6 +18,7 @@ import { CellganError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import * as v from '../util/validate.js';
 import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
+import { mapBounded } from '../util/pool.js';
 import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization, describeLeak, findLeak, readSynthetic, type Leak, type MemorizationAudit } from '../data/leaks.js';
 import { nearThresholdOption } from '../data/inspect.js';
 import type { Dataset, SplitFile } from '../data/types.js';
@@ -134,8 +135,11 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const heldOut = await buildHeldOut(selectSplit(dataset, split, 'val'), testItems);
   const leaks: Leak[] = [];
   const keptSynthetic: typeof synthetic.items = [];
-  for (const item of synthetic.items) {
-    const img = await readSynthetic(item.abs).catch(() => null);
+  // Each synthetic image is read and fingerprinted once, for this check and the memorisation audit.
+  const reads = await mapBounded(synthetic.items, 4, (item) => readSynthetic(item.abs).catch(() => null));
+  const readOf = new Map(synthetic.items.map((item, i) => [item.abs, reads[i]]));
+  for (const [i, item] of synthetic.items.entries()) {
+    const img = reads[i];
     const leak = img ? findLeak(heldOut, item.file, img, nearThreshold) : null;
     if (!leak) { keptSynthetic.push(item); continue; }
     if (!dropLeaks) {
@@ -171,7 +175,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   logger.info('memorisation audit: nearest real training image of every synthetic image');
   const trainRef = await buildReference(trainItems);
   const calibration = await calibrateMemorization(trainRef, [...heldOut.val.items, ...heldOut.test.items], nearThreshold);
-  const memorization = await auditMemorization(trainRef, synthetic.items.map((i) => ({ file: i.file, abs: i.abs, label: i.label })), calibration);
+  const memorization = await auditMemorization(trainRef, synthetic.items.map((i) => ({ file: i.file, abs: i.abs, label: i.label, img: readOf.get(i.abs) ?? null })), calibration);
   if (memorization.flagged_count) {
     const msg = `memorisation: ${memorization.flagged_count} of ${memorization.images} synthetic images (${(100 * memorization.rate).toFixed(1)} %) are closer to a real training image than ${100 * (1 - calibration.quantile)} % of real held-out cells are (distance ≤ ${calibration.threshold.toFixed(4)})`;
     logger.warn(msg); notes.push(msg);
