@@ -33,7 +33,7 @@ import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_
 import { trainingLineage, type LineageStep } from '../dcgan/transfer.js';
 import type { TrainOptions } from '../dcgan/types.js';
 import {
-  trainClassifier, trainOnImages, carveValidation, loadClassifier, predictImages, computeMetrics, toPart,
+  trainClassifier, trainOnImages, carveValidation, loadClassifier, readClassifierInfo, checkTrainedOn, predictImages, computeMetrics, toPart,
   loadFeatureExtractor, computeFeatures, distancesBetween, readSyntheticFolder, type LoadedClassifier, type FeatureSet, type ScorePart,
 } from '../metrics/index.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../metrics/images.js';
@@ -300,12 +300,9 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
 /** The cached reference classifier (trained here once per data, split, size and seed), or the one given. */
 async function referenceClassifier(o: Resolved, dataset: Dataset, split: SplitFile, splitFile: string, logger: Logger): Promise<LoadedClassifier> {
   if (o.reference) {
-    const ref = await loadClassifier(o.reference);
-    if (path.resolve(ref.info.training.data) !== dataset.root) {
-      ref.model.dispose();
-      throw new CellganError(`the reference classifier was trained on ${ref.info.training.data}, not on ${dataset.root}`, { file: o.reference });
-    }
-    return ref;
+    // Trained on exactly this split's training images, or GAN-test would be read against a classifier that saw test cells.
+    checkTrainedOn(await readClassifierInfo(o.reference), o.reference, dataset, split);
+    return loadClassifier(o.reference);
   }
   const dir = path.join(o.work, 'reference');
   const key = {

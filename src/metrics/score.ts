@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ensureBackend } from '../engine/index.js';
+import { ensureBackend, type LayersModel } from '../engine/index.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { buildDirAtomic, exists, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { CellganError, OptionError } from '../util/errors.js';
@@ -23,8 +23,9 @@ import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization,
 import { nearThresholdOption } from '../data/inspect.js';
 import type { Dataset, SplitFile } from '../data/types.js';
 import { decodeLabeled, readSyntheticFolder, type LabeledImages } from './images.js';
-import { trainClassifier, trainOnImages, carveValidation } from './classifier/train.js';
+import { trainClassifier, trainOnImages, carveValidation, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
 import { predictImages } from './classifier/evaluate.js';
+import { loadClassifier, readClassifierInfo, type ClassifierInfo } from './classifier/io.js';
 import { DEFAULT_ARCHITECTURE, type ClassifierArchitecture } from './classifier/model.js';
 import { computeMetrics, type MetricsReport, type Num } from './report.js';
 import { confusionChartPng } from './confusion-chart.js';
@@ -48,6 +49,13 @@ export interface ScoreOptions {
   architecture?: Partial<ClassifierArchitecture>;
   /** Cap of real training images per class for the baseline (quick runs). */
   maxPerClass?: number;
+  /**
+   * A saved classifier (`cellgan classifier train`, or the quality bench's reference) to use as
+   * the baseline instead of training one. It must have been trained on exactly this split's
+   * training images; GAN-train then uses its recipe (size, epochs, batch, learning rate,
+   * architecture, seed, class weights), and options that contradict it are refused.
+   */
+  baseline?: string;
   /** A tfjs layers model folder for the feature distances (default: the baseline classifier's penultimate layer). */
   features?: string;
   /** Compute FID/KID/precision-recall (default true). */
@@ -111,14 +119,17 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   v.nonEmptyString('--out', opts.out);
   v.nonEmptyString('--synthetic', opts.synthetic);
   if (!opts.split) throw new OptionError('Expected a split file for --split but received undefined');
-  const size = v.integer('--size', opts.size ?? 64, 8, 512);
-  const epochs = v.integer('--epochs', opts.epochs ?? 30, 1, 10_000);
-  const seed = v.seed(opts.seed ?? 0);
+  const given = opts.baseline === undefined ? null : await readClassifierInfo(v.nonEmptyString('--baseline', opts.baseline));
+  const fromBaseline: Partial<ReturnType<typeof baselineRecipe>> = given ? baselineRecipe(given, opts) : {};
+  const size = v.integer('--size', fromBaseline.size ?? opts.size ?? CLASSIFIER_DEFAULTS.size, 8, 512);
+  const epochs = v.integer('--epochs', fromBaseline.epochs ?? opts.epochs ?? CLASSIFIER_DEFAULTS.epochs, 1, 10_000);
+  const seed = v.seed(fromBaseline.seed ?? opts.seed ?? CLASSIFIER_DEFAULTS.seed);
   const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
   const withDistances = opts.distances ?? true;
   const nearThreshold = nearThresholdOption(opts.nearThreshold);
   const dropLeaks = v.boolean('--drop-leaks', opts.dropLeaks ?? false);
-  const blocks = opts.architecture?.blocks ?? DEFAULT_ARCHITECTURE.blocks;
+  const architecture = fromBaseline.architecture ?? opts.architecture;
+  const blocks = architecture?.blocks ?? DEFAULT_ARCHITECTURE.blocks;
   if (size % 2 ** blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** blocks} (the classifier halves it ${blocks} times)`, size);
   const backend = await ensureBackend();
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
@@ -127,6 +138,8 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   if (path.resolve(opts.out) === synthetic.root || path.resolve(opts.out) === dataset.root) {
     throw new CellganError('--out must not be an input folder', { file: opts.out });
   }
+  // A reused baseline must have trained on exactly this split's training images (no test image, no other set).
+  if (given) checkTrainedOn(given, opts.baseline!, dataset, split);
   const trainItems = selectSplit(dataset, split, 'train');
   const testItems = selectSplit(dataset, split, 'test');
   if (!testItems.length) throw new CellganError('the split has no test images; GAN-train and the baseline are measured on the real test split', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
@@ -183,16 +196,23 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
 
   const recipe = {
     size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
-    classWeights: opts.classWeights, architecture: opts.architecture, workers: opts.workers, logger,
+    classWeights: opts.classWeights, architecture, workers: opts.workers, logger, ...fromBaseline,
   };
   const oldCache = path.join(opts.out, FEATURES_CACHE);
   const hadCache = await exists(oldCache);
 
   return buildDirAtomic(opts.out, async (dir) => {
     if (hadCache) await fs.cp(oldCache, path.join(dir, FEATURES_CACHE), { recursive: true }).catch(() => {});
-    // Baseline: real train → real test.
-    logger.info('baseline: training on the real training split');
-    const base = await trainClassifier({ ...recipe, data: dataset, split, out: path.join(dir, 'baseline'), maxPerClass: opts.maxPerClass });
+    // Baseline: real train → real test (trained here, or the given classifier copied in so the folder stands alone).
+    let base: { model: LayersModel; info: ClassifierInfo };
+    if (opts.baseline) {
+      logger.info(`baseline: the classifier in ${opts.baseline} (trained on this split's ${given!.training.counts.train} training images)`);
+      await fs.cp(opts.baseline, path.join(dir, 'baseline'), { recursive: true });
+      base = await loadClassifier(path.join(dir, 'baseline'));
+    } else {
+      logger.info('baseline: training on the real training split');
+      base = await trainClassifier({ ...recipe, data: dataset, split, out: path.join(dir, 'baseline'), maxPerClass: opts.maxPerClass });
+    }
     try {
       const classes = base.info.classes;
       const realTest = await decodeLabeled(testItems.filter((i) => classes.includes(i.label)), classes, size, logger, 'real test images');
@@ -261,6 +281,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
           ...(base.info.training.workers ? { workers: base.info.training.workers } : {}),
           data: dataset.root, synthetic: synthetic.root, features: distances?.feature_space ?? null,
           near_threshold: nearThreshold, drop_leaks: dropLeaks, per_class_intervals: 'Wilson score 95 %',
+          baseline_from: opts.baseline ? path.resolve(opts.baseline) : null,
         },
         notes, out: opts.out,
       };
@@ -350,3 +371,32 @@ export function scoreMarkdown(s: ScoreResult): string {
 }
 
 export type { LabeledImages };
+
+/**
+ * The classifier recipe a reused baseline fixes: GAN-train must be trained the way the baseline
+ * was, or the two are not comparable. An option given that contradicts it is refused rather
+ * than silently overridden.
+ */
+function baselineRecipe(info: ClassifierInfo, opts: ScoreOptions): {
+  size: number; epochs: number; seed: number; batchSize: number; learningRate: number; patience: number;
+  lrPatience: number; classWeights: boolean; architecture: ClassifierArchitecture;
+} {
+  const t = info.training;
+  const r = {
+    size: info.inputSize, epochs: t.epochs, seed: t.seed, batchSize: t.batchSize, learningRate: t.learningRate,
+    patience: t.earlyStopping.patience, lrPatience: t.lrSchedule?.patience ?? 0, classWeights: t.classWeights !== null,
+    architecture: info.architecture,
+  };
+  const clash = (flag: string, mine: unknown, theirs: unknown) => {
+    if (mine !== undefined && mine !== theirs) {
+      throw new OptionError(`${flag} ${String(mine)} contradicts the --baseline classifier, trained with ${String(theirs)} (GAN-train uses the baseline's recipe; leave ${flag} out)`);
+    }
+  };
+  clash('--size', opts.size, r.size); clash('--epochs', opts.epochs, r.epochs); clash('--seed', opts.seed, r.seed);
+  clash('--batch', opts.batchSize, r.batchSize); clash('--lr', opts.learningRate, r.learningRate);
+  clash('--patience', opts.patience, r.patience);
+  clash('--class-weights', opts.classWeights === false ? undefined : opts.classWeights, r.classWeights);
+  clash('--max-per-class', opts.maxPerClass, t.trainSet?.maxPerClass ?? undefined);
+  for (const [k, x] of Object.entries(opts.architecture ?? {})) clash(`architecture.${k}${k === 'width' ? ' (--width)' : ''}`, x, (r.architecture as unknown as Record<string, unknown>)[k]);
+  return r;
+}

@@ -12,7 +12,8 @@ import { tempDir, SAMPLES } from '../helpers/env.js';
 import { initBackend } from '../../src/engine/index.js';
 import { runQualityBench, resolveQualityOptions, type QualityResult } from '../../src/bench/quality.js';
 import { generate } from '../../src/dcgan/index.js';
-import { featureDistances, loadClassifier, predictImages, readSyntheticFolder } from '../../src/metrics/index.js';
+import { featureDistances, loadClassifier, predictImages, readSyntheticFolder, trainClassifier } from '../../src/metrics/index.js';
+import { makeSplit } from '../../src/data/index.js';
 import { decodeLabeled } from '../../src/metrics/images.js';
 
 const tmp = tempDir('cellgan-quality-');
@@ -101,6 +102,16 @@ describe('quality benchmark', () => {
     expect(ft.gan_test.iteration).toBe(6);
     // The checkpoint at run iteration 0 holds the parent's generator: it scores as the parent's last point does.
     expect(ft.curve[0].gan_test.accuracy.value).toBe(r.curve[2].gan_test.accuracy.value);
+  });
+
+  it('--reference takes a classifier trained on the bench\'s split and refuses one trained on another split', async () => {
+    const given = await runQualityBench({ ...tiny(work), train: false, ganTrain: false, reference: path.join(work, 'reference'), out: path.join(work, 'given.json') });
+    expect(given.curve).toEqual(r.curve);
+    const other = path.join(tmp.dir, 'other-reference');
+    const split = await makeSplit(SAMPLES, { seed: 9 });
+    (await trainClassifier({ data: SAMPLES, split, out: other, size: 32, epochs: 1, maxPerClass: 6 })).model.dispose();
+    await expect(runQualityBench({ ...tiny(work), train: false, ganTrain: false, reference: other, out: path.join(work, 'other.json') }))
+      .rejects.toThrow(/the classifier was trained on \d+ images that are not this split's \d+ training images/);
   });
 
   it('rejects bad options up front', () => {

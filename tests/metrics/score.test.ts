@@ -113,6 +113,45 @@ describe('cellgan score', () => {
     expect(again.stderr).toMatch(/not empty; pass --force/);
   });
 
+  it('--baseline reuses a saved classifier trained on this split (same numbers as training it here) and refuses any other', async () => {
+    // Same recipe as the first test's score run, trained on its own by `classifier train`.
+    const clf = path.join(tmp.dir, 'clf');
+    const trained = await runCli(['classifier', 'train', '--data', SAMPLES, '--split', splitFile, '--out', clf, '--size', '16', '--epochs', '2', '--width', '4', '--seed', '2']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const info = JSON.parse(await fs.readFile(path.join(clf, 'classifier.json'), 'utf8'));
+    expect(info.training.trainSet).toMatchObject({ images: info.training.counts.train, maxPerClass: null });
+    const reused = path.join(tmp.dir, 'score-reused');
+    const base = ['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--resamples', '200', '--drop-leaks'];
+    const r = await runCli([...base, '--out', reused, '--baseline', clf]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/baseline: training/);
+    const got = JSON.parse(await fs.readFile(path.join(reused, 'score.json'), 'utf8'));
+    const trainedHere = JSON.parse(await fs.readFile(path.join(out, 'score.json'), 'utf8'));
+    for (const k of ['baseline', 'gan_test', 'gan_train']) expect(got[k], k).toEqual(trainedHere[k]);
+    expect(got.settings).toMatchObject({ size: 16, seed: 2, epochs: 2, baseline_from: clf });
+    expect(await fs.readFile(path.join(reused, 'baseline', 'weights.bin'))).toEqual(await fs.readFile(path.join(clf, 'weights.bin')));
+
+    // An option that contradicts the baseline's recipe is refused before anything runs.
+    const clash = await runCli([...base, '--out', path.join(tmp.dir, 'clash'), '--baseline', clf, '--epochs', '3']);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/--epochs 3 contradicts the --baseline classifier, trained with 2/);
+    // A classifier trained on another split may have seen this split's test images.
+    const otherSplit = path.join(tmp.dir, 'other-split.json');
+    await writeSplit(otherSplit, await makeSplit(SAMPLES, { seed: 4, val: 0.15, test: 0.25 }), { force: true });
+    const other = path.join(tmp.dir, 'clf-other');
+    expect((await runCli(['classifier', 'train', '--data', SAMPLES, '--split', otherSplit, '--out', other, '--size', '16', '--epochs', '1', '--width', '4'])).code).toBe(0);
+    const wrong = await runCli([...base, '--out', path.join(tmp.dir, 'wrong'), '--baseline', other]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`cellgan: error: ${path.join(other, 'classifier.json')}: the classifier was trained on \\d+ images that are not this split's \\d+ training images`));
+    // One that does not say what it trained on is refused too.
+    delete info.training.trainSet;
+    await fs.writeFile(path.join(other, 'classifier.json'), JSON.stringify(info));
+    const unknown = await runCli([...base, '--out', path.join(tmp.dir, 'unknown'), '--baseline', other]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/does not record its training images/);
+    for (const d of ['clash', 'wrong', 'unknown']) await expect(fs.access(path.join(tmp.dir, d))).rejects.toThrow();
+  });
+
   it('rejects bad options up front with the option named', async () => {
     const r = await runCli(['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--out', path.join(tmp.dir, 'x'), '--size', '20']);
     expect(r.code).toBe(2);

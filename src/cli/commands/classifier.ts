@@ -1,10 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { handler, type GlobalArgs, ownOptionsFirst } from '../context.js';
-import { trainClassifier, evaluateClassifier } from '../../metrics/index.js';
+import { trainClassifier, evaluateClassifier, CLASSIFIER_DEFAULTS as D, DEFAULT_ARCHITECTURE } from '../../metrics/index.js';
 
 interface TrainArgs extends GlobalArgs {
-  data: string; labels?: string; split?: string; size: number; out: string; epochs: number; batch: number; lr?: number;
-  'class-weights'?: boolean; init?: string; seed: number; force?: boolean; patience: number; 'lr-patience': number; augment: boolean; workers: number;
+  data: string; labels?: string; split?: string; size?: number; out: string; epochs?: number; batch?: number; lr?: number;
+  'class-weights'?: boolean; init?: string; seed?: number; force?: boolean; patience?: number; 'lr-patience'?: number; augment?: boolean; workers?: number;
   'max-per-class'?: number; width?: number; checkpoint?: string;
 }
 
@@ -20,20 +20,20 @@ const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     .option('data', { type: 'string', demandOption: true, describe: 'ImageFolder root (<class>/<image>)' })
     .option('labels', { type: 'string', describe: 'labels CSV instead of class folders' })
     .option('split', { type: 'string', describe: 'split.json (cellgan split); without it 10 % of the data is held out for validation' })
-    .option('size', { type: 'number', default: 64, describe: 'input size in pixels (multiple of 16)' })
+    .option('size', { type: 'number', defaultDescription: `${D.size}; with --init the parent's`, describe: 'input size in pixels (multiple of 16)' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder (model.json, weights.bin, classifier.json)' })
-    .option('epochs', { type: 'number', default: 30, describe: 'maximum epochs (early stopping on val loss)' })
-    .option('batch', { type: 'number', default: 32 })
-    .option('lr', { type: 'number', describe: 'Adam learning rate (default 1e-3, 3e-4 with --init)' })
-    .option('patience', { type: 'number', default: 5, describe: 'epochs without val-loss improvement before stopping' })
-    .option('lr-patience', { type: 'number', default: 2, describe: 'epochs without val-loss improvement before the learning rate is halved (0: constant rate)' })
-    .option('augment', { type: 'boolean', default: true, describe: 'random flips and 90° rotations (--no-augment to disable)' })
+    .option('epochs', { type: 'number', defaultDescription: String(D.epochs), describe: 'maximum epochs (early stopping on val loss)' })
+    .option('batch', { type: 'number', defaultDescription: String(D.batchSize) })
+    .option('lr', { type: 'number', defaultDescription: `${D.learningRate}, ${D.learningRateFineTune} with --init`, describe: 'Adam learning rate' })
+    .option('patience', { type: 'number', defaultDescription: String(D.patience), describe: 'epochs without val-loss improvement before stopping' })
+    .option('lr-patience', { type: 'number', defaultDescription: String(D.lrPatience), describe: 'epochs without val-loss improvement before the learning rate is halved (0: constant rate)' })
+    .option('augment', { type: 'boolean', defaultDescription: String(D.augment), describe: 'random flips and 90° rotations (--no-augment to disable)' })
     .option('class-weights', { type: 'boolean', describe: 'weight the loss by inverse class frequency' })
     .option('init', { type: 'string', describe: 'saved classifier folder to fine-tune from (transfer learning)' })
     .option('max-per-class', { type: 'number', describe: 'use at most this many training images per class (quick runs)' })
-    .option('width', { type: 'number', describe: 'filters of the first conv block (default 16)' })
-    .option('seed', { type: 'number', default: 0 })
-    .option('workers', { type: 'number', default: 0, describe: 'worker threads for data-parallel classifier training (2 uses both cores of a 2-core machine on wasm; 0: this thread). Batch norm sees each worker\'s shard, so the count changes the result' })
+    .option('width', { type: 'number', defaultDescription: String(DEFAULT_ARCHITECTURE.width), describe: 'filters of the first conv block' })
+    .option('seed', { type: 'number', defaultDescription: String(D.seed) })
+    .option('workers', { type: 'number', defaultDescription: String(D.workers), describe: 'worker threads for data-parallel classifier training (2 uses both cores of a 2-core machine on wasm; 0: this thread). Batch norm sees each worker\'s shard, so the count changes the result' })
     .option('checkpoint', { type: 'string', describe: 'also save the best-so-far classifier here after each improving epoch' })
     .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }),
   handler: handler<TrainArgs>(async (args, ctx) => {

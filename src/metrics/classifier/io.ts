@@ -59,6 +59,10 @@ export interface ClassifierInfo {
     data: string;
     counts: { train: number; val: number };
     valSource: 'split' | 'carved-from-train' | 'none';
+    /** The real training images (sha256 of their sorted class/path lines, see trainSetDigest); absent for synthetic training sets and older classifiers. */
+    trainSet?: { images: number; sha256: string; maxPerClass: number | null };
+    /** Fraction carved for validation when the split had none (recorded with trainSet). */
+    valFraction?: number;
     seconds: number;
     backend: string;
     /** Worker threads of data-parallel training; absent when trained in one thread. */

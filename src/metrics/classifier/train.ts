@@ -12,12 +12,13 @@ import { Rng, deriveSeed } from '../../util/rng.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { buildDirAtomic } from '../../util/atomic.js';
 import { CellganError } from '../../util/errors.js';
+import { hashBytes } from '../../util/hash.js';
 import * as v from '../../util/validate.js';
 import { loadDataset, readSplit, selectSplit } from '../../data/dataset.js';
 import type { Dataset, DatasetItem, SplitFile } from '../../data/types.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../images.js';
 import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArchitecture } from './model.js';
-import { loadClassifier, readClassifierInfo, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
+import { CLASSIFIER_JSON, loadClassifier, readClassifierInfo, saveLayersModel, writeClassifierInfo, type ClassifierInfo, type EpochRecord } from './io.js';
 import { trainStep, type StepBatch } from './step.js';
 import { createParallelClassifierStep, type ParallelClassifierStep } from './parallel.js';
 import { workerBackendFor } from '../../engine/parallel/index.js';
@@ -80,7 +81,15 @@ export interface TrainOnImagesOptions extends Omit<TrainClassifierOptions, 'data
   val?: LabeledImages;
   /** Recorded in classifier.json. */
   dataDescription: string;
+  /** The real training images (trainSetDigest) and their cap, recorded so the classifier can be reused as a baseline. */
+  trainSet?: { images: number; sha256: string; maxPerClass: number | null };
 }
+
+/** Every default of classifier training, read by resolveOptions and by the CLI's --help (stated once). */
+export const CLASSIFIER_DEFAULTS = {
+  size: 64, epochs: 30, batchSize: 32, learningRate: 1e-3, learningRateFineTune: 3e-4, patience: 5, lrPatience: 2,
+  augment: true, seed: 0, valFraction: 0.1, workers: 0,
+} as const;
 
 interface Resolved {
   size: number; epochs: number; batchSize: number; learningRate: number; classWeights: boolean;
@@ -94,21 +103,21 @@ function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: numb
   v.integer('architecture.width', arch.width, 1, 256);
   v.integer('architecture.featureUnits', arch.featureUnits, 2, 1024);
   v.number('architecture.dropout', arch.dropout, 0, 0.95);
-  const size = v.integer('--size', o.size ?? initSize ?? 64, 8, 512);
+  const size = v.integer('--size', o.size ?? initSize ?? CLASSIFIER_DEFAULTS.size, 8, 512);
   if (size % 2 ** arch.blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** arch.blocks} (the model halves it ${arch.blocks} times)`, size);
   return {
     size,
-    epochs: v.integer('--epochs', o.epochs ?? 30, 1, 10_000),
-    batchSize: v.integer('--batch', o.batchSize ?? 32, 1, 4096),
-    learningRate: v.number('--lr', o.learningRate ?? (o.init ? 3e-4 : 1e-3), 0, 1, { exclusiveMin: true }),
+    epochs: v.integer('--epochs', o.epochs ?? CLASSIFIER_DEFAULTS.epochs, 1, 10_000),
+    batchSize: v.integer('--batch', o.batchSize ?? CLASSIFIER_DEFAULTS.batchSize, 1, 4096),
+    learningRate: v.number('--lr', o.learningRate ?? (o.init ? CLASSIFIER_DEFAULTS.learningRateFineTune : CLASSIFIER_DEFAULTS.learningRate), 0, 1, { exclusiveMin: true }),
     classWeights: v.boolean('--class-weights', o.classWeights ?? false),
-    patience: v.integer('--patience', o.patience ?? 5, 1, 10_000),
-    lrPatience: v.integer('--lr-patience', o.lrPatience ?? 2, 0, 10_000),
-    augment: v.boolean('--augment', o.augment ?? true),
-    seed: v.seed(o.seed ?? 0),
-    valFraction: v.number('valFraction', o.valFraction ?? 0.1, 0, 0.9),
+    patience: v.integer('--patience', o.patience ?? CLASSIFIER_DEFAULTS.patience, 1, 10_000),
+    lrPatience: v.integer('--lr-patience', o.lrPatience ?? CLASSIFIER_DEFAULTS.lrPatience, 0, 10_000),
+    augment: v.boolean('--augment', o.augment ?? CLASSIFIER_DEFAULTS.augment),
+    seed: v.seed(o.seed ?? CLASSIFIER_DEFAULTS.seed),
+    valFraction: v.number('valFraction', o.valFraction ?? CLASSIFIER_DEFAULTS.valFraction, 0, 0.9),
     architecture: arch,
-    workers: v.workers(o.workers ?? 0),
+    workers: v.workers(o.workers ?? CLASSIFIER_DEFAULTS.workers),
   };
 }
 
@@ -135,15 +144,8 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
   if (opts.out !== undefined) v.nonEmptyString('--out', opts.out);
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
-  const rng = new Rng(deriveSeed('classifier-data', r.seed));
-  let trainItems = split ? selectSplit(dataset, split, 'train') : dataset.items;
-  let valItems = split ? selectSplit(dataset, split, 'val') : [];
-  let valSource: ClassifierInfo['training']['valSource'] = 'split';
-  if (!valItems.length) {
-    ({ train: trainItems, val: valItems } = carveValidation(trainItems, r.valFraction, rng.fork('val')));
-    valSource = valItems.length ? 'carved-from-train' : 'none';
-  }
-  if (opts.maxPerClass) trainItems = capPerClass(trainItems, opts.maxPerClass, rng.fork('cap'));
+  const { trainItems, valSource, ...selected } = selectClassifierData(dataset, split, { seed: r.seed, valFraction: r.valFraction, maxPerClass: opts.maxPerClass });
+  let valItems = selected.valItems;
   if (!trainItems.length) throw new CellganError('the training split is empty', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
   const classes = [...new Set(trainItems.map((i) => i.label))].sort();
   if (classes.length < 2) throw new CellganError(`need at least 2 classes to train a classifier, found ${classes.length}`, { file: dataset.root });
@@ -151,8 +153,53 @@ export async function trainClassifier(opts: TrainClassifierOptions): Promise<Tra
   logger.info(`decoding ${trainItems.length} training and ${valItems.length} validation images at ${r.size} px`);
   const train = await decodeLabeled(trainItems, classes, r.size, logger, 'training images');
   const val = valItems.length ? await decodeLabeled(valItems, classes, r.size, logger, 'validation images') : undefined;
-  const result = await trainOnImages({ ...opts, ...r, classes, train, val, dataDescription: dataset.root }, valSource);
+  const trainSet = { ...trainSetDigest(trainItems), maxPerClass: opts.maxPerClass ?? null };
+  const result = await trainOnImages({ ...opts, ...r, classes, train, val, dataDescription: dataset.root, trainSet }, valSource);
   return result;
+}
+
+/**
+ * The real images a classifier trained on a dataset's split uses: the split's train images
+ * (less a seeded stratified validation carve-out when the split has no val images), capped
+ * per class by `maxPerClass`. One function, so a saved classifier's training set can be
+ * re-derived and checked (checkTrainedOn).
+ */
+export function selectClassifierData(
+  dataset: Dataset, split: SplitFile | undefined, o: { seed: number; valFraction: number; maxPerClass?: number | null },
+): { trainItems: DatasetItem[]; valItems: DatasetItem[]; valSource: ClassifierInfo['training']['valSource'] } {
+  const rng = new Rng(deriveSeed('classifier-data', o.seed));
+  let trainItems = split ? selectSplit(dataset, split, 'train') : dataset.items;
+  let valItems = split ? selectSplit(dataset, split, 'val') : [];
+  let valSource: ClassifierInfo['training']['valSource'] = 'split';
+  if (!valItems.length) {
+    ({ train: trainItems, val: valItems } = carveValidation(trainItems, o.valFraction, rng.fork('val')));
+    valSource = valItems.length ? 'carved-from-train' : 'none';
+  }
+  if (o.maxPerClass) trainItems = capPerClass(trainItems, o.maxPerClass, rng.fork('cap'));
+  return { trainItems, valItems, valSource };
+}
+
+/** Digest of a training set: sha256 over its sorted `class<TAB>path-under-the-data-root` lines (independent of where the data lives). */
+export function trainSetDigest(items: DatasetItem[]): { images: number; sha256: string } {
+  const lines = items.map((i) => `${i.label}\t${i.file}`).sort();
+  return { images: items.length, sha256: hashBytes(lines.join('\n')) };
+}
+
+/**
+ * Refuses a saved classifier unless it was trained on exactly the training images this dataset
+ * and split give (same classes too): a classifier that saw a test or validation image would
+ * inflate every accuracy read against it, and one trained on other images is another baseline.
+ */
+export function checkTrainedOn(info: ClassifierInfo, dir: string, dataset: Dataset, split: SplitFile | undefined): void {
+  const recorded = info.training.trainSet;
+  if (!recorded) {
+    throw new CellganError('classifier.json does not record its training images (trained before cellgan recorded them, or on decoded images); retrain it with `cellgan classifier train --split` on this split', { file: path.join(dir, CLASSIFIER_JSON) });
+  }
+  const { trainItems } = selectClassifierData(dataset, split, { seed: info.training.seed, valFraction: info.training.valFraction ?? CLASSIFIER_DEFAULTS.valFraction, maxPerClass: recorded.maxPerClass });
+  const here = trainSetDigest(trainItems);
+  if (here.sha256 !== recorded.sha256) {
+    throw new CellganError(`the classifier was trained on ${recorded.images} images that are not this split's ${here.images} training images${recorded.maxPerClass ? ` (capped at ${recorded.maxPerClass} per class)` : ''} (sha256 ${recorded.sha256.slice(0, 12)} ≠ ${here.sha256.slice(0, 12)}); use a classifier trained on this data and split`, { file: path.join(dir, CLASSIFIER_JSON) });
+  }
 }
 
 function capPerClass(items: DatasetItem[], max: number, rng: Rng): DatasetItem[] {
@@ -201,6 +248,7 @@ export async function trainOnImages(opts: TrainOnImagesOptions, valSource: Class
       lrSchedule: { kind: 'reduce-on-plateau', factor: schedule.factor, patience: schedule.patience },
       earlyStopping: { patience: r.patience, monitor: 'val_loss', bestEpoch: best.epoch || history.length, stoppedEpoch: Math.min(stoppedEpoch, history.length) },
       init, data: opts.dataDescription, counts: { train: n, val: val?.labels.length ?? 0 }, valSource,
+      ...(opts.trainSet ? { trainSet: opts.trainSet, valFraction: r.valFraction } : {}),
       seconds: (Date.now() - started) / 1000, backend: backend.name,
       ...(r.workers ? { workers: r.workers } : {}),
     },
