@@ -143,12 +143,12 @@ export interface MemorizationAudit {
 /** Synthetic–training pairs kept in `closest` (and shown in report.html). */
 export const CLOSEST_PAIRS = 12;
 
-/** Flags the synthetic images (file = path for the report, abs = on disk) closer to a training image than calibrated. */
 /** A synthetic image for the audit; `img` when the caller has already read it (null: undecodable). */
 export interface SyntheticToAudit { file: string; abs: string; label: string; img?: SyntheticRead | null }
 /** What readSynthetic returns. */
 export type SyntheticRead = Awaited<ReturnType<typeof readSynthetic>>;
 
+/** Flags the synthetic images (file = path for the report, abs = on disk) closer to a training image than calibrated. */
 export async function auditMemorization(
   train: RealReference, synthetic: readonly SyntheticToAudit[], calibration: MemorizationCalibration, opts: { concurrency?: number } = {},
 ): Promise<MemorizationAudit> {

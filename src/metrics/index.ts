@@ -1,4 +1,4 @@
-export { trainClassifier, trainOnImages, predictProbabilities, carveValidation, transferFrom, checkTrainedOn, selectClassifierData, trainSetDigest, CLASSIFIER_DEFAULTS } from './classifier/train.js';
+export { trainClassifier, trainOnImages, predictProbabilities, carveValidation, transferFrom, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
 export type { TrainClassifierOptions, TrainClassifierResult, TrainOnImagesOptions } from './classifier/train.js';
 export { evaluateClassifier, predictImages, predictionsCsv } from './classifier/evaluate.js';
 export type { EvaluateClassifierOptions, EvaluateClassifierResult, Prediction, ImageEvaluation } from './classifier/evaluate.js';

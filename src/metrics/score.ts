@@ -196,7 +196,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
 
   const recipe = {
     size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
-    classWeights: opts.classWeights, architecture, workers: opts.workers, logger, ...fromBaseline,
+    classWeights: opts.classWeights, architecture, workers: opts.workers, logger, ...fromBaseline, // a reused baseline's recipe wins
   };
   const oldCache = path.join(opts.out, FEATURES_CACHE);
   const hadCache = await exists(oldCache);
@@ -395,7 +395,7 @@ function baselineRecipe(info: ClassifierInfo, opts: ScoreOptions): {
   clash('--size', opts.size, r.size); clash('--epochs', opts.epochs, r.epochs); clash('--seed', opts.seed, r.seed);
   clash('--batch', opts.batchSize, r.batchSize); clash('--lr', opts.learningRate, r.learningRate);
   clash('--patience', opts.patience, r.patience);
-  clash('--class-weights', opts.classWeights === false ? undefined : opts.classWeights, r.classWeights);
+  clash('--class-weights', opts.classWeights, r.classWeights);
   clash('--max-per-class', opts.maxPerClass, t.trainSet?.maxPerClass ?? undefined);
   for (const [k, x] of Object.entries(opts.architecture ?? {})) clash(`architecture.${k}${k === 'width' ? ' (--width)' : ''}`, x, (r.architecture as unknown as Record<string, unknown>)[k]);
   return r;
