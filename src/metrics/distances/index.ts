@@ -13,7 +13,7 @@ import { readSyntheticFolder } from '../images.js';
 import { computeFeatures, loadFeatureExtractor, type FeatureExtractor, type FeatureSet } from './features.js';
 import { frechetDistance } from './fid.js';
 import { distanceRegistry } from './registry.js';
-import type { ClassDistances, DistanceOptions } from './types.js';
+import { DISTANCE_DEFAULTS, type ClassDistances, type DistanceOptions } from './types.js';
 import { num } from '../report.js';
 import { Rng } from '../../util/rng.js';
 
@@ -36,7 +36,7 @@ export interface FeatureDistancesOptions {
   features?: string;
   /** Folder for cached features (e.g. <score out>/features-cache). */
   cacheDir?: string;
-  /** Neighbourhood size of precision/recall (default 3, as in the paper). */
+  /** Neighbourhood size of precision/recall (default 3, as in the paper: DISTANCE_DEFAULTS). */
   k?: number;
   kidSubsetSize?: number;
   kidSubsets?: number;
@@ -64,10 +64,10 @@ export async function featureDistances(opts: FeatureDistancesOptions): Promise<F
   const logger = opts.logger ?? silentLogger;
   const modelDir = opts.features ?? opts.model;
   if (!modelDir) throw new OptionError('Expected a classifier folder (model) or a tfjs layers model folder (--features) for feature distances but received neither');
-  const k = v.integer('--k', opts.k ?? 3, 1, 100);
-  const kidSubsetSize = v.integer('--kid-subset-size', opts.kidSubsetSize ?? 1000, 2);
-  const kidSubsets = v.integer('--kid-subsets', opts.kidSubsets ?? 100, 1, 10_000);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0);
+  const k = v.integer('--k', opts.k ?? DISTANCE_DEFAULTS.k, 1, 100);
+  const kidSubsetSize = v.integer('--kid-subset-size', opts.kidSubsetSize ?? DISTANCE_DEFAULTS.kidSubsetSize, 2);
+  const kidSubsets = v.integer('--kid-subsets', opts.kidSubsets ?? DISTANCE_DEFAULTS.kidSubsets, 1, 10_000);
+  const seed = v.integer('--seed', opts.seed ?? DISTANCE_DEFAULTS.seed, 0);
   await ensureBackend();
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;

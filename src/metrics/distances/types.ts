@@ -14,6 +14,9 @@ export interface DistanceOptions {
   seed: number;
 }
 
+/** The distance options' defaults, for featureDistances, the formulas' own optional arguments and the quality bench. */
+export const DISTANCE_DEFAULTS = { k: 3, kidSubsetSize: 1000, kidSubsets: 100, seed: 0 } as const satisfies DistanceOptions;
+
 export interface ClassDistances {
   n_real: number;
   n_fake: number;
