@@ -42,7 +42,7 @@ import * as v from '../src/util/validate.js';
 import { loadDataset, makeSplit, readSplit, writeSplit, type Dataset, type SplitFile, type DatasetItem } from '../src/data/index.js';
 import { train, generate, readRun } from '../src/dcgan/index.js';
 import { trainClassifier, evaluateClassifier } from '../src/metrics/index.js';
-import { exportDataset } from '../src/augment/index.js';
+import { exportDataset } from '../src/export/index.js';
 import { VERSION } from '../src/version.js';
 
 interface Args {

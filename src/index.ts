@@ -5,7 +5,7 @@
 export * from './data/index.js';
 export * from './dcgan/index.js';
 export * from './metrics/index.js';
-export * from './augment/index.js';
+export * from './export/index.js';
 export * from './pipeline/index.js';
 export * from './util/index.js';
 export { initBackend, ensureBackend, currentBackend, describeBackend, BACKENDS } from './engine/index.js';

@@ -38,6 +38,7 @@ import {
 } from '../metrics/index.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../metrics/images.js';
 import { rowsOf } from '../metrics/distances/index.js';
+import { DISTANCE_DEFAULTS } from '../metrics/distances/types.js';
 import { chartToPng, type ChartSpec } from '../util/charts.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
 import { hashFile } from '../util/hash.js';
@@ -348,7 +349,7 @@ async function scoreCheckpoint(
     const perClass: CurvePoint['per_class'] = {};
     for (const c of runClasses) {
       const real = realByClass.get(c), f = fake.get(c);
-      const dist = real && f ? distancesBetween(real, f, { k: 3, kidSubsetSize: 1000, kidSubsets: o.kidSubsets, seed: o.seed }, c, silentLogger) : null;
+      const dist = real && f ? distancesBetween(real, f, { k: DISTANCE_DEFAULTS.k, kidSubsetSize: DISTANCE_DEFAULTS.kidSubsetSize, kidSubsets: o.kidSubsets, seed: o.seed }, c, silentLogger) : null;
       const k = classes.indexOf(c);
       perClass[c] = { fid: dist?.fid ?? null, kid: dist?.kid.value ?? null, diversity_ratio: realDiversity[c] > 0 ? classDiversity(set, k) / realDiversity[c] : 0 };
     }

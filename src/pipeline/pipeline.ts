@@ -23,7 +23,7 @@ import type { Dataset } from '../data/types.js';
 import { readSplit, selectSplit } from '../data/dataset.js';
 import { train, generate, readRun, RECIPE_NAMES, parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from '../dcgan/index.js';
 import { score } from '../metrics/index.js';
-import { exportDataset } from '../augment/index.js';
+import { exportDataset } from '../export/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
 import { fingerprintData, fingerprintFiles, readState, writeState, type PipelineState, type StageName } from './state.js';
 import { openSharedStage, runStages, type StageDefinition, type StageOutcome } from './runner.js';

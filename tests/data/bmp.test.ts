@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkImage, decodeImage, inspect, loadDataset } from '../../src/data/index.js';
-import { readRgb } from '../../src/augment/classic.js';
+import { readRgb } from '../../src/export/classic.js';
 import { PBC_RAW, tempDir } from '../helpers/env.js';
 
 /** A 24-bit BI_RGB BMP of raw RGB pixels, rows padded to 4 bytes; bottom-up unless topDown. */

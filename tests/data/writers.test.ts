@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { csvField, formatCsv, parseCsv } from '../../src/data/csv.js';
 import { parseJsonl, readJsonl } from '../../src/data/jsonl.js';
 import { hasImageExtension, IMAGE_EXTENSIONS } from '../../src/data/formats.js';
-import { toCsv } from '../../src/augment/export.js';
+import { toCsv } from '../../src/export/export.js';
 import { predictionsCsv } from '../../src/metrics/classifier/evaluate.js';
 import { tempDir } from '../helpers/env.js';
 

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { handler, printResult, JSON_OPTION, type GlobalArgs } from '../context.js';
 import { Progress } from '../../util/progress.js';
-import { exportDataset, type ExportPhase } from '../../augment/index.js';
+import { exportDataset, type ExportPhase } from '../../export/index.js';
 import { DEFAULT_NEAR_THRESHOLD } from '../../data/near.js';
 
 interface Args extends GlobalArgs {

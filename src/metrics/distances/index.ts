@@ -12,9 +12,9 @@ import type { Dataset, DatasetItem, SplitFile, SplitName } from '../../data/type
 import { readSyntheticFolder } from '../images.js';
 import { computeFeatures, loadFeatureExtractor, type FeatureExtractor, type FeatureSet } from './features.js';
 import { frechetDistance } from './fid.js';
-import { kernelInceptionDistance } from './kid.js';
-import { precisionRecall } from './precision-recall.js';
-import { num, type Num } from '../report.js';
+import { distanceRegistry } from './registry.js';
+import { DISTANCE_DEFAULTS, type ClassDistances, type DistanceOptions } from './types.js';
+import { num } from '../report.js';
 import { Rng } from '../../util/rng.js';
 
 export interface FeatureDistancesOptions {
@@ -36,39 +36,12 @@ export interface FeatureDistancesOptions {
   features?: string;
   /** Folder for cached features (e.g. <score out>/features-cache). */
   cacheDir?: string;
-  /** Neighbourhood size of precision/recall (default 3, as in the paper). */
+  /** Neighbourhood size of precision/recall (default 3, as in the paper: DISTANCE_DEFAULTS). */
   k?: number;
   kidSubsetSize?: number;
   kidSubsets?: number;
   seed?: number;
   logger?: Logger;
-}
-
-export interface ClassDistances {
-  n_real: number;
-  n_fake: number;
-  fid: Num;
-  kid: { value: Num; std: Num; subset_size: number; subsets: number };
-  precision: Num;
-  recall: Num;
-  k: number;
-  /**
-   * What FID reads like between two sets of real images of this class: the
-   * same real images against `n` other real ones (the reference subset), and
-   * the synthetic images cut to the same `n`, so the two FIDs have equal
-   * sample sizes on both sides. Absent without a reference subset.
-   */
-  reference?: ReferenceFid;
-  warnings: string[];
-}
-
-export interface ReferenceFid {
-  /** Images on the second side of both FIDs: min(n_fake, reference images of the class). */
-  n: number;
-  /** FID(real, n reference images). */
-  fid_real: Num;
-  /** FID(real, n synthetic images): `fid` itself when n = n_fake. */
-  fid_synthetic: Num;
 }
 
 export interface FeatureDistancesResult {
@@ -91,10 +64,10 @@ export async function featureDistances(opts: FeatureDistancesOptions): Promise<F
   const logger = opts.logger ?? silentLogger;
   const modelDir = opts.features ?? opts.model;
   if (!modelDir) throw new OptionError('Expected a classifier folder (model) or a tfjs layers model folder (--features) for feature distances but received neither');
-  const k = v.integer('--k', opts.k ?? 3, 1, 100);
-  const kidSubsetSize = v.integer('--kid-subset-size', opts.kidSubsetSize ?? 1000, 2);
-  const kidSubsets = v.integer('--kid-subsets', opts.kidSubsets ?? 100, 1, 10_000);
-  const seed = v.integer('--seed', opts.seed ?? 0, 0);
+  const k = v.integer('--k', opts.k ?? DISTANCE_DEFAULTS.k, 1, 100);
+  const kidSubsetSize = v.integer('--kid-subset-size', opts.kidSubsetSize ?? DISTANCE_DEFAULTS.kidSubsetSize, 2);
+  const kidSubsets = v.integer('--kid-subsets', opts.kidSubsets ?? DISTANCE_DEFAULTS.kidSubsets, 1, 10_000);
+  const seed = v.integer('--seed', opts.seed ?? DISTANCE_DEFAULTS.seed, 0);
   await ensureBackend();
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
@@ -192,8 +165,11 @@ export function rowsOf(set: FeatureSet, keep: (file: string) => boolean): Featur
   return { rows, n: idx.length, d: set.d, files: idx.map((i) => set.files[i]), cached: set.cached };
 }
 
-/** FID, KID and precision/recall between two feature sets, with warnings for small samples. */
-export function distancesBetween(real: FeatureSet, fake: FeatureSet, o: { k: number; kidSubsetSize: number; kidSubsets: number; seed: number }, label: string, logger: Logger): ClassDistances {
+/**
+ * Every registered distance (registry.ts: FID, KID, precision/recall) between
+ * two feature sets, in the registry's order, with warnings for small samples.
+ */
+export function distancesBetween(real: FeatureSet, fake: FeatureSet, o: DistanceOptions, label: string, logger: Logger): ClassDistances {
   const d = real.d;
   const warnings: string[] = [];
   const small = ([['real', real.n], ['synthetic', fake.n]] as const).filter(([, n]) => n < d);
@@ -202,14 +178,9 @@ export function distancesBetween(real: FeatureSet, fake: FeatureSet, o: { k: num
   }
   if (real.n < 2 || fake.n < 2) warnings.push('FID, KID and precision/recall need at least 2 real and 2 synthetic images');
   for (const w of warnings) logger.warn(`${label}: ${w}`);
-  const kid = kernelInceptionDistance(real.rows, real.n, fake.rows, fake.n, d, { subsetSize: o.kidSubsetSize, subsets: o.kidSubsets, seed: o.seed });
-  const pr = precisionRecall(real.rows, real.n, fake.rows, fake.n, d, o.k);
-  return {
-    n_real: real.n, n_fake: fake.n,
-    fid: num(frechetDistance(real.rows, real.n, fake.rows, fake.n, d)),
-    kid: { value: num(kid.value), std: num(kid.std), subset_size: kid.subsetSize, subsets: kid.subsets },
-    precision: num(pr.precision), recall: num(pr.recall), k: pr.k, warnings,
-  };
+  const fields: Partial<ClassDistances> = {};
+  for (const m of distanceRegistry.values()) Object.assign(fields, m.fields(m.compute(real, fake, o)));
+  return { n_real: real.n, n_fake: fake.n, ...fields, warnings } as ClassDistances;
 }
 
 export { frechetDistance } from './fid.js';
@@ -217,4 +188,5 @@ export { kernelInceptionDistance, mmdUnbiased } from './kid.js';
 export { precisionRecall } from './precision-recall.js';
 export { symmetricEigen, sqrtPsd, traceSqrtProduct, meanAndCovariance } from './linalg.js';
 export { loadFeatureExtractor, computeFeatures } from './features.js';
+export type { ClassDistances, ReferenceFid, DistanceOptions } from './types.js';
 export type { FeatureExtractor, FeatureSet } from './features.js';

@@ -5,6 +5,7 @@
  * the smaller set, so small classes still get a value (with a larger spread).
  */
 import { Rng, deriveSeed } from '../../util/rng.js';
+import { DISTANCE_DEFAULTS } from './types.js';
 
 export interface KidResult { value: number; std: number; subsetSize: number; subsets: number }
 
@@ -28,10 +29,10 @@ export function mmdUnbiased(a: Float64Array, ia: number[], b: Float64Array, ib: 
 
 export function kernelInceptionDistance(a: Float64Array, nA: number, b: Float64Array, nB: number, d: number,
   opts: { subsetSize?: number; subsets?: number; seed?: number } = {}): KidResult {
-  const m = Math.min(opts.subsetSize ?? 1000, nA, nB);
-  const subsets = opts.subsets ?? 100;
+  const m = Math.min(opts.subsetSize ?? DISTANCE_DEFAULTS.kidSubsetSize, nA, nB);
+  const subsets = opts.subsets ?? DISTANCE_DEFAULTS.kidSubsets;
   if (m < 2) return { value: NaN, std: NaN, subsetSize: m, subsets: 0 };
-  const rng = new Rng(deriveSeed('kid', opts.seed ?? 0));
+  const rng = new Rng(deriveSeed('kid', opts.seed ?? DISTANCE_DEFAULTS.seed));
   const pick = (n: number): number[] => rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, m);
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) values.push(mmdUnbiased(a, pick(nA), b, pick(nB), d));

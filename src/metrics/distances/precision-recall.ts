@@ -5,6 +5,7 @@
  * precision = fraction of synthetic points inside the real manifold (realism);
  * recall = fraction of real points inside the synthetic manifold (coverage).
  */
+import { DISTANCE_DEFAULTS } from './types.js';
 
 function squaredDistances(a: Float64Array, nA: number, b: Float64Array, nB: number, d: number): Float64Array {
   const out = new Float64Array(nA * nB);
@@ -42,7 +43,7 @@ function coverage(cross: Float64Array, nQuery: number, nRef: number, refRadii: F
 
 export interface PrecisionRecall { precision: number; recall: number; k: number }
 
-export function precisionRecall(real: Float64Array, nReal: number, fake: Float64Array, nFake: number, d: number, k = 3): PrecisionRecall {
+export function precisionRecall(real: Float64Array, nReal: number, fake: Float64Array, nFake: number, d: number, k: number = DISTANCE_DEFAULTS.k): PrecisionRecall {
   const kk = Math.min(k, nReal - 1, nFake - 1);
   if (kk < 1) return { precision: NaN, recall: NaN, k: kk };
   const rr = squaredDistances(real, nReal, real, nReal, d);

@@ -1,5 +1,6 @@
-export { exportDataset, resolveExportOptions, parseMix, toCsv as manifestToCsv, EXPORT_FORMATS, ORIGINS as EXPORT_ORIGINS } from './export.js';
-export type { ExportOptions, ExportResult, ExportCounts, ExportFormat, ExportPhase, GeneratorUse, ExportManifestRow, Origin as ExportOrigin } from './export.js';
+export { exportDataset, resolveExportOptions, parseMix, toCsv as manifestToCsv } from './export.js';
+export { EXPORT_FORMATS, ORIGINS as EXPORT_ORIGINS } from './types.js';
+export type { ExportOptions, ExportResult, ExportCounts, ExportFormat, ExportPhase, GeneratorUse, ExportManifestRow, Origin as ExportOrigin } from './types.js';
 export {
   AUGMENT_KINDS, COLOR_LIMITS, PNG_OPTIONS, applyTransform, drawTransform, geometriesFor, parseTransform, transformToString, variantsPerImage,
 } from './classic.js';

@@ -3,7 +3,7 @@
  * (and a rerun completes), a killed --force rebuild keeps the old output, and
  * exporting thousands of images streams (bounded images in flight, flat RSS).
  * Sizes are small for the suite's budget; the 10,000-image memory check is
- * tests/augment/memory.test.ts (CLI in a child, forced GC, peak RSS compared
+ * tests/export/memory.test.ts (CLI in a child, forced GC, peak RSS compared
  * with a 1,000-image export), and notes/augment.md has the 10,000 × 128 px
  * measurement.
  */
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { exportDataset, type ExportManifestRow } from '../../src/augment/index.js';
+import { exportDataset, type ExportManifestRow } from '../../src/export/index.js';
 import { SAMPLES, runCli, tempDir } from '../helpers/env.js';
 import { CLASSES, hashTree, readJsonl, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
 

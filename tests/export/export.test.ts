@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { exportDataset, type ExportManifestRow } from '../../src/augment/index.js';
+import { exportDataset, type ExportManifestRow } from '../../src/export/index.js';
 import { CellganError } from '../../src/util/errors.js';
 import { SAMPLES, tempDir } from '../helpers/env.js';
 import { parse as parseYaml } from 'yaml';
 import { CLASSES, hashTree, readJsonl, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
-import { hfLicense } from '../../src/augment/card.js';
+import { hfLicense } from '../../src/export/card.js';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const META = new Set(['manifest.csv', 'manifest.jsonl', 'dataset.json', 'README.md']);

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import {
   allocate, applyTransform, drawTransform, geometriesFor, parseMix, parseTransform, planExport, transformToString, variantsPerImage,
   type AugmentKind, type SyntheticImage,
-} from '../../src/augment/index.js';
+} from '../../src/export/index.js';
 import { Rng } from '../../src/util/rng.js';
 import type { DatasetItem } from '../../src/data/types.js';
 

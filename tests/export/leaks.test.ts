@@ -9,7 +9,7 @@ import { promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportDataset } from '../../src/augment/index.js';
+import { exportDataset } from '../../src/export/index.js';
 import { SAMPLES, tempDir } from '../helpers/env.js';
 import { CLASSES, hashTree, readJsonl, writeSyntheticFolder, writeUnevenSplit } from './helpers.js';
 

@@ -7,11 +7,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ExportMemorization } from './export.js';
 import type { FileProblem, SplitName } from '../data/types.js';
 import { SPLIT_NAMES } from '../data/types.js';
 import type { AugmentKind } from './classic.js';
-import type { ExportCounts, ExportFormat, GeneratorUse, Origin } from './export.js';
+import { ORIGINS, type ExportCounts, type ExportFormat, type ExportMemorization, type GeneratorUse } from './types.js';
 import type { Plan } from './plan.js';
 
 export interface SourceDoc {
@@ -190,8 +189,7 @@ export function hfFrontMatter(c: Pick<CardInput, 'title' | 'classes' | 'counts' 
 export function renderCard(c: CardInput): string {
   const L: string[] = [];
   if (c.format === 'hf') L.push(hfFrontMatter(c));
-  const origins: Origin[] = ['real', 'synthetic', 'augmented'];
-  const total = (s: SplitName) => c.classes.reduce((n, k) => n + origins.reduce((m, o) => m + c.counts[s][k][o], 0), 0);
+  const total = (s: SplitName) => c.classes.reduce((n, k) => n + ORIGINS.reduce((m, o) => m + c.counts[s][k][o], 0), 0);
 
   L.push(`# ${c.title}: class-balanced blood-cell image dataset`, '');
   L.push(`Made by cellgan ${c.version}. The training split holds exactly ${c.perClass} images per class`
