@@ -20,6 +20,8 @@ export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
   --no-gan-train           skip the final GAN-train classifier (a quick look at a run still training)
   --size PX                32, 64 or 128 (default ${d.size})
   --checkpoint-every N     (default ${d.checkpointEvery}); each checkpoint is a point of the curve
+  --score-every N          score only checkpoints at multiples of N run iterations, and the last (default ${d.scoreEvery}: all)
+  --until N                the last checkpoint to score, by run iteration (default: the latest); GAN-train is computed there
   --per-class N            synthetic images per class per checkpoint (default ${d.perClass})
   --gan-train-per-class N  synthetic images per class for GAN-train (default ${d.ganTrainPerClass})
   --reference-epochs N     (default ${d.referenceEpochs})
@@ -34,7 +36,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
     options: {
       recipe: { type: 'string' }, iters: { type: 'string' }, data: { type: 'string' }, work: { type: 'string' }, run: { type: 'string' },
       split: { type: 'string' }, reference: { type: 'string' }, 'no-train': { type: 'boolean', default: false }, 'no-gan-train': { type: 'boolean', default: false }, size: { type: 'string' },
-      'checkpoint-every': { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' },
+      'checkpoint-every': { type: 'string' }, 'score-every': { type: 'string' }, until: { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' },
       'reference-epochs': { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string' }, 'train-json': { type: 'string' },
       out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
@@ -49,7 +51,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
   const r = await runQualityBench({
     recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
     split: values.split, reference: values.reference, train: !values['no-train'], ganTrain: !values['no-gan-train'], size: num(values.size),
-    checkpointEvery: num(values['checkpoint-every']), perClass: num(values['per-class']), ganTrainPerClass: num(values['gan-train-per-class']),
+    checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: num(values['gan-train-per-class']),
     referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
     out: values.out, logger,
   });

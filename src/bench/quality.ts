@@ -57,6 +57,8 @@ export const QUALITY_DEFAULTS = {
   size: 64,
   seed: 0,
   checkpointEvery: 500,
+  /** Score the checkpoints at multiples of this many (run) iterations, and the last one. */
+  scoreEvery: 1,
   /** Synthetic images per class at every checkpoint (GAN-test, FID/KID, diversity). */
   perClass: 200,
   /** Synthetic images per class for the final GAN-train classifier. */
@@ -81,6 +83,10 @@ export interface QualityBenchOptions {
   size?: number;
   seed?: number;
   checkpointEvery?: number;
+  /** Score only checkpoints at multiples of this many run iterations (and the last scored one): a cheaper curve of a long run. */
+  scoreEvery?: number;
+  /** The last checkpoint to score (its run iteration; default the latest): GAN-train is computed there. */
+  until?: number;
   perClass?: number;
   ganTrainPerClass?: number;
   referenceEpochs?: number;
@@ -147,7 +153,7 @@ export interface QualityResult {
 
 interface Resolved {
   data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
-  iters: number; size: number; seed: number; checkpointEvery: number; perClass: number; ganTrainPerClass: number;
+  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: number;
   referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; ganTrain: boolean; resamples: number;
   kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
 }
@@ -168,6 +174,8 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     size: v.oneOf('--size', o.size ?? d.size, [32, 64, 128] as const),
     seed: v.seed(o.seed ?? d.seed),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? d.checkpointEvery, 1),
+    scoreEvery: v.integer('--score-every', o.scoreEvery ?? d.scoreEvery, 1),
+    until: o.until === undefined ? undefined : v.integer('--until', o.until, 0),
     perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
     ganTrainPerClass: v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
     referenceEpochs: v.integer('--reference-epochs', o.referenceEpochs ?? d.referenceEpochs, 1, 1000),
@@ -228,13 +236,15 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
           });
       }
       const run = await readRun(o.run);
-      if (!run.checkpoints.length) throw new CellganError('the run has no checkpoint to score', { file: o.run });
+      const upTo = run.checkpoints.filter((ck) => o.until === undefined || ck <= o.until);
+      const scored = upTo.filter((ck, i) => ck % o.scoreEvery === 0 || i === upTo.length - 1);
+      if (!scored.length) throw new CellganError(`the run has no checkpoint to score${o.until === undefined ? '' : ` up to iteration ${o.until}`}`, { file: o.run });
       const runClasses = run.classes.filter((c) => classes.includes(c));
 
       // ---- 4. the curve: every checkpoint -----------------------------------
       const curve: CurvePoint[] = [];
       const cached = path.join(o.run, 'quality');
-      for (const ck of run.checkpoints) {
+      for (const ck of scored) {
         const file = path.join(cached, `${checkpointName(ck)}-${o.perClass}.json`);
         if (await exists(file)) { curve.push(JSON.parse(await fs.readFile(file, 'utf8')) as CurvePoint); continue; }
         logger.info(`quality: scoring checkpoint ${ck}`);

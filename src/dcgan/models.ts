@@ -11,10 +11,12 @@
  * - G gets the one-hot class concatenated to the noise vector (Mirza & Osindero 2014).
  * - D is a projection discriminator (Miyato & Koyama 2018): logit =
  *   dense(h) + <h, embed(y)>, with h the flattened last conv features.
- * Why not AC-GAN: AC-GAN's auxiliary classifier is known to push samples
- * toward easily classified (less diverse) images, which would bias the
- * GAN-train/GAN-test scores this toolkit computes; projection conditioning
- * keeps a single real/fake objective and is stable at small batch sizes.
+ * Why projection rather than AC-GAN: AC-GAN's auxiliary classifier is known
+ * to push samples toward easily classified (less diverse) images, which
+ * would bias the GAN-train/GAN-test scores this toolkit computes; projection
+ * conditioning keeps a single real/fake objective and is stable at small
+ * batch sizes. An auxiliary head can be added on top (`auxClassifier`, the
+ * `auxWeight` option): its effect is measured, GAN-train included, not assumed.
  */
 import { batchNormalizationLayer, conv2dLayer, spectralNormConv2dLayer, spectralNormDenseLayer, tf, tfjsSeed, type LayersModel, type SymbolicTensor } from '../engine/index.js';
 
@@ -51,6 +53,11 @@ export interface ModelSpec {
   dNorm?: DNorm;
   /** Absent in runs made before the option existed (= 'input'). */
   gConditioning?: GConditioning;
+  /**
+   * Conditional D also outputs class logits from its features (layer d_aux),
+   * for the auxiliary-classifier loss (step.ts). Absent = false.
+   */
+  auxClassifier?: boolean;
 }
 
 export const MODEL_SIZES = [32, 64, 128] as const;
@@ -137,6 +144,11 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
     const embed = dense({ units: features, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'd_embed' }).apply(y) as SymbolicTensor;
     const proj = tf.layers.dot({ axes: 1, name: 'd_project' }).apply([h, embed]) as SymbolicTensor;
     logit = tf.layers.add({ name: 'd_logit_cond' }).apply([logit, proj]) as SymbolicTensor;
+    if (spec.auxClassifier) {
+      // Initialised after every other layer (k keeps counting) so the rest of D is the same with or without it.
+      const classLogits = dense({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_aux' }).apply(h) as SymbolicTensor;
+      return tf.model({ inputs, outputs: [logit, classLogits], name: 'discriminator' });
+    }
   }
   return tf.model({ inputs, outputs: logit, name: 'discriminator' });
 }

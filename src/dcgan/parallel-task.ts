@@ -30,6 +30,8 @@ export interface ShardResult {
   loss: number;
   realProb?: number;
   fakeProb?: number;
+  /** The auxiliary classifier's cross-entropy (when the loss has it). */
+  auxLoss?: number;
 }
 
 interface NamedWeight { name: string; model: LayersModel; index: number; trainable: boolean }
@@ -38,7 +40,7 @@ export function namedWeights(models: LayersModel[]): NamedWeight[] {
   return models.flatMap((model) => weightNames(model).map((name, index) => ({ name, model, index, trainable: model.weights[index].trainable })));
 }
 
-export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss }) => {
+export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss; auxWeight?: number }) => {
   const g = buildGenerator(options.spec), d = buildDiscriminator(options.spec);
   const weights = namedWeights([g, d]);
   const byName = new Map(weights.map((w) => [w.name, w]));
@@ -69,10 +71,10 @@ export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss
       const real = tensor(p.real) as Tensor4D, noise = tensor(p.noise) as Tensor2D;
       const realLabels = tensor(p.realLabels) as Tensor2D | undefined, fakeLabels = tensor(p.fakeLabels) as Tensor2D | undefined;
       try {
-        const r = discriminatorGradients(g, d, { real, realLabels, noise, fakeLabels, augmentReal: p.augmentReal, augmentFake: p.augmentFake }, options.loss);
+        const r = discriminatorGradients(g, d, { real, realLabels, noise, fakeLabels, augmentReal: p.augmentReal, augmentFake: p.augmentFake }, options.loss, options.auxWeight ?? 0);
         const grads = packGrads(r.grads), st = packStats();
-        const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0], realProb: r.realProb.dataSync()[0], fakeProb: r.fakeProb.dataSync()[0] };
-        disposeGrads(r.grads); r.loss.dispose(); r.realProb.dispose(); r.fakeProb.dispose();
+        const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0], realProb: r.realProb.dataSync()[0], fakeProb: r.fakeProb.dataSync()[0], auxLoss: r.auxLoss?.dataSync()[0] };
+        disposeGrads(r.grads); r.loss.dispose(); r.realProb.dispose(); r.fakeProb.dispose(); r.auxLoss?.dispose();
         return { value, transfer: [grads.buffer as ArrayBuffer, st.buffer as ArrayBuffer] };
       } finally {
         for (const t of [real, noise, realLabels, fakeLabels]) t?.dispose();
@@ -82,10 +84,10 @@ export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss
       setWeights(p.weights);
       const noise = tensor(p.noise) as Tensor2D, fakeLabels = tensor(p.fakeLabels) as Tensor2D | undefined;
       try {
-        const r = generatorGradients(g, d, { noise, fakeLabels, augmentFake: p.augmentFake }, options.loss);
+        const r = generatorGradients(g, d, { noise, fakeLabels, augmentFake: p.augmentFake }, options.loss, options.auxWeight ?? 0);
         const grads = packGrads(r.grads), st = packStats();
-        const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0] };
-        disposeGrads(r.grads); r.loss.dispose();
+        const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0], auxLoss: r.auxLoss?.dataSync()[0] };
+        disposeGrads(r.grads); r.loss.dispose(); r.auxLoss?.dispose();
         return { value, transfer: [grads.buffer as ArrayBuffer, st.buffer as ArrayBuffer] };
       } finally {
         noise.dispose(); fakeLabels?.dispose();

@@ -14,6 +14,14 @@
  *     L_D = relu(1 - D(x)) + relu(1 + D(G(z)))
  *     L_G = -D(G(z))
  *
+ * Auxiliary classifier (`auxWeight` λ > 0, conditional models whose D has
+ * the `d_aux` head; Odena et al. 2017): D's head learns the class of REAL
+ * images only, L_D += λ·CE(y, aux(x)), and G is pushed to make images that
+ * head recognises, L_G += λ·CE(y, aux(G(z, y))). Training the head on real
+ * images only (not on fakes, as AC-GAN does) keeps D from rewarding G for
+ * whatever makes fakes easiest to classify; the projection term still
+ * carries the conditional real/fake objective.
+ *
  * Batch norm runs in training mode (batch statistics), which also updates
  * the moving statistics used when sampling.
  */
@@ -32,6 +40,24 @@ export function discriminatorLoss(loss: GanLoss, realLogits: Tensor, fakeLogits:
 export function generatorLoss(loss: GanLoss, fakeLogits: Tensor): Scalar {
   if (loss === 'hinge') return tf.neg(tf.mean(fakeLogits)) as Scalar;
   return tf.mean(tf.softplus(tf.neg(fakeLogits))) as Scalar;
+}
+
+/** Mean cross-entropy of class logits against one-hot labels. */
+export function classLoss(labels: Tensor, logits: Tensor): Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as Scalar;
+}
+
+/** D's outputs: the real/fake logit, and the class logits when D has the auxiliary head. */
+function discriminate(discriminator: LayersModel, x: Tensor, labels: Tensor2D | undefined): { logit: Tensor; classLogits?: Tensor } {
+  const out = discriminator.apply(withLabels(x, labels), { training: true }) as Tensor | Tensor[];
+  return Array.isArray(out) ? { logit: out[0], classLogits: out[1] } : { logit: out };
+}
+
+/** The auxiliary-classifier term, or null when it is off (λ = 0, no head or no labels). */
+function auxTerm(auxWeight: number, labels: Tensor2D | undefined, classLogits: Tensor | undefined): Scalar | null {
+  if (!(auxWeight > 0)) return null;
+  if (!labels || !classLogits) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
+  return classLoss(labels, classLogits);
 }
 
 export interface DiscriminatorBatch {
@@ -62,11 +88,15 @@ export interface DiscriminatorGradients {
   realProb: Scalar;
   /** Mean D(G(z)) as a probability (before D's update). */
   fakeProb: Scalar;
+  /** The auxiliary classifier's cross-entropy on the real images (unweighted; when auxWeight > 0). */
+  auxLoss?: Scalar;
 }
 
 export interface GeneratorGradients {
   grads: NamedTensorMap;
   loss: Scalar;
+  /** The auxiliary classifier's cross-entropy on G's images (unweighted; when auxWeight > 0). */
+  auxLoss?: Scalar;
 }
 
 function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
@@ -86,36 +116,45 @@ function gradsByStableName(model: LayersModel, grads: NamedTensorMap): NamedTens
 }
 
 /** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
-export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch, loss: GanLoss = 'bce'): DiscriminatorGradients {
+export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch, loss: GanLoss = 'bce', auxWeight = 0): DiscriminatorGradients {
   const fake = tf.tidy(() => runGenerator(generator, batch.noise, batch.fakeLabels, true));
   try {
-    let realProb: Scalar | undefined, fakeProb: Scalar | undefined;
+    let realProb: Scalar | undefined, fakeProb: Scalar | undefined, auxLoss: Scalar | undefined;
     const vars = discriminator.trainableWeights.map((w) => w.read() as Variable);
     const { value, grads } = tf.variableGrads(() => {
       const real = batch.augmentReal ? diffAugment(batch.real, batch.augmentReal) : batch.real;
       const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
-      const realLogits = discriminator.apply(withLabels(real, batch.realLabels), { training: true }) as Tensor;
-      const fakeLogits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
-      realProb = tf.keep(tf.mean(tf.sigmoid(realLogits)) as Scalar);
-      fakeProb = tf.keep(tf.mean(tf.sigmoid(fakeLogits)) as Scalar);
-      return discriminatorLoss(loss, realLogits, fakeLogits);
+      const onReal = discriminate(discriminator, real, batch.realLabels);
+      const onFake = discriminate(discriminator, fk, batch.fakeLabels);
+      realProb = tf.keep(tf.mean(tf.sigmoid(onReal.logit)) as Scalar);
+      fakeProb = tf.keep(tf.mean(tf.sigmoid(onFake.logit)) as Scalar);
+      const adversarial = discriminatorLoss(loss, onReal.logit, onFake.logit);
+      const aux = auxTerm(auxWeight, batch.realLabels, onReal.classLogits);
+      if (!aux) return adversarial;
+      auxLoss = tf.keep(aux);
+      return tf.add(adversarial, tf.mul(aux, auxWeight)) as Scalar;
     }, vars);
-    return { grads: gradsByStableName(discriminator, grads), loss: value, realProb: realProb!, fakeProb: fakeProb! };
+    return { grads: gradsByStableName(discriminator, grads), loss: value, realProb: realProb!, fakeProb: fakeProb!, ...(auxLoss ? { auxLoss } : {}) };
   } finally {
     fake.dispose();
   }
 }
 
 /** Gradients of L_G w.r.t. G's weights (D is run forward in training mode, its weights are not differentiated). */
-export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce'): GeneratorGradients {
+export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce', auxWeight = 0): GeneratorGradients {
   const vars = generator.trainableWeights.map((w) => w.read() as Variable);
+  let auxLoss: Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const fake = runGenerator(generator, batch.noise, batch.fakeLabels, true);
     const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
-    const logits = discriminator.apply(withLabels(fk, batch.fakeLabels), { training: true }) as Tensor;
-    return generatorLoss(loss, logits);
+    const onFake = discriminate(discriminator, fk, batch.fakeLabels);
+    const adversarial = generatorLoss(loss, onFake.logit);
+    const aux = auxTerm(auxWeight, batch.fakeLabels, onFake.classLogits);
+    if (!aux) return adversarial;
+    auxLoss = tf.keep(aux);
+    return tf.add(adversarial, tf.mul(aux, auxWeight)) as Scalar;
   }, vars);
-  return { grads: gradsByStableName(generator, grads), loss: value };
+  return { grads: gradsByStableName(generator, grads), loss: value, ...(auxLoss ? { auxLoss } : {}) };
 }
 
 /**

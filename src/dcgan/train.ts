@@ -46,7 +46,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0 };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -57,7 +57,7 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
@@ -90,6 +90,8 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
   } else if (o.initClass !== undefined || o.freezeD !== undefined) {
     throw new OptionError('--init-class and --freeze-d need --init');
   }
+  const auxWeight = v.number('--aux-weight', o.auxWeight ?? r.auxWeight, 0, 100);
+  if (auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   const diffAugment = o.diffAugment === undefined ? r.diffAugment : o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
   return {
     recipe: recipeName,
@@ -119,6 +121,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     init: parent ? parent.record.path : null,
     initClass: o.initClass ?? null,
     freezeD: v.integer('--freeze-d', o.freezeD ?? TRAIN_DEFAULTS.freezeD, 0, 16),
+    auxWeight,
     logEvery: v.integer('--log-every', o.logEvery ?? TRAIN_DEFAULTS.logEvery, 1),
     gridEvery: v.integer('--grid-every', o.gridEvery ?? TRAIN_DEFAULTS.gridEvery, 1),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery, 1),
@@ -362,7 +365,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const logger = withLogFile(parentLogger, path.join(runDir, 'log.jsonl'));
   for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
 
-  const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning };
+  const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning,
+    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true } : {}) };
   if (resumeFrom !== undefined) {
     if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
       throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
@@ -393,7 +397,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let interrupted = false;
   let lastCheckpoint = '';
   let lastStats: TrainStats | undefined;
-  let stepper: GradientStep = localStep(opts.loss);
+  let stepper: GradientStep = localStep(opts.loss, opts.auxWeight);
   try {
     // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
     // count (per-shard batch norm), so it is a saved option that a resume keeps.
@@ -401,7 +405,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (workers > 0) {
       const w = workerBackendFor(backend, workers);
       if (w.warning) logger.warn(w.warning);
-      stepper = await createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss });
+      stepper = await createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss, auxWeight: opts.auxWeight });
     }
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
@@ -461,7 +465,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
     const startIter = st.iteration;
-    const acc = { d: 0, g: 0, real: 0, fake: 0, n: 0 };
+    const acc = { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0 };
     let windowStart = performance.now();
     let windowIters = 0;
     let lastCurve = 0;
@@ -487,12 +491,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const z = tf.tensor2d(noise, [B, opts.nz]);
       const realLabels = opts.conditional ? oneHot(idx.map((i) => data.set.labels[i]), C) : undefined;
       const fakeY = fakeLabels ? oneHot(fakeLabels, C) : undefined;
-      let dLoss: number, gLoss: number, dReal: number, dFake: number;
+      let dLoss: number, gLoss: number, dReal: number, dFake: number, dAux = 0, gAux = 0;
       try {
         // One power-iteration step per D update, as in SNGAN (no-op without spectral norm).
         powerIterateModel(d, 1);
         const dg = await stepper.discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
         [dLoss, dReal, dFake] = [dg.loss.dataSync()[0], dg.realProb.dataSync()[0], dg.fakeProb.dataSync()[0]];
+        if (dg.auxLoss) { dAux = dg.auxLoss.dataSync()[0]; dg.auxLoss.dispose(); }
         dg.loss.dispose(); dg.realProb.dispose(); dg.fakeProb.dispose();
         if (options.faults?.nanAtIteration === it) dLoss = NaN;
         // Checked before applying, so non-finite gradients never reach the weights.
@@ -501,6 +506,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         disposeGrads(dg.grads);
         const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
         gLoss = gg.loss.dataSync()[0];
+        if (gg.auxLoss) { gAux = gg.auxLoss.dataSync()[0]; gg.auxLoss.dispose(); }
         gg.loss.dispose();
         if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, lastCheckpoint); }
         gOpt.apply(gg.grads);
@@ -514,7 +520,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       st.wallTimeS += (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);
       st.cpuTimeS += (c.user + c.system) / 1e6;
-      acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.n++;
+      acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.dAux += dAux; acc.gAux += gAux; acc.n++;
       windowIters++;
 
       if (it % opts.logEvery === 0 || it === iters) {
@@ -525,6 +531,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           iteration: it, d_loss: acc.d / acc.n, g_loss: acc.g / acc.n, d_real: acc.real / acc.n, d_fake: acc.fake / acc.n,
           images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS, cpu_time_s: st.cpuTimeS,
           diversity, real_diversity: realDiversity, diversity_ratio: ratio,
+          ...(spec.auxClassifier ? { d_aux_loss: acc.dAux / acc.n, g_aux_loss: acc.gAux / acc.n } : {}),
         };
         if (it >= opts.collapseAfter && ratio < opts.collapseThreshold) {
           stats.collapse_warning = true;
@@ -533,7 +540,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await fs.appendFile(statsFile, JSON.stringify(stats) + '\n');
         logger.debug(stats, 'stats');
         lastStats = stats;
-        Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, n: 0 });
+        Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0 });
         windowStart = performance.now(); windowIters = 0;
         progress.setValues({ D: stats.d_loss, G: stats.g_loss });
       }

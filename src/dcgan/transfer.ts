@@ -9,7 +9,10 @@
  * (the label rows of G's first dense layer, the per-class gains and biases
  * of conditional batch norm, D's projection embedding): a class the parent
  * knows gets its own row; a new class gets the row of `initClass`, or the
- * mean of the parent's rows when none is named.
+ * mean of the parent's rows when none is named. D's auxiliary classifier
+ * head (d_aux, one output per class) is remapped the same way along its
+ * class axis; a parent without that head leaves the child's freshly
+ * initialised one.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -66,6 +69,9 @@ function classRowOffset(name: string, spec: ModelSpec): number | null {
   return null;
 }
 
+/** The auxiliary classifier head's weights are class-indexed along their last axis (columns). */
+const AUX_HEAD = /^d_aux\//;
+
 /** Rows of `t` (from the parent) rearranged for the child's classes. */
 function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: string[], initClass: string | null): Tensor {
   return tf.tidy(() => {
@@ -77,6 +83,15 @@ function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: 
       return k >= 0 ? tf.slice(rows, [k, 0], [1, -1]) : mean;
     });
     return tf.concat(fixed ? [fixed, ...pick] : pick, 0);
+  });
+}
+
+/** The last axis of `t` (a kernel's columns, or a bias) rearranged for the child's classes. */
+function remapColumns(t: Tensor, parentClasses: string[], classes: string[], initClass: string | null): Tensor {
+  return tf.tidy(() => {
+    const asRows = t.rank === 1 ? tf.reshape(t, [t.shape[0], 1]) : tf.transpose(t);
+    const rows = remapRows(asRows, 0, parentClasses, classes, initClass);
+    return t.rank === 1 ? tf.reshape(rows, [classes.length]) : tf.transpose(rows);
   });
 }
 
@@ -99,14 +114,18 @@ export async function initFromParent(parent: Parent, models: { g: LayersModel; g
           const name = names[i];
           const t = tensors[name];
           const file = path.join(parent.checkpointDir, part, 'model.json');
+          // A parent without the auxiliary head: the child's head starts from its own initialisation.
+          if (!t && AUX_HEAD.test(name) && !Object.keys(tensors).some((k) => AUX_HEAD.test(k))) return;
           if (!t) throw new CellganError(`the --init model has no weight ${name}; its architecture differs`, { file, exitCode: 2 });
-          if (/\/sn_v$/.test(name) && t.shape[0] !== w.shape[0]) {
-            // The embedding's right singular vector has one entry per class: restart it, re-estimated below.
+          if (/\/sn_[uv]$/.test(name) && t.shape[0] !== w.shape[0]) {
+            // A singular vector with one entry per class (the embedding's v, the aux head's u): restart it, re-estimated below.
             w.write(tf.fill(w.shape as number[], 1 / Math.sqrt(w.shape[0] as number)));
             return;
           }
           const offset = conditional ? classRowOffset(name, spec) : null;
-          const value = offset === null ? t : remapRows(t, offset, parentClasses, classes, initClass);
+          const value = offset !== null ? remapRows(t, offset, parentClasses, classes, initClass)
+            : conditional && AUX_HEAD.test(name) && !/\/sn_[uv]$/.test(name) ? remapColumns(t, parentClasses, classes, initClass)
+              : t;
           if (value.shape.join('x') !== w.shape.join('x')) {
             throw new CellganError(`weight ${name} of the --init model has shape ${t.shape} but this run needs ${w.shape}`, { file, exitCode: 2 });
           }

@@ -56,6 +56,8 @@ export interface TrainOptions {
   dLr?: number;
   /** Conditional models: draw each real image's class uniformly (class-balanced batches). */
   balancedClasses?: boolean;
+  /** Conditional models: weight of the auxiliary-classifier loss (D learns the class of real images, G is pushed toward images D classifies as their label; 0 = off). */
+  auxWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
   init?: string;
   /** Fine-tune: a class the parent lacks starts from this parent class (default: the mean of the parent's classes). */
@@ -100,6 +102,9 @@ export interface TrainStats {
   real_diversity: number;
   diversity_ratio: number;
   collapse_warning?: boolean;
+  /** With the auxiliary classifier: its cross-entropy on real images (D step) and on G's images (G step). */
+  d_aux_loss?: number;
+  g_aux_loss?: number;
 }
 
 export interface TrainResult {
@@ -128,6 +133,8 @@ export interface RunOptionsFile {
     emaRampup: number; loss: GanLoss; dNorm: DNorm; gConditioning: GConditioning; dLr: number; balancedClasses: boolean;
     /** Absent in runs made before fine-tuning existed (= null, null, 0). */
     init: string | null; initClass: string | null; freezeD: number;
+    /** Absent in runs made before the option existed (= 0). */
+    auxWeight: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
     collapseThreshold: number; collapseAfter: number;
     /** Absent in runs made before the option existed (= 0). */

@@ -86,6 +86,13 @@ describe('quality benchmark', () => {
     const quick = await runQualityBench({ ...tiny(work), train: false, ganTrain: false, out: path.join(work, 'quick.json') });
     expect(quick.gan_train).toBeNull();
     expect(quick.curve).toEqual(r.curve);
+    // A thinner curve (--score-every) and an earlier end (--until) pick from the same cached points.
+    const every4 = await runQualityBench({ ...tiny(work), train: false, ganTrain: false, scoreEvery: 4, out: path.join(work, 'every4.json') });
+    expect(every4.curve.map((p) => p.iteration)).toEqual([0, 4]);
+    expect(every4.curve).toEqual([r.curve[0], r.curve[2]]);
+    const until2 = await runQualityBench({ ...tiny(work), train: false, ganTrain: false, scoreEvery: 4, until: 2, out: path.join(work, 'until2.json') });
+    expect(until2.curve).toEqual([r.curve[0], r.curve[1]]);
+    expect(until2.gan_test.iteration).toBe(2);
   });
 
   it('a fine-tuned run (--init) is placed after its parent: iterations and CPU time continue the parent\'s', async () => {
@@ -118,5 +125,7 @@ describe('quality benchmark', () => {
     expect(() => resolveQualityOptions({ recipe: 'stylegan' as never })).toThrow(/one of.*for --recipe/);
     expect(() => resolveQualityOptions({ iters: 0 })).toThrow(/--iters/);
     expect(() => resolveQualityOptions({ size: 48 })).toThrow(/for --size/);
+    expect(() => resolveQualityOptions({ scoreEvery: 0 })).toThrow(/--score-every/);
+    expect(() => resolveQualityOptions({ until: -1 })).toThrow(/--until/);
   });
 });

@@ -1,0 +1,178 @@
+/**
+ * The auxiliary-classifier lever (`auxWeight`, step.ts): D's class head, the
+ * loss it adds to D and G, its data-parallel form, fine-tuning onto it from a
+ * model without the head, and training end to end (resume, tensor count).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, SAMPLES } from '../helpers/env.js';
+import { train, readRun, buildGenerator, buildDiscriminator, weightNames, checkpointName } from '../../src/dcgan/index.js';
+import { classLoss, discriminatorGradients, generatorGradients, disposeGrads } from '../../src/dcgan/step.js';
+import { createParallelStep } from '../../src/dcgan/parallel.js';
+import type { ModelSpec } from '../../src/dcgan/models.js';
+import { tf, initBackend, powerIterateModel } from '../../src/engine/index.js';
+import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
+
+const tmp = tempDir('cellgan-aux-');
+beforeAll(async () => { await initBackend('wasm'); });
+afterAll(() => tmp.cleanup());
+const out = (name: string) => path.join(tmp.dir, name);
+
+const SPEC: ModelSpec = { size: 32, nz: 8, gWidth: 4, dWidth: 4, numClasses: 3, seed: 5, dNorm: 'spectral', gConditioning: 'batchnorm' };
+const AUX: ModelSpec = { ...SPEC, auxClassifier: true };
+
+function batch() {
+  return {
+    real: tf.randomUniform([4, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D, noise: tf.randomNormal([4, 8], 0, 1, 'float32', 2) as tf.Tensor2D,
+    realLabels: tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3).toFloat() as tf.Tensor2D, fakeLabels: tf.oneHot(tf.tensor1d([2, 1, 0, 1], 'int32'), 3).toFloat() as tf.Tensor2D,
+  };
+}
+const values = (m: tf.NamedTensorMap) => Object.fromEntries(Object.entries(m).map(([k, t]) => [k, Array.from(t.dataSync())]));
+
+describe('auxiliary classifier', () => {
+  it('classLoss is the mean cross-entropy of the softmax', () => {
+    const logits = tf.tensor2d([[2, 0, -1], [0.5, 0.5, 3]]);
+    const labels = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
+    const ce = (row: number[], k: number) => -(row[k] - Math.log(row.reduce((s, x) => s + Math.exp(x), 0)));
+    const want = (ce([2, 0, -1], 0) + ce([0.5, 0.5, 3], 1)) / 2;
+    const got = classLoss(labels, logits);
+    expect(got.dataSync()[0]).toBeCloseTo(want, 5);
+    tf.dispose([logits, labels, got]);
+  });
+
+  it('D gains one class-logit output (d_aux) and is otherwise initialised as without it', () => {
+    const plain = buildDiscriminator(SPEC), aux = buildDiscriminator(AUX);
+    try {
+      expect(plain.outputs.length).toBe(1);
+      expect(aux.outputs.map((o) => o.shape)).toEqual([[null, 1], [null, 3]]);
+      const names = weightNames(plain);
+      expect(weightNames(aux).filter((n) => !n.startsWith('d_aux/'))).toEqual(names);
+      expect(weightNames(aux).filter((n) => n.startsWith('d_aux/')).sort()).toEqual(['d_aux/bias', 'd_aux/kernel', 'd_aux/sn_u', 'd_aux/sn_v']);
+      const auxByName = new Map(weightNames(aux).map((n, i) => [n, aux.weights[i]]));
+      names.forEach((n, i) => expect(Array.from(auxByName.get(n)!.read().dataSync()), n).toEqual(Array.from(plain.weights[i].read().dataSync())));
+    } finally {
+      plain.dispose(); aux.dispose();
+    }
+  });
+
+  it('adds λ·CE to both losses: gradients are linear in λ, and λ → 0 gives the plain GAN gradients of the shared weights', () => {
+    const g = buildGenerator(SPEC), d = buildDiscriminator(SPEC), dAux = buildDiscriminator(AUX);
+    const b = batch();
+    try {
+      powerIterateModel(d, 5); powerIterateModel(dAux, 5);
+      const dAt = (lambda: number) => discriminatorGradients(g, lambda === 0 ? d : dAux, b, 'hinge', lambda);
+      const gAt = (lambda: number) => generatorGradients(g, lambda === 0 ? d : dAux, b, 'hinge', lambda);
+      for (const at of [dAt, gAt]) {
+        const [r0, r1, r2] = [at(0), at(1), at(2)];
+        const [v0, v1, v2] = [values(r0.grads), values(r1.grads), values(r2.grads)];
+        expect(r1.auxLoss).toBeDefined();
+        expect(r0.auxLoss).toBeUndefined();
+        // loss(λ) = adversarial + λ·CE, the CE reported unweighted and the same at both λ.
+        const ce = r1.auxLoss!.dataSync()[0];
+        expect(r2.auxLoss!.dataSync()[0]).toBeCloseTo(ce, 6);
+        expect(r1.loss.dataSync()[0]).toBeCloseTo(r0.loss.dataSync()[0] + ce, 4);
+        expect(r2.loss.dataSync()[0]).toBeCloseTo(r0.loss.dataSync()[0] + 2 * ce, 4);
+        expect(ce).toBeGreaterThan(0);
+        let auxMoves = 0;
+        for (const [name, g0] of Object.entries(v0)) {
+          // 2·g(1) − g(2) = g(0): the part of the gradient that is not the aux term.
+          const scale = Math.max(1e-6, ...g0.map(Math.abs));
+          g0.forEach((x, i) => expect(Math.abs(2 * v1[name][i] - v2[name][i] - x) / scale, `${name}[${i}]`).toBeLessThan(2e-3));
+          auxMoves += v1[name].reduce((s, x, i) => s + Math.abs(x - g0[i]), 0);
+        }
+        expect(auxMoves).toBeGreaterThan(0);
+        // Only D's step trains the head (on real images).
+        if (at === dAt) expect(v1['d_aux/kernel'].some((x) => x !== 0)).toBe(true);
+        for (const r of [r0, r1, r2]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); if ('realProb' in r) tf.dispose([r.realProb as tf.Tensor, r.fakeProb as tf.Tensor]); }
+      }
+      expect(() => discriminatorGradients(g, d, b, 'hinge', 1)).toThrow(/auxiliary classifier head/);
+    } finally {
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose(); dAux.dispose();
+    }
+  });
+
+  it('data-parallel gradients and aux losses with one worker equal the in-thread ones', async () => {
+    const g = buildGenerator(AUX), d = buildDiscriminator(AUX);
+    const step = await createParallelStep(AUX, { workers: 1, loss: 'hinge', auxWeight: 0.5 });
+    const b = batch();
+    try {
+      powerIterateModel(d, 5);
+      const local = discriminatorGradients(g, d, b, 'hinge', 0.5), remote = await step.discriminatorGradients(g, d, b);
+      expect(remote.auxLoss!.dataSync()[0]).toBeCloseTo(local.auxLoss!.dataSync()[0], 5);
+      const lv = values(local.grads), rv = values(remote.grads);
+      expect(Object.keys(rv).sort()).toEqual(Object.keys(lv).sort());
+      for (const [name, x] of Object.entries(lv)) x.forEach((a, i) => expect(rv[name][i], name).toBeCloseTo(a, 4));
+      const lg = generatorGradients(g, d, b, 'hinge', 0.5), rg = await step.generatorGradients(g, d, b);
+      expect(rg.auxLoss!.dataSync()[0]).toBeCloseTo(lg.auxLoss!.dataSync()[0], 5);
+      for (const r of [local, remote, lg, rg]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss!]); }
+      tf.dispose([local.realProb, local.fakeProb, remote.realProb, remote.fakeProb]);
+    } finally {
+      await step.close();
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose();
+    }
+  });
+});
+
+describe('train --aux-weight', () => {
+  const extra = { recipe: 'sngan' as const, conditional: true, className: undefined, batch: 4, gWidth: 2, dWidth: 2, iters: 6, checkpointEvery: 4, auxWeight: 0.5 };
+
+  it('records λ and the head, logs both aux losses, resumes bit for bit and keeps the tensor count flat', async () => {
+    const counts: number[] = [];
+    const full = await train({ ...tinyOptions(out('aux-full'), extra), onIteration: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    const info = await readRun(out('aux-full'));
+    expect(info.options.options.auxWeight).toBe(0.5);
+    expect(info.options.model.auxClassifier).toBe(true);
+    const stats = await readJsonl<{ d_aux_loss?: number; g_aux_loss?: number }>(path.join(out('aux-full'), 'stats.jsonl'));
+    expect(stats.length).toBeGreaterThan(0);
+    expect(stats.every((s) => s.d_aux_loss! > 0 && s.g_aux_loss! > 0)).toBe(true);
+    const ctl = new AbortController();
+    await train({ ...tinyOptions(out('aux-part'), extra), signal: ctl.signal, onIteration: (i) => { if (i === 3) ctl.abort(); } });
+    const resumed = await train({ resume: out('aux-part'), iters: 6 });
+    const a = await checkpointBytes(full.checkpoint), b = await checkpointBytes(resumed.checkpoint);
+    for (const k of Object.keys(a)) expect(Buffer.compare(a[k], b[k]), k).toBe(0);
+  });
+
+  it('fine-tunes onto a new head from a parent without one (the rest copied), and remaps a parent head\'s classes', async () => {
+    const plainParent = out('plain-parent');
+    await train(tinyOptions(plainParent, { ...extra, auxWeight: 0, iters: 2 }));
+    // Without the option nothing changes: no head, no aux stats.
+    expect((await readRun(plainParent)).options.model.auxClassifier).toBeUndefined();
+    expect((await readJsonl<Record<string, unknown>>(path.join(plainParent, 'stats.jsonl'))).some((s) => 'd_aux_loss' in s)).toBe(false);
+    const child = out('aux-child');
+    await train({ data: SAMPLES, conditional: true, init: plainParent, auxWeight: 1, iters: 1, out: child, checkpointEvery: 1 });
+    const weightsOf = async (run: string, ck: number) => {
+      const dir = path.join(run, 'checkpoints', checkpointName(ck), 'discriminator');
+      const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+      const bin = await fs.readFile(path.join(dir, 'weights.bin'));
+      return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, manifest.weightsManifest[0].weights);
+    };
+    const p = await weightsOf(plainParent, (await readRun(plainParent)).latest!), c = await weightsOf(child, 0);
+    expect(Object.keys(c).filter((k) => k.startsWith('d_aux/')).length).toBe(4);
+    for (const [name, t] of Object.entries(p)) if (!/sn_[uv]$/.test(name)) expect(Array.from(c[name].dataSync()), name).toEqual(Array.from(t.dataSync()));
+
+    // A child with fewer classes takes the parent head's columns of its classes.
+    const subset = out('data-subset');
+    for (const cls of ['eosinophil', 'basophil']) {
+      await fs.mkdir(path.join(subset, cls), { recursive: true });
+      for (const f of (await fs.readdir(path.join(SAMPLES, cls))).sort().slice(0, 3)) await fs.copyFile(path.join(SAMPLES, cls, f), path.join(subset, cls, f));
+    }
+    const grandchild = out('aux-grandchild');
+    await train({ data: subset, conditional: true, init: child, iters: 1, out: grandchild, checkpointEvery: 1 });
+    const parentClasses = (await readRun(child)).classes;
+    const cw = await weightsOf(child, 1), gw = await weightsOf(grandchild, 0);
+    const cols = ['basophil', 'eosinophil'].map((k) => parentClasses.indexOf(k));
+    const pk = cw['d_aux/kernel'].arraySync() as number[][], gk = gw['d_aux/kernel'].arraySync() as number[][];
+    expect(gk.map((row) => row)).toEqual(pk.map((row) => cols.map((j) => row[j])));
+    expect(Array.from(gw['d_aux/bias'].dataSync())).toEqual(cols.map((j) => cw['d_aux/bias'].dataSync()[j]));
+    expect((await readRun(grandchild)).options.options.auxWeight).toBe(1); // inherited from the parent's settings
+  });
+
+  it('refuses --aux-weight without --conditional, or out of range', async () => {
+    await expect(train(tinyOptions(out('aux-bad1'), { auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
+    await expect(train(tinyOptions(out('aux-bad2'), { ...extra, auxWeight: -1 }))).rejects.toThrow(/--aux-weight/);
+  });
+});
