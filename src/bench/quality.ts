@@ -30,7 +30,7 @@ import { ensureBackend, describeBackend } from '../engine/index.js';
 import { loadDataset, readSplit, selectSplit, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
 import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, type RecipeName } from '../dcgan/index.js';
-import { trainingLineage, type LineageStep } from '../dcgan/transfer.js';
+import { heldOutImageSeenBy, trainingLineage, type LineageStep } from '../dcgan/transfer.js';
 import type { TrainOptions } from '../dcgan/types.js';
 import {
   trainClassifier, trainOnImages, carveValidation, loadClassifier, readClassifierInfo, checkTrainedOn, predictImages, computeMetrics, toPart,
@@ -240,10 +240,17 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       const scored = upTo.filter((ck, i) => ck % o.scoreEvery === 0 || i === upTo.length - 1);
       if (!scored.length) throw new CellganError(`the run has no checkpoint to score${o.until === undefined ? '' : ` up to iteration ${o.until}`}`, { file: o.run });
       const runClasses = run.classes.filter((c) => classes.includes(c));
+      // A run that (or whose --init ancestors) trained on a test image would be scored on cells it saw.
+      const seen = await heldOutImageSeenBy(run.runDir, dataset, split, ['test']);
+      if (seen) {
+        throw new CellganError(`this test image of the bench's split is one the run or its --init ancestors trained on (among ${seen.seen} training images); its GAN-train and FID would be flattered. Score it with a split whose test images its whole lineage never saw (--split)`, { file: seen.item.abs, exitCode: 2 });
+      }
+      if (seen === undefined) logger.warn('quality: cannot check that the run\'s --init ancestors never trained on the test images (no training-image list, data not readable)');
 
       // ---- 4. the curve: every checkpoint -----------------------------------
       const curve: CurvePoint[] = [];
-      const cached = path.join(o.run, 'quality');
+      // Cached per split and reference: a point scored against other test images or another ruler is another point.
+      const cached = path.join(o.run, 'quality', (await hashFile(splitFile)).slice(0, 8) + '-' + (await hashFile(path.join(reference.dir, 'weights.bin'))).slice(0, 8));
       for (const ck of scored) {
         const file = path.join(cached, `${checkpointName(ck)}-${o.perClass}.json`);
         if (await exists(file)) { curve.push(JSON.parse(await fs.readFile(file, 'utf8')) as CurvePoint); continue; }

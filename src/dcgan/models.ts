@@ -58,6 +58,11 @@ export interface ModelSpec {
    * for the auxiliary-classifier loss (step.ts). Absent = false.
    */
   auxClassifier?: boolean;
+  /**
+   * With auxClassifier: a second class head (d_twin) that learns the classes
+   * of G's images, for the twin auxiliary-classifier loss (TAC-GAN). Absent = false.
+   */
+  twinClassifier?: boolean;
 }
 
 export const MODEL_SIZES = [32, 64, 128] as const;
@@ -147,7 +152,9 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
     if (spec.auxClassifier) {
       // Initialised after every other layer (k keeps counting) so the rest of D is the same with or without it.
       const classLogits = dense({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_aux' }).apply(h) as SymbolicTensor;
-      return tf.model({ inputs, outputs: [logit, classLogits], name: 'discriminator' });
+      if (!spec.twinClassifier) return tf.model({ inputs, outputs: [logit, classLogits], name: 'discriminator' });
+      const twinLogits = dense({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_twin' }).apply(h) as SymbolicTensor;
+      return tf.model({ inputs, outputs: [logit, classLogits, twinLogits], name: 'discriminator' });
     }
   }
   return tf.model({ inputs, outputs: logit, name: 'discriminator' });

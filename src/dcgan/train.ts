@@ -25,7 +25,7 @@ import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJ
 import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './diffaugment.js';
 import { Adam } from './adam.js';
-import { frozenDiscriminatorWeights, initFromParent, readParent, type Parent } from './transfer.js';
+import { frozenDiscriminatorWeights, heldOutImageSeenBy, initFromParent, readParent, type Parent } from './transfer.js';
 import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
 import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec, type GConditioning } from './models.js';
@@ -46,7 +46,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -57,7 +57,7 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
@@ -92,6 +92,8 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
   }
   const auxWeight = v.number('--aux-weight', o.auxWeight ?? r.auxWeight, 0, 100);
   if (auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
+  const auxTwin = v.boolean('--aux-twin', o.auxTwin ?? r.auxTwin);
+  if (auxTwin && !(auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
   const diffAugment = o.diffAugment === undefined ? r.diffAugment : o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
   return {
     recipe: recipeName,
@@ -121,7 +123,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     init: parent ? parent.record.path : null,
     initClass: o.initClass ?? null,
     freezeD: v.integer('--freeze-d', o.freezeD ?? TRAIN_DEFAULTS.freezeD, 0, 16),
-    auxWeight,
+    auxWeight, auxTwin,
     logEvery: v.integer('--log-every', o.logEvery ?? TRAIN_DEFAULTS.logEvery, 1),
     gridEvery: v.integer('--grid-every', o.gridEvery ?? TRAIN_DEFAULTS.gridEvery, 1),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery, 1),
@@ -351,6 +353,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await assertWritableOutput(runDir, options.force ?? false, 'run folder');
     runFile = undefined as unknown as RunOptionsFile;
   }
+  if (parent && resumeFrom === undefined && options.split !== undefined) await assertParentNeverSawHeldOut(parent, options, parentLogger);
   const backend = await ensureBackend();
   const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveOptions({ ...options, iters }, parent);
 
@@ -366,7 +369,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
 
   const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning,
-    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true } : {}) };
+    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true, ...(opts.auxTwin ? { twinClassifier: true } : {}) } : {}) };
   if (resumeFrom !== undefined) {
     if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
       throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
@@ -578,6 +581,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await stepper.close();
     g.dispose(); d.dispose(); gEma.dispose(); gOpt.dispose(); dOpt.dispose();
+  }
+}
+
+/**
+ * A fine-tune with a split must not start from a model that trained on one of that split's
+ * validation or test images (its samples could carry the cell into training, and every score on
+ * the split would be flattered). A model whose training images cannot be known is only warned of.
+ */
+async function assertParentNeverSawHeldOut(parent: Parent, options: TrainOptions, logger: Logger): Promise<void> {
+  const data = path.resolve(v.nonEmptyString('--data', options.data));
+  const dataset = await loadDataset(data, options.labels ? { labels: path.resolve(options.labels) } : {});
+  const split = await readSplit(path.resolve(v.nonEmptyString('--split', options.split)));
+  const hit = await heldOutImageSeenBy(parent.record.path, dataset, split, ['val', 'test']);
+  if (hit === undefined) {
+    logger.warn(`--init: cannot check that ${parent.record.path} never trained on this split's validation and test images (no training-image list and its data is not readable here)`);
+  } else if (hit) {
+    throw new CellganError(`this ${hit.part === 'val' ? 'validation' : 'test'} image of --split is one the --init model trained on (among its ${hit.seen} training images); fine-tuning on this split would let held-out cells into the model and flatter its scores. Use the split the model was trained with, or one whose validation and test images it never saw`, { file: hit.item.abs, exitCode: 2 });
   }
 }
 

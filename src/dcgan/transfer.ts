@@ -9,9 +9,9 @@
  * (the label rows of G's first dense layer, the per-class gains and biases
  * of conditional batch norm, D's projection embedding): a class the parent
  * knows gets its own row; a new class gets the row of `initClass`, or the
- * mean of the parent's rows when none is named. D's auxiliary classifier
- * head (d_aux, one output per class) is remapped the same way along its
- * class axis; a parent without that head leaves the child's freshly
+ * mean of the parent's rows when none is named. D's class heads (d_aux,
+ * d_twin: one output per class) are remapped the same way along their
+ * class axis; a parent without such a head leaves the child's freshly
  * initialised one.
  */
 import { promises as fs } from 'node:fs';
@@ -23,6 +23,7 @@ import { loadDataset, readSplit, selectSplit } from '../data/index.js';
 import { checkpointName, readRun } from './checkpoint.js';
 import { weightNames, type ModelSpec } from './models.js';
 import type { RunOptionsFile } from './types.js';
+import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
 
 /** The parent model of a fine-tuning run, as options.json records it. */
 export interface ParentRecord {
@@ -69,8 +70,8 @@ function classRowOffset(name: string, spec: ModelSpec): number | null {
   return null;
 }
 
-/** The auxiliary classifier head's weights are class-indexed along their last axis (columns). */
-const AUX_HEAD = /^d_aux\//;
+/** The class heads' weights (auxiliary and twin classifier) are class-indexed along their last axis (columns). */
+const CLASS_HEAD = /^d_(aux|twin)\//;
 
 /** Rows of `t` (from the parent) rearranged for the child's classes. */
 function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: string[], initClass: string | null): Tensor {
@@ -114,8 +115,9 @@ export async function initFromParent(parent: Parent, models: { g: LayersModel; g
           const name = names[i];
           const t = tensors[name];
           const file = path.join(parent.checkpointDir, part, 'model.json');
-          // A parent without the auxiliary head: the child's head starts from its own initialisation.
-          if (!t && AUX_HEAD.test(name) && !Object.keys(tensors).some((k) => AUX_HEAD.test(k))) return;
+          // A parent without this class head: the child's head starts from its own initialisation.
+          const layer = name.split('/')[0];
+          if (!t && CLASS_HEAD.test(name) && !Object.keys(tensors).some((k) => k.startsWith(`${layer}/`))) return;
           if (!t) throw new CellganError(`the --init model has no weight ${name}; its architecture differs`, { file, exitCode: 2 });
           if (/\/sn_[uv]$/.test(name) && t.shape[0] !== w.shape[0]) {
             // A singular vector with one entry per class (the embedding's v, the aux head's u): restart it, re-estimated below.
@@ -124,7 +126,7 @@ export async function initFromParent(parent: Parent, models: { g: LayersModel; g
           }
           const offset = conditional ? classRowOffset(name, spec) : null;
           const value = offset !== null ? remapRows(t, offset, parentClasses, classes, initClass)
-            : conditional && AUX_HEAD.test(name) && !/\/sn_[uv]$/.test(name) ? remapColumns(t, parentClasses, classes, initClass)
+            : conditional && CLASS_HEAD.test(name) && !/\/sn_[uv]$/.test(name) ? remapColumns(t, parentClasses, classes, initClass)
               : t;
           if (value.shape.join('x') !== w.shape.join('x')) {
             throw new CellganError(`weight ${name} of the --init model has shape ${t.shape} but this run needs ${w.shape}`, { file, exitCode: 2 });
@@ -179,6 +181,25 @@ export async function parentTrainingFingerprints(dir: string): Promise<Set<strin
   if (!inherited) return null;
   for (const h of inherited) own.add(h);
   return own;
+}
+
+/**
+ * The first image of the split's `parts` (e.g. val and test) that the model in `dir` (a run or a
+ * packed model, with its --init ancestors) trained on, compared by content; null when there is
+ * none; undefined when the model's training images cannot be known (no fingerprint list, data not
+ * readable here). A generator that saw a held-out image can reproduce it, and any score measured
+ * on that image would be flattered: fine-tuning and benchmarking refuse such a split.
+ */
+export async function heldOutImageSeenBy(dir: string, dataset: Dataset, split: SplitFile, parts: ('val' | 'test')[]): Promise<{ item: DatasetItem; part: 'val' | 'test'; seen: number } | null | undefined> {
+  const seen = await parentTrainingFingerprints(dir);
+  if (!seen) return undefined;
+  for (const part of parts) {
+    const items = selectSplit(dataset, split, part);
+    const prints = await imageFingerprints(items.map((i) => i.abs));
+    const k = prints.findIndex((h) => seen.has(h));
+    if (k >= 0) return { item: items[k], part, seen: seen.size };
+  }
+  return null;
 }
 
 /** Absolute paths of a run's training images (its data and split as options.json records them), or null. */

@@ -58,6 +58,8 @@ export interface TrainOptions {
   balancedClasses?: boolean;
   /** Conditional models: weight of the auxiliary-classifier loss (D learns the class of real images, G is pushed toward images D classifies as their label; 0 = off). */
   auxWeight?: number;
+  /** With auxWeight > 0: add the twin classifier (TAC-GAN) so the aux term matches, not sharpens, G's classes. */
+  auxTwin?: boolean;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
   init?: string;
   /** Fine-tune: a class the parent lacks starts from this parent class (default: the mean of the parent's classes). */
@@ -133,8 +135,8 @@ export interface RunOptionsFile {
     emaRampup: number; loss: GanLoss; dNorm: DNorm; gConditioning: GConditioning; dLr: number; balancedClasses: boolean;
     /** Absent in runs made before fine-tuning existed (= null, null, 0). */
     init: string | null; initClass: string | null; freezeD: number;
-    /** Absent in runs made before the option existed (= 0). */
-    auxWeight: number;
+    /** Absent in runs made before the options existed (= 0, false). */
+    auxWeight: number; auxTwin: boolean;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
     collapseThreshold: number; collapseAfter: number;
     /** Absent in runs made before the option existed (= 0). */

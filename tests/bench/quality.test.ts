@@ -111,6 +111,15 @@ describe('quality benchmark', () => {
     expect(ft.curve[0].gan_test.accuracy.value).toBe(r.curve[2].gan_test.accuracy.value);
   });
 
+  it('refuses to score a run on test images it trained on, naming one', async () => {
+    const split = JSON.parse(await fs.readFile(path.join(work, 'split.json'), 'utf8'));
+    // Same training images (so the cached reference still fits), but the test split is the training split.
+    const leaky = path.join(tmp.dir, 'leaky-split.json');
+    await fs.writeFile(leaky, JSON.stringify({ ...split, splits: { ...split.splits, test: split.splits.train.slice(0, 20) } }));
+    await expect(runQualityBench({ ...tiny(work), train: false, ganTrain: false, split: leaky, reference: path.join(work, 'reference'), out: path.join(work, 'leaky.json') }))
+      .rejects.toThrow(/test image of the bench's split is one the run or its --init ancestors trained on/);
+  });
+
   it('--reference takes a classifier trained on the bench\'s split and refuses one trained on another split', async () => {
     const given = await runQualityBench({ ...tiny(work), train: false, ganTrain: false, reference: path.join(work, 'reference'), out: path.join(work, 'given.json') });
     expect(given.curve).toEqual(r.curve);

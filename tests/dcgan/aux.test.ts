@@ -84,7 +84,7 @@ describe('auxiliary classifier', () => {
         expect(auxMoves).toBeGreaterThan(0);
         // Only D's step trains the head (on real images).
         if (at === dAt) expect(v1['d_aux/kernel'].some((x) => x !== 0)).toBe(true);
-        for (const r of [r0, r1, r2]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); if ('realProb' in r) tf.dispose([r.realProb as tf.Tensor, r.fakeProb as tf.Tensor]); }
+        for (const r of [r0, r1, r2]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); const probs = r as { realProb?: tf.Tensor; fakeProb?: tf.Tensor }; if (probs.realProb) tf.dispose([probs.realProb, probs.fakeProb!]); }
       }
       expect(() => discriminatorGradients(g, d, b, 'hinge', 1)).toThrow(/auxiliary classifier head/);
     } finally {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, SAMPLES } from '../helpers/env.js';
 import { train, readRun, generate, checkpointName, packModel, trainingLineage, LINEAGE } from '../../src/dcgan/index.js';
 import { tf, initBackend } from '../../src/engine/index.js';
+import { makeSplit, writeSplit } from '../../src/data/index.js';
 import { hashBytes } from '../../src/util/hash.js';
 import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
 
@@ -145,5 +146,23 @@ describe('train --init', () => {
     await expect(train({ ...base, conditional: true, freezeD: 9, out: out('e4') })).rejects.toThrow(/--freeze-d: expected at most 3/);
     await expect(train({ data: childData, conditional: true, iters: 1, freezeD: 1, out: out('e5') })).rejects.toThrow(/need --init/);
     await expect(train({ ...base, init: out('nowhere'), conditional: true, out: out('e6') })).rejects.toThrow(/not a cellgan run folder/);
+  });
+
+  it('refuses a --split whose validation or test images the --init model trained on, naming the image; accepts one it never saw', async () => {
+    // The child's eosinophil and lymphocyte files are byte copies of the parent's training images.
+    const split = await makeSplit(childData, { seed: 1, val: 0.34, test: 0.34 });
+    const splitFile = out('child-split.json');
+    await writeSplit(splitFile, split);
+    const err = await train({ data: childData, split: splitFile, conditional: true, init: parentRun, iters: 1, out: out('leak') }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/(validation|test) image of --split is one the --init model trained on/);
+    expect((err as { file?: string }).file).toMatch(/(eosinophil|lymphocyte)/);
+    await expect(fs.access(out('leak'))).rejects.toThrow(); // refused before writing anything
+    // Held-out images only of a class the parent never saw: accepted.
+    const clean = { ...split, splits: { train: split.splits.train, val: split.splits.val.filter((f) => f.startsWith('monocyte/')), test: split.splits.test.filter((f) => f.startsWith('monocyte/')) } };
+    const cleanFile = out('child-split-clean.json');
+    await writeSplit(cleanFile, clean);
+    const ok = await train({ data: childData, split: cleanFile, conditional: true, init: parentRun, iters: 1, out: out('no-leak') });
+    expect(ok.iteration).toBe(1);
   });
 });
