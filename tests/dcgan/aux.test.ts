@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, SAMPLES } from '../helpers/env.js';
 import { train, readRun, buildGenerator, buildDiscriminator, weightNames, checkpointName } from '../../src/dcgan/index.js';
-import { classLoss, discriminatorGradients, generatorGradients, disposeGrads } from '../../src/dcgan/step.js';
+import { classLoss, discriminatorGradients, generatorGradients, disposeGrads, runGenerator } from '../../src/dcgan/step.js';
 import { createParallelStep } from '../../src/dcgan/parallel.js';
 import type { ModelSpec } from '../../src/dcgan/models.js';
 import { tf, initBackend, powerIterateModel } from '../../src/engine/index.js';
@@ -93,6 +93,31 @@ describe('auxiliary classifier', () => {
     }
   });
 
+  it('the twin head (TAC-GAN) learns the classes of G\'s images in D\'s step and is subtracted in G\'s', () => {
+    const tac: ModelSpec = { ...AUX, twinClassifier: true };
+    const g = buildGenerator(SPEC), d = buildDiscriminator(SPEC), dTac = buildDiscriminator(tac);
+    const b = batch();
+    try {
+      expect(dTac.outputs.map((o) => o.shape)).toEqual([[null, 1], [null, 3], [null, 3]]);
+      powerIterateModel(d, 5); powerIterateModel(dTac, 5);
+      const ce = (labels: tf.Tensor, logits: tf.Tensor) => { const t = classLoss(labels, logits); try { return t.dataSync()[0]; } finally { t.dispose(); } };
+      const fake = runGenerator(g, b.noise, b.fakeLabels, true);
+      const onReal = dTac.apply([b.real, b.realLabels], { training: true }) as tf.Tensor[];
+      const onFake = dTac.apply([fake, b.fakeLabels], { training: true }) as tf.Tensor[];
+      const [auxReal, auxFake, twinFake] = [ce(b.realLabels, onReal[1]), ce(b.fakeLabels, onFake[1]), ce(b.fakeLabels, onFake[2])];
+      const dPlain = discriminatorGradients(g, d, b, 'hinge', 0), dWith = discriminatorGradients(g, dTac, b, 'hinge', 1);
+      expect(dWith.loss.dataSync()[0] - dPlain.loss.dataSync()[0]).toBeCloseTo(auxReal + twinFake, 4);
+      expect(dWith.grads['d_twin/kernel'].dataSync().some((x) => x !== 0)).toBe(true);
+      const gPlain = generatorGradients(g, d, b, 'hinge', 0), gWith = generatorGradients(g, dTac, b, 'hinge', 1);
+      expect(gWith.loss.dataSync()[0] - gPlain.loss.dataSync()[0]).toBeCloseTo(auxFake - twinFake, 4);
+      for (const r of [dPlain, dWith, gPlain, gWith]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); }
+      tf.dispose([dPlain.realProb, dPlain.fakeProb, dWith.realProb, dWith.fakeProb, fake, ...onReal, ...onFake]);
+    } finally {
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose(); dTac.dispose();
+    }
+  });
+
   it('data-parallel gradients and aux losses with one worker equal the in-thread ones', async () => {
     const g = buildGenerator(AUX), d = buildDiscriminator(AUX);
     const step = await createParallelStep(AUX, { workers: 1, loss: 'hinge', auxWeight: 0.5 });
@@ -171,8 +196,9 @@ describe('train --aux-weight', () => {
     expect((await readRun(grandchild)).options.options.auxWeight).toBe(1); // inherited from the parent's settings
   });
 
-  it('refuses --aux-weight without --conditional, or out of range', async () => {
+  it('refuses --aux-weight without --conditional, or out of range, and --aux-twin without --aux-weight', async () => {
     await expect(train(tinyOptions(out('aux-bad1'), { auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
+    await expect(train(tinyOptions(out('aux-bad3'), { ...extra, auxWeight: 0, auxTwin: true }))).rejects.toThrow(/--aux-twin needs --aux-weight/);
     await expect(train(tinyOptions(out('aux-bad2'), { ...extra, auxWeight: -1 }))).rejects.toThrow(/--aux-weight/);
   });
 });
