@@ -21,7 +21,7 @@ import { inspect, formatInspectReport } from '../data/inspect.js';
 import { formatCsv, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
 import { readSplit, selectSplit } from '../data/dataset.js';
-import { train, generate, readRun, RECIPE_NAMES, parentTrainingFingerprints, imageFingerprints, TRAINING_IMAGES } from '../dcgan/index.js';
+import { train, generate, readRun, RECIPE_NAMES, heldOutImageSeenBy, TRAINING_IMAGES } from '../dcgan/index.js';
 import { score } from '../metrics/index.js';
 import { exportDataset } from '../export/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
@@ -511,20 +511,16 @@ async function splitClassCounts(splitFile: string, data: string, labels: string 
  * would be flattered). Without fingerprints or data for the model, it can only warn.
  */
 async function assertHeldOutUnseen(init: string, data: string, labels: string | undefined, splitFile: string, logger: Logger): Promise<void> {
-  const seen = await parentTrainingFingerprints(init);
-  if (!seen) {
-    logger.warn(`pipeline: train: cannot check that the --init model never trained on this split's validation and test images (no ${TRAINING_IMAGES} and its training data is not readable here)`);
-    return;
-  }
   const dataset = await loadDataset(data, { labels });
   const split = await readSplit(splitFile);
-  const held = [...selectSplit(dataset, split, 'val'), ...selectSplit(dataset, split, 'test')];
-  const prints = await imageFingerprints(held.map((i) => i.abs));
-  const k = prints.findIndex((h) => seen.has(h));
-  if (k >= 0) {
-    throw new CellganError(`this ${split.splits.val.includes(held[k].file) ? 'validation' : 'test'} image is a copy of one the --init model trained on; fine-tuning would let it into training and flatter the scores (hold it out of the model, or split so it trains)`, { file: held[k].abs });
+  const hit = await heldOutImageSeenBy(init, dataset, split, ['val', 'test']);
+  if (hit === undefined) {
+    logger.warn(`pipeline: train: cannot check that the --init model never trained on this split's validation and test images (no ${TRAINING_IMAGES} and its training data is not readable here)`);
+  } else if (hit) {
+    throw new CellganError(`this ${hit.part === 'val' ? 'validation' : 'test'} image is a copy of one the --init model trained on; fine-tuning would let it into training and flatter the scores (hold it out of the model, or split so it trains)`, { file: hit.item.abs });
+  } else {
+    logger.info(`pipeline: train: none of the ${split.splits.val.length + split.splits.test.length} validation/test images is among the --init model's training images`);
   }
-  logger.info(`pipeline: train: none of the ${held.length} validation/test images is among the --init model's ${seen.size} training images`);
 }
 
 /** Classes of the split's training images (per-class mode trains one GAN for each). */
