@@ -14,5 +14,5 @@ export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
 export type { Recipe, RecipeName } from './recipes.js';
 export { packModel, PACKED_PARTS } from './pack.js';
 export type { PackOptions, PackResult } from './pack.js';
-export { parentTrainingFingerprints, imageFingerprints, heldOutImageSeenBy, trainingLineage, TRAINING_IMAGES, LINEAGE } from './transfer.js';
+export { parentTrainingFingerprints, imageFingerprints, trainingLineage, TRAINING_IMAGES, LINEAGE } from './transfer.js';
 export type { LineageStep } from './transfer.js';

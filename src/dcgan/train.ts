@@ -22,6 +22,7 @@ import { silentLogger, withLogFile, type Logger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { chartToPng } from '../util/charts.js';
 import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
+import type { Dataset, SplitFile } from '../data/types.js';
 import { VERSION } from '../version.js';
 import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './diffaugment.js';
 import { Adam } from './adam.js';
@@ -137,10 +138,11 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
 /** Training images kept as bytes (a quarter of float32) and turned into float batches on demand. */
 interface TrainingSet { bytes: Uint8Array; labels: Int32Array; count: number; size: number }
 
-async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: TrainingSet; classes: string[]; perClass: Record<string, number>; skipped: { file: string; reason: string }[] }> {
+async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: TrainingSet; classes: string[]; perClass: Record<string, number>; skipped: { file: string; reason: string }[]; dataset: Dataset; split: SplitFile | null }> {
   const dataset = await loadDataset(opts.data, opts.labels ? { labels: opts.labels } : {});
+  const split = opts.split ? await readSplit(opts.split) : null;
   let items: DatasetItem[] = dataset.items;
-  if (opts.split) items = selectSplit(dataset, await readSplit(opts.split), 'train');
+  if (split) items = selectSplit(dataset, split, 'train');
   let classes: string[];
   if (opts.className !== null) {
     if (!dataset.classes.includes(opts.className)) {
@@ -171,7 +173,7 @@ async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: T
   if (!count) throw new CellganError('none of the training images could be decoded', { file: opts.data });
   const perClass: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
   for (let i = 0; i < count; i++) perClass[classes[labels[i]]]++;
-  return { set: { bytes: bytes.subarray(0, count * per), labels: labels.subarray(0, count), count, size: opts.size }, classes, perClass, skipped };
+  return { set: { bytes: bytes.subarray(0, count * per), labels: labels.subarray(0, count), count, size: opts.size }, classes, perClass, skipped, dataset, split };
 }
 
 function imagesToFloats(set: TrainingSet, indices: number[]): Float32Array {
@@ -353,13 +355,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await assertWritableOutput(runDir, options.force ?? false, 'run folder');
     runFile = undefined as unknown as RunOptionsFile;
   }
-  if (parent && resumeFrom === undefined && options.split !== undefined) await assertParentNeverSawHeldOut(parent, options, parentLogger);
   const backend = await ensureBackend();
   const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveOptions({ ...options, iters }, parent);
 
   // Data first: a bad --data or --class fails before anything is written.
   const early = silentLogger;
   const data = await loadTrainingSet(opts, early);
+  if (parent && data.split) await assertParentNeverSawHeldOut(parent, data.dataset, data.split, parentLogger);
 
   if (resumeFrom === undefined) {
     if (await exists(runDir)) await fs.rm(runDir, { recursive: true, force: true }); // only reached with force
@@ -585,19 +587,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 /**
- * A fine-tune with a split must not start from a model that trained on one of that split's
+ * A fine-tune with a split (directly or from the pipeline's train stage) must not start from a model that trained on one of that split's
  * validation or test images (its samples could carry the cell into training, and every score on
  * the split would be flattered). A model whose training images cannot be known is only warned of.
  */
-async function assertParentNeverSawHeldOut(parent: Parent, options: TrainOptions, logger: Logger): Promise<void> {
-  const data = path.resolve(v.nonEmptyString('--data', options.data));
-  const dataset = await loadDataset(data, options.labels ? { labels: path.resolve(options.labels) } : {});
-  const split = await readSplit(path.resolve(v.nonEmptyString('--split', options.split)));
+async function assertParentNeverSawHeldOut(parent: Parent, dataset: Dataset, split: SplitFile, logger: Logger): Promise<void> {
   const hit = await heldOutImageSeenBy(parent.record.path, dataset, split, ['val', 'test']);
   if (hit === undefined) {
     logger.warn(`--init: cannot check that ${parent.record.path} never trained on this split's validation and test images (no training-image list and its data is not readable here)`);
   } else if (hit) {
-    throw new CellganError(`this ${hit.part === 'val' ? 'validation' : 'test'} image of --split is one the --init model trained on (among its ${hit.seen} training images); fine-tuning on this split would let held-out cells into the model and flatter its scores. Use the split the model was trained with, or one whose validation and test images it never saw`, { file: hit.item.abs, exitCode: 2 });
+    throw new CellganError(`this ${hit.part === 'val' ? 'validation' : 'test'} image is a copy of one the --init model trained on (among its ${hit.seen} training images); fine-tuning on this --split would let held-out cells into the model and flatter its scores. Use the split the model was trained with, or one whose validation and test images it never saw`, { file: hit.item.abs, exitCode: 2 });
   }
 }
 

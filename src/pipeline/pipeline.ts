@@ -20,8 +20,7 @@ import { loadDataset } from '../data/dataset.js';
 import { inspect, formatInspectReport } from '../data/inspect.js';
 import { formatCsv, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
-import { readSplit, selectSplit } from '../data/dataset.js';
-import { train, generate, readRun, RECIPE_NAMES, heldOutImageSeenBy, TRAINING_IMAGES } from '../dcgan/index.js';
+import { train, generate, readRun, RECIPE_NAMES } from '../dcgan/index.js';
 import { score } from '../metrics/index.js';
 import { exportDataset } from '../export/index.js';
 import { BUDGETS, BUDGET_NAMES, type Budget, type BudgetName } from './budgets.js';
@@ -371,7 +370,6 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       name: 'train', reads: ['split', ...dataReads], extraInputs: dataInput, options: trainOptions, resumable: true,
       beforeClear: (dir) => assertNoLiveClassLocks(dir),
       async run(ctx) {
-        if (r.init) await assertHeldOutUnseen(r.init, data, labels, splitFile, logger);
         const summary: Record<string, unknown> = {};
         if (r.mode === 'conditional') {
           const { result } = await trainOrResume(ctx.resume, ctx.stageDir, trainCall(null, opts.signal), logger, out);
@@ -503,24 +501,6 @@ async function splitClassCounts(splitFile: string, data: string, labels: string 
   const counts: Record<string, number> = {};
   for (const i of dataset.items) if (train.has(i.file)) counts[i.label] = (counts[i.label] ?? 0) + 1;
   return counts;
-}
-
-/**
- * Refuses to fine-tune when a validation or test image of this pipeline is a copy of an image
- * the --init model trained on (its samples could carry that cell into training and its scores
- * would be flattered). Without fingerprints or data for the model, it can only warn.
- */
-async function assertHeldOutUnseen(init: string, data: string, labels: string | undefined, splitFile: string, logger: Logger): Promise<void> {
-  const dataset = await loadDataset(data, { labels });
-  const split = await readSplit(splitFile);
-  const hit = await heldOutImageSeenBy(init, dataset, split, ['val', 'test']);
-  if (hit === undefined) {
-    logger.warn(`pipeline: train: cannot check that the --init model never trained on this split's validation and test images (no ${TRAINING_IMAGES} and its training data is not readable here)`);
-  } else if (hit) {
-    throw new CellganError(`this ${hit.part === 'val' ? 'validation' : 'test'} image is a copy of one the --init model trained on; fine-tuning would let it into training and flatter the scores (hold it out of the model, or split so it trains)`, { file: hit.item.abs });
-  } else {
-    logger.info(`pipeline: train: none of the ${split.splits.val.length + split.splits.test.length} validation/test images is among the --init model's training images`);
-  }
 }
 
 /** Classes of the split's training images (per-class mode trains one GAN for each). */

@@ -155,7 +155,7 @@ describe('train --init', () => {
     await writeSplit(splitFile, split);
     const err = await train({ data: childData, split: splitFile, conditional: true, init: parentRun, iters: 1, out: out('leak') }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/(validation|test) image of --split is one the --init model trained on/);
+    expect((err as Error).message).toMatch(/(validation|test) image is a copy of one the --init model trained on/);
     expect((err as { file?: string }).file).toMatch(/(eosinophil|lymphocyte)/);
     await expect(fs.access(out('leak'))).rejects.toThrow(); // refused before writing anything
     // Held-out images only of a class the parent never saw: accepted.
