@@ -23,7 +23,8 @@ export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
   --score-every N          score only checkpoints at multiples of N run iterations, and the last (default ${d.scoreEvery}: all)
   --until N                the last checkpoint to score, by run iteration (default: the latest); GAN-train is computed there
   --per-class N            synthetic images per class per checkpoint (default ${d.perClass})
-  --gan-train-per-class N  synthetic images per class for GAN-train (default ${d.ganTrainPerClass})
+  --gan-train-per-class N  synthetic images per class for GAN-train, or 'match': as many in all as the
+                           real training split has (default ${d.ganTrainPerClass})
   --reference-epochs N     (default ${d.referenceEpochs})
   --workers N              (default ${d.workers})
   --seed N                 (default ${d.seed})
@@ -51,7 +52,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
   const r = await runQualityBench({
     recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
     split: values.split, reference: values.reference, train: !values['no-train'], ganTrain: !values['no-gan-train'], size: num(values.size),
-    checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: num(values['gan-train-per-class']),
+    checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: values['gan-train-per-class'] === 'match' ? 'match' : num(values['gan-train-per-class']),
     referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
     out: values.out, logger,
   });

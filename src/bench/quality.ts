@@ -48,6 +48,9 @@ import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { cpuDescription } from './cpu.js';
 
+/** Share of the synthetic GAN-train images carved off for the classifier's early stopping. */
+const GAN_TRAIN_VAL_FRACTION = 0.1;
+
 /** Every default of the benchmark, read by its CLI and by the tests alike. */
 export const QUALITY_DEFAULTS = {
   data: '../shared/datasets/pbc-128',
@@ -61,8 +64,14 @@ export const QUALITY_DEFAULTS = {
   scoreEvery: 1,
   /** Synthetic images per class at every checkpoint (GAN-test, FID/KID, diversity). */
   perClass: 200,
-  /** Synthetic images per class for the final GAN-train classifier. */
-  ganTrainPerClass: 500,
+  /**
+   * Synthetic images per class for the final GAN-train classifier. 'match': as many in all as
+   * the real training split has (after the tenth carved off for early stopping), so GAN-train
+   * and the baseline differ only in where their images came from, not in how many there are
+   * (measured: with 500 per class, a third of the real count, the shipped model's GAN-train
+   * was 67.4 %; see notes/dcgan.md, session 10).
+   */
+  ganTrainPerClass: 'match' as number | 'match',
   referenceEpochs: 14,
   workers: Math.min(2, os.availableParallelism()),
   kidSubsets: 100,
@@ -88,7 +97,8 @@ export interface QualityBenchOptions {
   /** The last checkpoint to score (its run iteration; default the latest): GAN-train is computed there. */
   until?: number;
   perClass?: number;
-  ganTrainPerClass?: number;
+  /** A count, or 'match' (the real training split's size; see QUALITY_DEFAULTS). */
+  ganTrainPerClass?: number | 'match';
   referenceEpochs?: number;
   /** Cap of real training images per class for the reference classifier (tiny runs and tests only). */
   referenceMaxPerClass?: number;
@@ -153,7 +163,7 @@ export interface QualityResult {
 
 interface Resolved {
   data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
-  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: number;
+  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: number | 'match';
   referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; ganTrain: boolean; resamples: number;
   kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
 }
@@ -177,7 +187,7 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     scoreEvery: v.integer('--score-every', o.scoreEvery ?? d.scoreEvery, 1),
     until: o.until === undefined ? undefined : v.integer('--until', o.until, 0),
     perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
-    ganTrainPerClass: v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
+    ganTrainPerClass: (o.ganTrainPerClass ?? d.ganTrainPerClass) === 'match' ? 'match' : v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
     referenceEpochs: v.integer('--reference-epochs', o.referenceEpochs ?? d.referenceEpochs, 1, 1000),
     referenceMaxPerClass: o.referenceMaxPerClass === undefined ? undefined : v.integer('--reference-max-per-class', o.referenceMaxPerClass, 1),
     workers: v.integer('--workers', o.workers ?? d.workers, 0, 64),
@@ -260,7 +270,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         curve.push(point);
       }
       // A fine-tuned run continues its parents: its curve is placed after their cost.
-      const lineage = await trainingLineage(run.options);
+      const lineage = await trainingLineage(run.options, run.runDir);
       const before = lineage.reduce((a, x) => ({ it: a.it + x.iterations, wall: a.wall + x.wall_s, cpu: a.cpu + x.cpu_s }), { it: 0, wall: 0, cpu: 0 });
       if (lineage.length) {
         for (const [i, p] of curve.entries()) {
@@ -273,12 +283,15 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       // ---- 5. final: GAN-train and the baseline -----------------------------
       const baseEval = predictImages(reference.model, realTest, classes.length);
       const baseline = summary(toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'real test split', trainItems.length));
-      const ganTrainFile = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${o.ganTrainPerClass}.json`);
+      const ganTrainPerClass = o.ganTrainPerClass === 'match'
+        ? Math.ceil(trainItems.filter((i) => runClasses.includes(i.label)).length / runClasses.length / (1 - GAN_TRAIN_VAL_FRACTION))
+        : o.ganTrainPerClass;
+      const ganTrainFile = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${ganTrainPerClass}.json`);
       let ganTrain: QualityResult['gan_train'] = null;
       if (o.ganTrain && runClasses.length >= 2) {
         if (await exists(ganTrainFile)) ganTrain = JSON.parse(await fs.readFile(ganTrainFile, 'utf8')) as QualityResult['gan_train'];
         else {
-          ganTrain = await ganTrainScore(o, run.runDir, lastCheckpoint, runClasses, testItems, reference, logger);
+          ganTrain = await ganTrainScore(o, ganTrainPerClass, run.runDir, lastCheckpoint, runClasses, testItems, reference, logger);
           await writeJsonAtomic(ganTrainFile, ganTrain);
         }
         if (ganTrain) ganTrain = { ...ganTrain, iteration: last.iteration };
@@ -298,7 +311,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         wall_s: last.wall_s, cpu_s: last.cpu_s, lineage,
         baseline, gan_train: ganTrain, gan_test: { ...last.gan_test, iteration: last.iteration }, curve,
         settings: {
-          per_class: o.perClass, gan_train_per_class: o.ganTrainPerClass, seed: o.seed, workers: o.workers,
+          per_class: o.perClass, gan_train_per_class: ganTrainPerClass, gan_train_size: o.ganTrainPerClass === 'match' ? 'match: as many as the real training split' : 'given', seed: o.seed, workers: o.workers,
           fid_real: 'real test split', features: extractor.description, bootstrap_resamples: o.resamples,
           model: run.options.model, train_options: jsonable(run.options.options),
         },
@@ -382,14 +395,14 @@ async function scoreCheckpoint(
   }
 }
 
-async function ganTrainScore(o: Resolved, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, logger: Logger): Promise<NonNullable<QualityResult['gan_train']>> {
+async function ganTrainScore(o: Resolved, perClass: number, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, logger: Logger): Promise<NonNullable<QualityResult['gan_train']>> {
   const scratch = path.join(o.work, 'scratch', `gan-train-${process.pid}`);
   try {
-    logger.info(`quality: GAN-train on ${o.ganTrainPerClass} synthetic images per class of checkpoint ${ck}`);
-    await sampleCheckpoint(runDir, ck, o.ganTrainPerClass, 2_000_000 + o.seed, scratch);
+    logger.info(`quality: GAN-train on ${perClass} synthetic images per class of checkpoint ${ck}`);
+    await sampleCheckpoint(runDir, ck, perClass, 2_000_000 + o.seed, scratch);
     const synthetic = await readSyntheticFolder(scratch);
     const items = synthetic.items.filter((i) => runClasses.includes(i.label));
-    const { train: tr, val } = carveValidation(items, 0.1, new Rng(deriveSeed('quality-gan-train', o.seed)));
+    const { train: tr, val } = carveValidation(items, GAN_TRAIN_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', o.seed)));
     const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
     const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');
     // The reference's own recipe, so GAN-train and the baseline differ only in their training images.

@@ -228,9 +228,15 @@ export interface LineageStep { path: string; sha256: string; recipe: string | nu
  * added (the clock of the checkpoint the child started from), so the cost of a fine-tuned model
  * can be stated in full. A packed parent answers from its LINEAGE file (the folders it names may
  * be gone or replaced); otherwise the chain is followed. Refuses a parent whose weights changed
- * since the child started from it: its cost would be another model's.
+ * since the child started from it: its cost would be another model's. Given `runDir`, a run that
+ * is itself packed (a shipped model, or a copy of one) answers from its own LINEAGE file, since
+ * the parent folder it names has usually been replaced by the model itself.
  */
-export async function trainingLineage(options: RunOptionsFile): Promise<LineageStep[]> {
+export async function trainingLineage(options: RunOptionsFile, runDir?: string): Promise<LineageStep[]> {
+  if (runDir !== undefined) {
+    const own = await fs.readFile(path.join(runDir, LINEAGE), 'utf8').catch(() => null);
+    if (own !== null) return JSON.parse(own) as LineageStep[];
+  }
   const steps: LineageStep[] = [];
   for (let rec = options.parent; rec; ) {
     const parent = await readParent(rec.path);

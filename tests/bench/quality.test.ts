@@ -95,6 +95,16 @@ describe('quality benchmark', () => {
     expect(until2.gan_test.iteration).toBe(2);
   });
 
+  it("GAN-train 'match' trains on as many synthetic images as the real training split has", async () => {
+    const matched = await runQualityBench({ ...tiny(work), train: false, ganTrainPerClass: 'match', out: path.join(work, 'matched.json') });
+    const classes = Object.keys(matched.baseline.per_class).length;
+    expect(matched.settings.gan_train_per_class).toBe(Math.ceil(matched.split.train / classes / 0.9));
+    expect(matched.settings.gan_train_per_class).not.toBe(r.settings.gan_train_per_class);
+    // Per class, a tenth (rounded) of the samples goes to early stopping: the rest is the real count, give or take one per class.
+    expect(Math.abs(matched.gan_train!.n_train - matched.split.train)).toBeLessThanOrEqual(classes);
+    expect(matched.curve).toEqual(r.curve);
+  });
+
   it('a fine-tuned run (--init) is placed after its parent: iterations and CPU time continue the parent\'s', async () => {
     const parent = resolveQualityOptions(tiny(work)).run;
     const ft = await runQualityBench({
@@ -104,7 +114,10 @@ describe('quality benchmark', () => {
     expect(ft.lineage).toEqual([expect.objectContaining({ path: parent, iterations: 4, cpu_s: r.cpu_s, wall_s: r.wall_s })]);
     expect(ft.curve.map((p) => [p.iteration, p.run_iteration])).toEqual([[4, 0], [6, 2]]);
     expect(ft.curve[0].cpu_s).toBeGreaterThanOrEqual(r.cpu_s);
-    expect(ft.curve[1].cpu_s).toBeGreaterThan(ft.curve[0].cpu_s);
+    // The curve rounds to 0.1 s and two tiny iterations can cost less: compare the checkpoints' own clocks.
+    expect(ft.curve[1].cpu_s).toBeGreaterThanOrEqual(ft.curve[0].cpu_s);
+    const cpuAt = async (ck: string) => (JSON.parse(await fs.readFile(path.join(work, 'runs', 'fine-tune', 'checkpoints', ck, 'state.json'), 'utf8')) as { cpuTimeS: number }).cpuTimeS;
+    expect(await cpuAt('00000002')).toBeGreaterThan(await cpuAt('00000000'));
     expect(ft.cpu_s).toBe(ft.curve[1].cpu_s);
     expect(ft.gan_test.iteration).toBe(6);
     // The checkpoint at run iteration 0 holds the parent's generator: it scores as the parent's last point does.
@@ -136,5 +149,7 @@ describe('quality benchmark', () => {
     expect(() => resolveQualityOptions({ size: 48 })).toThrow(/for --size/);
     expect(() => resolveQualityOptions({ scoreEvery: 0 })).toThrow(/--score-every/);
     expect(() => resolveQualityOptions({ until: -1 })).toThrow(/--until/);
+    expect(() => resolveQualityOptions({ ganTrainPerClass: 'many' as never })).toThrow(/--gan-train-per-class/);
+    expect(resolveQualityOptions({}).ganTrainPerClass).toBe('match');
   });
 });

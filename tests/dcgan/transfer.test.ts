@@ -136,6 +136,8 @@ describe('train --init', () => {
     expect(await trainingLineage(grand)).toEqual(both);
     // A run that started from the old weights of the replaced folder cannot claim its cost.
     await expect(trainingLineage((await readRun(child)).options)).rejects.toThrow(/changed since the run started/);
+    // …but the model packed from that run answers from its own file (as the shipped model scored after replacing its parent does).
+    expect(await trainingLineage((await readRun(model2)).options, model2)).toEqual([expect.objectContaining(first)]);
   });
 
   it('refuses what cannot be fine-tuned, naming the reason', async () => {
