@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SAMPLES, runCli, tempDir } from '../helpers/env.js';
 import { makeSplit, writeSplit } from '../../src/data/index.js';
+import { fewerSyntheticNote } from '../../src/metrics/score.js';
 
 const tmp = tempDir('cellgan-metrics-score-');
 const splitFile = path.join(tmp.dir, 'split.json');
@@ -42,6 +43,14 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
+describe('GAN-train size note', () => {
+  it('speaks when GAN-train had at most half the baseline\'s images, naming the matching count per class', () => {
+    expect(fewerSyntheticNote(3150, 10314, 7)).toMatch(/trained on 3150 synthetic images, the baseline on 10314 real ones.*generate ~1638 per class/);
+    expect(fewerSyntheticNote(5157, 10314, 7)).toMatch(/5157 synthetic/);
+    expect(fewerSyntheticNote(5158, 10314, 7)).toBeNull();
+  });
+});
+
 describe('cellgan score', () => {
   it('refuses a copy of a test image; with --drop-leaks lists it, scores the rest, and flags every copied training image', async () => {
     const args = ['score', '--data', SAMPLES, '--split', splitFile, '--synthetic', synthetic, '--out', out,
@@ -78,6 +87,8 @@ describe('cellgan score', () => {
     for (const c of ['basophil', 'eosinophil']) expect(s.memorization.per_class[c]).toMatchObject({ rate: 1, flagged: trainCopies.filter((f) => f.startsWith(`${c}/`)).length });
     expect(s.baseline.n).toBe(nTest);
     expect(s.missing_in_synthetic).toEqual(['monocyte']);
+    // Six of seven classes' training images, less a tenth: not "far fewer" than the baseline's, so no size note.
+    expect(s.notes.join('\n')).not.toMatch(/GAN-train was trained on/);
     expect(s.gan_train.classes).not.toContain('monocyte');
     expect(s.gan_train.n).toBe(nTest - nMono); // real test split of the scored classes, never train
     const md = await fs.readFile(path.join(out, 'score.md'), 'utf8');
