@@ -67,9 +67,9 @@ export const QUALITY_DEFAULTS = {
   /**
    * Synthetic images per class for the final GAN-train classifier. 'match': as many in all as
    * the real training split has (after the tenth carved off for early stopping), so GAN-train
-   * and the baseline differ only in where their images came from, not in how many there are
-   * (measured: with 500 per class, a third of the real count, the shipped model's GAN-train
-   * was 67.4 %; see notes/dcgan.md, session 10).
+   * and the baseline differ only in where their images came from, not in how many there are.
+   * (Measured on models/pbc-64, notes/dcgan.md session 10: 500 per class gave 67.4 % [64.8, 70.1],
+   * 1,638 per class 63.9 % [61.3, 66.6]; more images of the same generator did not help.)
    */
   ganTrainPerClass: 'match' as number | 'match',
   referenceEpochs: 14,

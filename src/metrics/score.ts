@@ -404,13 +404,13 @@ function baselineRecipe(info: ClassifierInfo, opts: ScoreOptions): {
 }
 
 /**
- * GAN-train rises with the number of synthetic images it is trained on (measured on models/pbc-64:
- * 67.4 % from 500 per class, a third of the real count; notes/dcgan.md, session 10), so a
- * GAN-train trained on far fewer images than the baseline understates the generator. Says so,
- * with the count per class that would match (a tenth is carved off for early stopping).
+ * GAN-train compares with the baseline only when both classifiers saw about as many images: with
+ * far fewer synthetic ones the two differ in count as well as in origin (a small set can understate
+ * a generator; on models/pbc-64 it did not: notes/dcgan.md, session 10). Says so, with the count
+ * per class that would match (a tenth is carved off for early stopping).
  */
 export function fewerSyntheticNote(syntheticTrain: number, realTrain: number, classes: number): string | null {
   if (syntheticTrain * 2 > realTrain) return null;
   const perClass = Math.ceil(realTrain / classes / 0.9);
-  return `GAN-train was trained on ${syntheticTrain} synthetic images, the baseline on ${realTrain} real ones: GAN-train rises with the number of images, so it understates the generator here; generate ~${perClass} per class for a like-for-like figure`;
+  return `GAN-train was trained on ${syntheticTrain} synthetic images, the baseline on ${realTrain} real ones, so the two differ in count as well as origin; generate ~${perClass} per class for a like-for-like comparison`;
 }
