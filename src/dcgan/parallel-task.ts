@@ -32,6 +32,8 @@ export interface ShardResult {
   fakeProb?: number;
   /** The auxiliary classifier's cross-entropy (when the loss has it). */
   auxLoss?: number;
+  /** The mode-seeking ratio of the shard (when the loss has it and the shard has a same-label pair). */
+  modeSeekingRatio?: number;
 }
 
 interface NamedWeight { name: string; model: LayersModel; index: number; trainable: boolean }
@@ -40,7 +42,7 @@ export function namedWeights(models: LayersModel[]): NamedWeight[] {
   return models.flatMap((model) => weightNames(model).map((name, index) => ({ name, model, index, trainable: model.weights[index].trainable })));
 }
 
-export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss; auxWeight?: number }) => {
+export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss; auxWeight?: number; modeSeekingWeight?: number }) => {
   const g = buildGenerator(options.spec), d = buildDiscriminator(options.spec);
   const weights = namedWeights([g, d]);
   const byName = new Map(weights.map((w) => [w.name, w]));
@@ -84,10 +86,10 @@ export const createTask: CreateTask = (options: { spec: ModelSpec; loss: GanLoss
       setWeights(p.weights);
       const noise = tensor(p.noise) as Tensor2D, fakeLabels = tensor(p.fakeLabels) as Tensor2D | undefined;
       try {
-        const r = generatorGradients(g, d, { noise, fakeLabels, augmentFake: p.augmentFake }, options.loss, options.auxWeight ?? 0);
+        const r = generatorGradients(g, d, { noise, fakeLabels, augmentFake: p.augmentFake }, options.loss, options.auxWeight ?? 0, options.modeSeekingWeight ?? 0);
         const grads = packGrads(r.grads), st = packStats();
-        const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0], auxLoss: r.auxLoss?.dataSync()[0] };
-        disposeGrads(r.grads); r.loss.dispose(); r.auxLoss?.dispose();
+        const value: ShardResult = { grads, stats: st, loss: r.loss.dataSync()[0], auxLoss: r.auxLoss?.dataSync()[0], modeSeekingRatio: r.modeSeekingRatio?.dataSync()[0] };
+        disposeGrads(r.grads); r.loss.dispose(); r.auxLoss?.dispose(); r.modeSeekingRatio?.dispose();
         return { value, transfer: [grads.buffer as ArrayBuffer, st.buffer as ArrayBuffer] };
       } finally {
         noise.dispose(); fakeLabels?.dispose();

@@ -36,11 +36,11 @@ export interface GradientStep {
 }
 
 /** step.ts in this thread. */
-export function localStep(loss: GanLoss = 'bce', auxWeight = 0): GradientStep {
+export function localStep(loss: GanLoss = 'bce', auxWeight = 0, modeSeekingWeight = 0): GradientStep {
   return {
     workers: 0,
     discriminatorGradients: async (g, d, b) => discriminatorGradients(g, d, b, loss, auxWeight),
-    generatorGradients: async (g, d, b) => generatorGradients(g, d, b, loss, auxWeight),
+    generatorGradients: async (g, d, b) => generatorGradients(g, d, b, loss, auxWeight, modeSeekingWeight),
     close: async () => {},
     workerTensorCounts: async () => [],
   };
@@ -55,6 +55,8 @@ export interface ParallelStepOptions {
   loss?: GanLoss;
   /** Weight of the auxiliary-classifier loss (default 0 = off). */
   auxWeight?: number;
+  /** Weight of the mode-seeking term (default 0 = off; pairs within a shard). */
+  modeSeekingWeight?: number;
 }
 
 function sliceRows(t: Tensor | undefined, values: Float32Array | undefined, [start, end]: [number, number]): ShardTensor | undefined {
@@ -73,7 +75,7 @@ function sliceAugment(p: AugmentParams | undefined, [start, end]: [number, numbe
 /** Starts `workers` threads that rebuild the models of `spec`. Close it when done. */
 export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOptions): Promise<GradientStep> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`createParallelStep: workers must be an integer ≥ 1, got ${opts.workers}`);
-  const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: { spec, loss: opts.loss ?? 'bce', auxWeight: opts.auxWeight ?? 0 }, size: opts.workers, backend: opts.backend });
+  const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: { spec, loss: opts.loss ?? 'bce', auxWeight: opts.auxWeight ?? 0, modeSeekingWeight: opts.modeSeekingWeight ?? 0 }, size: opts.workers, backend: opts.backend });
   const broadcast = new WeightBroadcast(pool.size);
 
   async function run(method: 'dStep' | 'gStep', g: LayersModel, d: LayersModel, rows: number, shard: (range: [number, number]) => Omit<ShardPayload, 'weights'>) {
@@ -98,7 +100,7 @@ export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOpti
       }
     });
     const mean = (f: (r: ShardResult) => number | undefined) => results.reduce((s, r, i) => s + share[i] * (f(r) ?? NaN), 0);
-    return { grads, loss: mean((r) => r.loss), realProb: mean((r) => r.realProb), fakeProb: mean((r) => r.fakeProb), auxLoss: mean((r) => r.auxLoss) };
+    return { grads, loss: mean((r) => r.loss), realProb: mean((r) => r.realProb), fakeProb: mean((r) => r.fakeProb), auxLoss: mean((r) => r.auxLoss), modeSeekingRatio: mean((r) => r.modeSeekingRatio) };
   }
 
   // Filled per call (the models passed in); used to map names back to variables.
@@ -128,7 +130,10 @@ export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOpti
         noise: sliceRows(batch.noise, noise, range)!, fakeLabels: sliceRows(batch.fakeLabels, fakeLabels, range),
         augmentFake: sliceAugment(batch.augmentFake, range),
       }));
-      return { grads: r.grads, loss: tf.scalar(r.loss) as Scalar, ...(Number.isNaN(r.auxLoss) ? {} : { auxLoss: tf.scalar(r.auxLoss) as Scalar }) };
+      return {
+        grads: r.grads, loss: tf.scalar(r.loss) as Scalar, ...(Number.isNaN(r.auxLoss) ? {} : { auxLoss: tf.scalar(r.auxLoss) as Scalar }),
+        ...(Number.isNaN(r.modeSeekingRatio) ? {} : { modeSeekingRatio: tf.scalar(r.modeSeekingRatio) as Scalar }),
+      };
     },
     close: () => pool.close(),
     workerTensorCounts: () => pool.map<number>('numTensors', Array.from({ length: pool.size }, () => null)),

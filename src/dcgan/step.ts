@@ -30,6 +30,14 @@
  * λ·(CE(y, aux(G)) − CE(y, twin(G))), which in the limit matches G's class
  * posterior to the real one instead of sharpening it.
  *
+ * Mode seeking (`modeSeekingWeight` λ_ms > 0; MSGAN, Mao et al. 2019): for
+ * pairs of G's images with the same label, the ratio r of their distance to
+ * the distance of their noises; L_G += λ_ms / (mean r + ε). G is paid for
+ * making different noises give different cells, against the conditional
+ * mode collapse that GAN-train (a classifier trained on G's images) exposes.
+ * Distances are root-mean-square per pixel and per noise dimension, over the
+ * un-augmented images; with data-parallel workers, pairs are within a shard.
+ *
  * Batch norm runs in training mode (batch statistics), which also updates
  * the moving statistics used when sampling.
  */
@@ -105,6 +113,34 @@ export interface GeneratorGradients {
   loss: Scalar;
   /** The auxiliary classifier's cross-entropy on G's images (unweighted; when auxWeight > 0). */
   auxLoss?: Scalar;
+  /** Mean image-to-noise distance ratio over same-label pairs (when modeSeekingWeight > 0 and the batch has such pairs). */
+  modeSeekingRatio?: Scalar;
+}
+
+const MODE_SEEKING_EPS = 1e-5;
+
+/** Root-mean-square distance between every two rows of X (N×P), N×N; ε inside the root keeps its gradient finite on the diagonal. */
+function pairwiseRms(x: Tensor2D): Tensor2D {
+  const sq = tf.sum(tf.square(x), 1, true);
+  const d2 = tf.sub(tf.add(sq, tf.transpose(sq)), tf.mul(2, tf.matMul(x, x, false, true)));
+  return tf.sqrt(tf.add(tf.div(tf.relu(d2), x.shape[1]), 1e-8)) as Tensor2D;
+}
+
+/**
+ * Mean, over pairs i ≠ j with the same label (all pairs when unconditional), of
+ * rms(G_i − G_j) / rms(z_i − z_j); null when the batch has no such pair.
+ */
+export function modeSeekingRatio(fake: Tensor4D, noise: Tensor2D, labels: Tensor2D | undefined): Scalar | null {
+  const n = fake.shape[0];
+  const label = labels ? Array.from(tf.tidy(() => tf.argMax(labels, 1)).dataSync()) : new Array<number>(n).fill(0);
+  let pairs = 0;
+  const mask = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j && label[i] === label[j]) { mask[i * n + j] = 1; pairs++; }
+  if (!pairs) return null;
+  return tf.tidy(() => {
+    const ratio = tf.div(pairwiseRms(tf.reshape(fake, [n, -1]) as Tensor2D), pairwiseRms(noise));
+    return tf.div(tf.sum(tf.mul(ratio, tf.tensor2d(mask, [n, n]))), pairs) as Scalar;
+  });
 }
 
 function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
@@ -150,21 +186,28 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
 }
 
 /** Gradients of L_G w.r.t. G's weights (D is run forward in training mode, its weights are not differentiated). */
-export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce', auxWeight = 0): GeneratorGradients {
+export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce', auxWeight = 0, modeSeekingWeight = 0): GeneratorGradients {
   const vars = generator.trainableWeights.map((w) => w.read() as Variable);
-  let auxLoss: Scalar | undefined;
+  let auxLoss: Scalar | undefined, msRatio: Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const fake = runGenerator(generator, batch.noise, batch.fakeLabels, true);
     const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
     const onFake = discriminate(discriminator, fk, batch.fakeLabels);
-    const adversarial = generatorLoss(loss, onFake.logit);
+    let total = generatorLoss(loss, onFake.logit);
     const aux = auxTerm(auxWeight, batch.fakeLabels, onFake.classLogits);
-    if (!aux) return adversarial;
-    auxLoss = tf.keep(aux);
-    const twin = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
-    return tf.add(adversarial, tf.mul(twin ? tf.sub(aux, twin) : aux, auxWeight)) as Scalar;
+    if (aux) {
+      auxLoss = tf.keep(aux);
+      const twin = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
+      total = tf.add(total, tf.mul(twin ? tf.sub(aux, twin) : aux, auxWeight)) as Scalar;
+    }
+    const ms = modeSeekingWeight > 0 ? modeSeekingRatio(fake, batch.noise, batch.fakeLabels) : null;
+    if (ms) {
+      msRatio = tf.keep(ms);
+      total = tf.add(total, tf.div(modeSeekingWeight, tf.add(ms, MODE_SEEKING_EPS))) as Scalar;
+    }
+    return total;
   }, vars);
-  return { grads: gradsByStableName(generator, grads), loss: value, ...(auxLoss ? { auxLoss } : {}) };
+  return { grads: gradsByStableName(generator, grads), loss: value, ...(auxLoss ? { auxLoss } : {}), ...(msRatio ? { modeSeekingRatio: msRatio } : {}) };
 }
 
 /**

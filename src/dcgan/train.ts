@@ -47,7 +47,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, modeSeekingWeight: r.modeSeekingWeight };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -58,7 +58,7 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
@@ -95,6 +95,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
   if (auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   const auxTwin = v.boolean('--aux-twin', o.auxTwin ?? r.auxTwin);
   if (auxTwin && !(auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
+  const modeSeekingWeight = v.number('--mode-seeking-weight', o.modeSeekingWeight ?? r.modeSeekingWeight, 0, 100);
   const diffAugment = o.diffAugment === undefined ? r.diffAugment : o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
   return {
     recipe: recipeName,
@@ -124,7 +125,7 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
     init: parent ? parent.record.path : null,
     initClass: o.initClass ?? null,
     freezeD: v.integer('--freeze-d', o.freezeD ?? TRAIN_DEFAULTS.freezeD, 0, 16),
-    auxWeight, auxTwin,
+    auxWeight, auxTwin, modeSeekingWeight,
     logEvery: v.integer('--log-every', o.logEvery ?? TRAIN_DEFAULTS.logEvery, 1),
     gridEvery: v.integer('--grid-every', o.gridEvery ?? TRAIN_DEFAULTS.gridEvery, 1),
     checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery, 1),
@@ -402,7 +403,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let interrupted = false;
   let lastCheckpoint = '';
   let lastStats: TrainStats | undefined;
-  let stepper: GradientStep = localStep(opts.loss, opts.auxWeight);
+  let stepper: GradientStep = localStep(opts.loss, opts.auxWeight, opts.modeSeekingWeight);
   try {
     // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
     // count (per-shard batch norm), so it is a saved option that a resume keeps.
@@ -410,7 +411,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (workers > 0) {
       const w = workerBackendFor(backend, workers);
       if (w.warning) logger.warn(w.warning);
-      stepper = await createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss, auxWeight: opts.auxWeight });
+      stepper = await createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss, auxWeight: opts.auxWeight, modeSeekingWeight: opts.modeSeekingWeight });
     }
     if (resumeFrom !== undefined) {
       const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
@@ -470,7 +471,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
     const startIter = st.iteration;
-    const acc = { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0 };
+    const acc = { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 };
     let windowStart = performance.now();
     let windowIters = 0;
     let lastCurve = 0;
@@ -512,6 +513,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
         gLoss = gg.loss.dataSync()[0];
         if (gg.auxLoss) { gAux = gg.auxLoss.dataSync()[0]; gg.auxLoss.dispose(); }
+        if (gg.modeSeekingRatio) { acc.ms += gg.modeSeekingRatio.dataSync()[0]; acc.nMs++; gg.modeSeekingRatio.dispose(); }
         gg.loss.dispose();
         if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, lastCheckpoint); }
         gOpt.apply(gg.grads);
@@ -537,6 +539,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS, cpu_time_s: st.cpuTimeS,
           diversity, real_diversity: realDiversity, diversity_ratio: ratio,
           ...(spec.auxClassifier ? { d_aux_loss: acc.dAux / acc.n, g_aux_loss: acc.gAux / acc.n } : {}),
+          ...(acc.nMs ? { g_ms_ratio: acc.ms / acc.nMs } : {}),
         };
         if (it >= opts.collapseAfter && ratio < opts.collapseThreshold) {
           stats.collapse_warning = true;
@@ -545,7 +548,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await fs.appendFile(statsFile, JSON.stringify(stats) + '\n');
         logger.debug(stats, 'stats');
         lastStats = stats;
-        Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0 });
+        Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 });
         windowStart = performance.now(); windowIters = 0;
         progress.setValues({ D: stats.d_loss, G: stats.g_loss });
       }

@@ -60,6 +60,8 @@ export interface TrainOptions {
   auxWeight?: number;
   /** With auxWeight > 0: add the twin classifier (TAC-GAN) so the aux term matches, not sharpens, G's classes. */
   auxTwin?: boolean;
+  /** Weight of the mode-seeking term (MSGAN; step.ts): G is paid for different noises giving different images of a class (0 = off). */
+  modeSeekingWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
   init?: string;
   /** Fine-tune: a class the parent lacks starts from this parent class (default: the mean of the parent's classes). */
@@ -107,6 +109,8 @@ export interface TrainStats {
   /** With the auxiliary classifier: its cross-entropy on real images (D step) and on G's images (G step). */
   d_aux_loss?: number;
   g_aux_loss?: number;
+  /** With the mode-seeking term: mean image/noise distance ratio of same-label pairs in G's batches. */
+  g_ms_ratio?: number;
 }
 
 export interface TrainResult {
@@ -137,6 +141,8 @@ export interface RunOptionsFile {
     init: string | null; initClass: string | null; freezeD: number;
     /** Absent in runs made before the options existed (= 0, false). */
     auxWeight: number; auxTwin: boolean;
+    /** Absent in runs made before the option existed (= 0). */
+    modeSeekingWeight: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
     collapseThreshold: number; collapseAfter: number;
     /** Absent in runs made before the option existed (= 0). */

@@ -16,7 +16,7 @@ interface Args extends GlobalArgs {
   'g-width'?: number; 'd-width'?: number; nz?: number; lr?: number; beta1?: number; beta2?: number;
   diffaugment?: string; 'ema-decay'?: number; 'log-every'?: number; 'grid-every'?: number;
   'checkpoint-every'?: number; 'keep-checkpoints'?: number; 'collapse-threshold'?: number; 'collapse-after'?: number; workers?: number;
-  recipe?: string; loss?: string; 'd-norm'?: string; 'g-conditioning'?: string; 'd-lr'?: number; 'ema-rampup'?: number; 'balanced-classes'?: boolean; 'aux-weight'?: number; 'aux-twin'?: boolean;
+  recipe?: string; loss?: string; 'd-norm'?: string; 'g-conditioning'?: string; 'd-lr'?: number; 'ema-rampup'?: number; 'balanced-classes'?: boolean; 'aux-weight'?: number; 'aux-twin'?: boolean; 'mode-seeking-weight'?: number;
   init?: string; 'init-class'?: string; 'freeze-d'?: number; json?: boolean;
 }
 
@@ -53,6 +53,7 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
     .option('balanced-classes', { type: 'boolean', describe: `conditional: class-balanced batches (each class equally often)`, ...byRecipe((r) => r.balancedClasses) })
     .option('aux-weight', { type: 'number', describe: 'conditional: weight of the auxiliary-classifier loss (D learns real images\' classes, G is pushed toward images D classifies as their label; 0 = off)', ...byRecipe((r) => r.auxWeight) })
     .option('aux-twin', { type: 'boolean', describe: 'with --aux-weight: a twin classifier on G\'s images (TAC-GAN) so the aux term matches G\'s classes to the real ones instead of sharpening them', ...byRecipe((r) => r.auxTwin) })
+    .option('mode-seeking-weight', { type: 'number', describe: 'weight of the mode-seeking term (MSGAN): G is paid for different noises giving different images of a class; 0 = off', ...byRecipe((r) => r.modeSeekingWeight) })
     .option('init', { type: 'string', describe: 'fine-tune: start G and D from this run folder or model (e.g. models/pbc-64); its settings become the defaults' })
     .option('init-class', { type: 'string', describe: 'fine-tune: a class the --init model lacks starts from this class of it', defaultDescription: 'the mean of its classes' })
     .option('freeze-d', { type: 'number', describe: 'fine-tune (FreezeD): keep the first N conv blocks of D fixed', ...dflt('freezeD') })
@@ -88,7 +89,7 @@ export const trainCommand: CommandModule<GlobalArgs, Args> = {
       collapseThreshold: args['collapse-threshold'], collapseAfter: args['collapse-after'], workers: args.workers,
       recipe: args.recipe as RecipeName | undefined, loss: args.loss as TrainOptions['loss'], dNorm: args['d-norm'] as TrainOptions['dNorm'],
       gConditioning: args['g-conditioning'] as TrainOptions['gConditioning'], dLr: args['d-lr'], emaRampup: args['ema-rampup'],
-      balancedClasses: args['balanced-classes'], auxWeight: args['aux-weight'], auxTwin: args['aux-twin'], init: args.init, initClass: args['init-class'], freezeD: args['freeze-d'],
+      balancedClasses: args['balanced-classes'], auxWeight: args['aux-weight'], auxTwin: args['aux-twin'], modeSeekingWeight: args['mode-seeking-weight'], init: args.init, initClass: args['init-class'], freezeD: args['freeze-d'],
       logger: ctx.logger, signal: controller.signal,
     };
     if (args.force !== undefined) opts.force = args.force;
