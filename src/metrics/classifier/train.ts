@@ -90,8 +90,8 @@ export interface TrainOnImagesOptions extends Omit<TrainClassifierOptions, 'data
 /** Adam's learning rate when fine-tuning (--init), below a fresh model's so the parent's features survive the first steps. */
 const LEARNING_RATE_FINE_TUNE = 3e-4;
 
-/** The training settings (classifier.json records them; score trains its classifiers with them). */
-const CLASSIFIER_SETTINGS = {
+/** The training settings (classifier.json records them; score trains its classifiers with them, so its CLI can take these entries). */
+export const CLASSIFIER_SETTINGS = {
   size: {
     ...integer(8, 512), default: 64, defaultHelp: "with --init the parent's",
     help: `input size in pixels (multiple of ${2 ** DEFAULT_ARCHITECTURE.blocks})`,
