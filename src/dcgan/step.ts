@@ -2,7 +2,7 @@
  * One DCGAN training iteration as pure functions, separate from applying the
  * gradients: `discriminatorGradients` and `generatorGradients` take tensors
  * (and plain augmentation parameters) and return gradients keyed by stable
- * weight names (see models.weightNames) plus the loss statistics. A
+ * weight names (the engine's gradsByStableName) plus the loss statistics. A
  * data-parallel trainer can compute these on shards in workers, average the
  * gradients, then apply them once with `Adam.apply`.
  *
@@ -33,9 +33,8 @@
  * Batch norm runs in training mode (batch statistics), which also updates
  * the moving statistics used when sampling.
  */
-import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
+import { gradsByStableName, tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
 import { diffAugment, type AugmentParams } from './diffaugment.js';
-import { weightNames } from './models.js';
 
 export const GAN_LOSSES = ['bce', 'hinge'] as const;
 export type GanLoss = (typeof GAN_LOSSES)[number];
@@ -114,13 +113,6 @@ function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
 /** Runs G on noise (training-mode batch norm). */
 export function runGenerator(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
   return generator.apply(withLabels(noise, labels), { training }) as Tensor4D;
-}
-
-function gradsByStableName(model: LayersModel, grads: NamedTensorMap): NamedTensorMap {
-  const names = weightNames(model, true);
-  const out: NamedTensorMap = {};
-  model.trainableWeights.forEach((w, i) => { out[names[i]] = grads[(w.read() as Variable).name]; });
-  return out;
 }
 
 /** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
