@@ -9,10 +9,19 @@ import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { CellganError, describeFsError } from '../util/errors.js';
 import { nonEmptyString } from '../util/validate.js';
+import { text, type OptionSpec } from '../util/options.js';
 import { parseCsv, CsvSyntaxError } from './csv.js';
 import { IMAGE_EXTENSIONS, SUPPORTED_FORMAT_NAMES, UNSUPPORTED_IMAGE_EXTENSIONS } from './formats.js';
 import { mapBounded } from '../util/pool.js';
 import type { Dataset, DatasetItem, FileProblem, SplitFile, SplitName } from './types.js';
+
+/** The dataset a command reads: a path (or, from the API, a loaded Dataset, so unchecked here). */
+export const DATA_OPTION = { type: 'string', help: 'ImageFolder root (<class>/<image>) or a labels .csv' } as const satisfies OptionSpec;
+
+/** The labels CSV of a dataset, for every command that reads one. */
+export const LABELS_OPTION = {
+  ...text, help: 'labels CSV with columns file,class (paths relative to the CSV; extra columns are kept) instead of class folders',
+} as const satisfies OptionSpec<string>;
 
 export interface LoadDatasetOptions {
   /** A labels CSV (`file,class`, paths relative to the CSV); else `data` is an ImageFolder root. */

@@ -11,48 +11,57 @@ import { promises as fs } from 'node:fs';
 import { CellganError, OptionError, describeFsError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
-import { boolean, integer, nonEmptyString, number, seed as seedOption } from '../util/validate.js';
+import { resolveOptions, boolean, number, seed, text, type OptionTable } from '../util/options.js';
 import { checkImages } from './check.js';
-import { loadDataset } from './dataset.js';
-import { findDuplicates, nearThresholdOption } from './inspect.js';
+import { loadDataset, LABELS_OPTION } from './dataset.js';
+import { findDuplicates, NEAR_THRESHOLD_OPTION, CONCURRENCY_OPTION } from './inspect.js';
 import { findNearDuplicates } from './prints.js';
 import { UnionFind } from './near.js';
 import type { Dataset, DatasetItem, FileProblem, SplitFile, SplitName } from './types.js';
 
+/** Defaults, ranges and help: SPLIT_OPTIONS. */
 export interface SplitOptions {
   /** A labels CSV (`file,class`); else `data` is an ImageFolder root. */
   labels?: string;
-  /** Fraction of each class for validation, in [0, 1) (default 0.1). */
+  /** Fraction of each class for validation. */
   val?: number;
-  /** Fraction of each class for test, in [0, 1) (default 0.2). */
+  /** Fraction of each class for test. */
   test?: number;
-  /** Seed of the shuffle (default 0). */
+  /** Seed of the shuffle. */
   seed?: number;
   /** A labels-CSV column whose values (e.g. patient ids) must not cross splits. */
   groupBy?: string;
   /** Decode every image to find corrupt ones (slower); default: header and file-end checks. */
   deep?: boolean;
-  /** Largest distance (1 − cosine) at which two images are the same cell, kept in one split (default DEFAULT_NEAR_THRESHOLD). */
+  /** Largest distance (1 − cosine) at which two images are the same cell, kept in one split. */
   nearThreshold?: number;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
   onNearProgress?: (done: number, total: number) => void;
 }
 
-interface Resolved { val: number; test: number; seed: number; groupBy?: string; deep: boolean; nearThreshold: number; concurrency: number }
+/** makeSplit's options (src/util/options.ts). */
+export const SPLIT_OPTIONS = {
+  val: { ...number(0, 1, { exclusiveMax: true }), default: 0.1, help: 'fraction of each class for validation, in [0, 1)' },
+  test: { ...number(0, 1, { exclusiveMax: true }), default: 0.2, help: 'fraction of each class for test, in [0, 1)' },
+  seed: { ...seed, default: 0, help: 'seed of the shuffle; same data and seed give the same file' },
+  groupBy: { ...text, help: 'labels-CSV column (e.g. patient) whose groups must not cross splits' },
+  labels: LABELS_OPTION,
+  nearThreshold: NEAR_THRESHOLD_OPTION,
+  deep: { ...boolean, default: false, help: 'decode every image to leave out corrupt ones (slower)' },
+  concurrency: CONCURRENCY_OPTION,
+} satisfies OptionTable;
 
-export function validateSplitOptions(opts: SplitOptions): Resolved {
-  const val = number('--val', opts.val ?? 0.1, 0, 1);
-  const test = number('--test', opts.test ?? 0.2, 0, 1);
-  if (val >= 1) throw new OptionError(`Expected a number >= 0 and < 1 for --val but received ${val}`);
-  if (test >= 1) throw new OptionError(`Expected a number >= 0 and < 1 for --test but received ${test}`);
-  if (val + test >= 1) throw new OptionError(`Expected --val + --test < 1 (something must be left for training) but received ${val} + ${test} = ${+(val + test).toFixed(6)}`);
-  const seed = seedOption(opts.seed ?? 0);
-  const groupBy = opts.groupBy === undefined ? undefined : nonEmptyString('--group-by', opts.groupBy);
-  const deep = boolean('--deep', opts.deep ?? false);
-  const concurrency = integer('concurrency', opts.concurrency ?? 8, 1, 256);
-  const nearThreshold = nearThresholdOption(opts.nearThreshold);
-  return { val, test, seed, groupBy, deep, nearThreshold, concurrency };
+/** The split file writeSplit writes (the CLI's --out and --force). */
+export const SPLIT_FILE_OPTIONS = {
+  out: { ...text, required: true, help: 'split file to write (e.g. split.json)' },
+  force: { ...boolean, default: false, help: 'replace an existing split file' },
+} satisfies OptionTable;
+
+export function validateSplitOptions(opts: SplitOptions) {
+  const o = resolveOptions(SPLIT_OPTIONS, opts);
+  if (o.val + o.test >= 1) throw new OptionError(`Expected --val + --test < 1 (something must be left for training) but received ${o.val} + ${o.test} = ${+(o.val + o.test).toFixed(6)}`);
+  return o;
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -176,8 +185,7 @@ export async function writeSplit(file: string, split: SplitFile, opts: { force?:
  * and fingerprinting a whole dataset.
  */
 export async function checkSplitTarget(file: string, opts: { force?: boolean } = {}): Promise<void> {
-  nonEmptyString('--out', file);
-  const force = boolean('--force', opts.force ?? false);
+  const { force } = resolveOptions(SPLIT_FILE_OPTIONS, { out: file, force: opts.force });
   let st;
   try { st = await fs.stat(file); } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CellganError(`cannot write the split file: ${describeFsError(err)}`, { file });

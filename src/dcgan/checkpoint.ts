@@ -9,10 +9,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tf, type LayersModel, type Tensor, type NamedTensorMap } from '../engine/index.js';
 import { CellganError, describeFsError } from '../util/errors.js';
+import { integer, type OptionSpec } from '../util/options.js';
 import { weightNames } from './models.js';
 import type { RunInfo, RunOptionsFile } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'cellgan-dcgan-checkpoint/1';
+
+/** The option naming a checkpoint of a run (generate, model pack); absent, the latest. */
+export const CHECKPOINT_OPTION = { ...integer(0), help: 'checkpoint iteration', defaultHelp: 'the latest' } satisfies OptionSpec<number>;
 
 export function checkpointName(iteration: number): string {
   return String(iteration).padStart(8, '0');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { tf, ensureBackend } from '../engine/index.js';
 import { CellganError, InterruptedError } from '../util/errors.js';
-import * as v from '../util/validate.js';
+import { resolveOptions, text, integer, seed, boolean, FORCE_OPTION, type OptionTable } from '../util/options.js';
 import { buildDirAtomic, assertWritableOutput } from '../util/atomic.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { silentLogger } from '../util/log.js';
@@ -21,7 +21,7 @@ import { Progress } from '../util/progress.js';
 import { encodePng } from '../data/index.js';
 import { buildGenerator, type ModelSpec } from './models.js';
 import { runGenerator } from './step.js';
-import { checkpointName, loadModelWeights, readRun } from './checkpoint.js';
+import { checkpointName, loadModelWeights, readRun, CHECKPOINT_OPTION } from './checkpoint.js';
 import type { GenerateOptions, GenerateResult, ManifestRow } from './types.js';
 
 /** The noise vector of sample `index` of `className` (independent of batching). */
@@ -35,30 +35,39 @@ function classDir(name: string): string {
   return name.replace(/[/\\\0]/g, '_').replace(/^\.+/, '_') || '_';
 }
 
+/** generate's options (src/util/options.ts): the library resolves them, the CLI parses them. */
+export const GENERATE_OPTIONS = {
+  model: { ...text, required: true, help: 'run folder made by cellgan train, or a packed model (e.g. models/pbc-64)' },
+  checkpoint: CHECKPOINT_OPTION,
+  count: { ...integer(1, 10_000_000), required: true, help: 'images per class' },
+  className: { ...text, flag: 'class', help: 'only this class (a conditional model makes every class otherwise)' },
+  out: { ...text, required: true, help: 'output folder (synthetic ImageFolder)' },
+  seed: { ...seed, default: 0, help: 'seed; image i of class c uses noise from (seed, c, i)' },
+  batch: { ...integer(1, 4096), default: 64, help: 'images per generator call (memory bound; does not change the images)' },
+  force: FORCE_OPTION,
+  raw: { ...boolean, help: 'sample the raw generator instead of generator_ema (recorded in manifest.jsonl)' },
+} satisfies OptionTable;
+
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
-  const modelDir = v.nonEmptyString('--model', options.model);
-  const count = v.integer('--count', options.count, 1, 10_000_000);
-  const out = path.resolve(v.nonEmptyString('--out', options.out));
-  const seed = v.seed(options.seed ?? 0);
-  const batch = v.integer('--batch', options.batch ?? 64, 1, 4096);
-  if (options.checkpoint !== undefined) v.integer('--checkpoint', options.checkpoint, 0);
-  if (options.className !== undefined) v.nonEmptyString('--class', options.className);
+  const o = resolveOptions(GENERATE_OPTIONS, options);
+  const { model: modelDir, count, seed, batch } = o;
+  const out = path.resolve(o.out);
   const logger = options.logger ?? silentLogger;
 
   const run = await readRun(modelDir);
   if (!run.checkpoints.length) throw new CellganError('the run has no checkpoint yet', { file: modelDir });
-  const ck = options.checkpoint ?? run.latest!;
+  const ck = o.checkpoint ?? run.latest!;
   if (!run.checkpoints.includes(ck)) {
     throw new CellganError(`no checkpoint ${ck}; available: ${run.checkpoints.join(', ')}`, { file: path.join(modelDir, 'checkpoints'), exitCode: 2 });
   }
   let classes = run.classes;
-  if (options.className !== undefined) {
-    if (!classes.includes(options.className)) {
-      throw new CellganError(`the model does not make class ${JSON.stringify(options.className)}; it makes ${classes.join(', ')}`, { file: modelDir, exitCode: 2 });
+  if (o.className !== undefined) {
+    if (!classes.includes(o.className)) {
+      throw new CellganError(`the model does not make class ${JSON.stringify(o.className)}; it makes ${classes.join(', ')}`, { file: modelDir, exitCode: 2 });
     }
-    classes = [options.className];
+    classes = [o.className];
   }
-  await assertWritableOutput(out, options.force ?? false);
+  await assertWritableOutput(out, o.force ?? false);
   if (path.resolve(out) === run.runDir || run.runDir.startsWith(out + path.sep)) {
     throw new CellganError('the output folder would replace the model run', { file: out, exitCode: 2 });
   }
@@ -68,7 +77,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const ckDir = path.join(run.runDir, 'checkpoints', checkpointName(ck));
   const counts: Record<string, number> = {};
   try {
-    await loadModelWeights(generator, path.join(ckDir, options.raw ? 'generator' : 'generator_ema'));
+    await loadModelWeights(generator, path.join(ckDir, o.raw ? 'generator' : 'generator_ema'));
     const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', imagesPerUnit: 1, enabled: options.progress, logger });
     await buildDirAtomic(out, async (staging) => {
       const manifest = createWriteStream(path.join(staging, 'manifest.jsonl'));
@@ -105,7 +114,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
               const index = start + k;
               const file = `${dir}/${String(index).padStart(6, '0')}.png`;
               await fs.writeFile(path.join(staging, file), await encodePng(pixels.subarray(k * per, (k + 1) * per), spec.size));
-              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: options.raw ? 'generator' : 'generator_ema', ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}) };
+              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}) };
               if (!manifest.write(JSON.stringify(row) + '\n')) await once(manifest, 'drain');
             }
             counts[cls] = (counts[cls] ?? 0) + n;
@@ -119,7 +128,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         await manifestDone;
       }
       progress.finish();
-    }, { force: options.force });
+    }, { force: o.force });
   } finally {
     generator.dispose();
   }

@@ -1,5 +1,6 @@
-export { train, CONDITIONAL_METHOD, meanPairwiseDistance, TRAIN_DEFAULTS } from './train.js';
-export { generate, sampleNoise } from './generate.js';
+export { train, CONDITIONAL_METHOD, meanPairwiseDistance } from './train.js';
+export { TRAIN_OPTIONS, TRAIN_SETTINGS, TRAIN_DEFAULTS } from './train-options.js';
+export { generate, sampleNoise, GENERATE_OPTIONS } from './generate.js';
 export { readRun, listCheckpoints, loadModelWeights, saveModel, checkpointName } from './checkpoint.js';
 export { buildGenerator, buildDiscriminator, weightNames, MODEL_SIZES } from './models.js';
 export type { ModelSpec } from './models.js';
@@ -12,7 +13,7 @@ export type { Augmentation, AugmentParams } from './diffaugment.js';
 export type * from './types.js';
 export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
 export type { Recipe, RecipeName } from './recipes.js';
-export { packModel, PACKED_PARTS } from './pack.js';
+export { packModel, PACKED_PARTS, PACK_OPTIONS } from './pack.js';
 export type { PackOptions, PackResult } from './pack.js';
 export { parentTrainingFingerprints, imageFingerprints, trainingLineage, TRAINING_IMAGES, LINEAGE } from './transfer.js';
 export type { LineageStep } from './transfer.js';

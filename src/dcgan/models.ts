@@ -160,8 +160,5 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
   return tf.model({ inputs, outputs: logit, name: 'discriminator' });
 }
 
-/** The stable (process-independent) name of each weight, in `model.weights` order. */
-export function weightNames(model: LayersModel, trainableOnly = false): string[] {
-  const ws = trainableOnly ? model.trainableWeights : model.weights;
-  return ws.map((w) => (w as unknown as { originalName: string }).originalName);
-}
+/** The stable (process-independent) name of each weight; the engine's one naming scheme, which the fixed layer names make work. */
+export { weightNames } from '../engine/index.js';

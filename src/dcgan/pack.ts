@@ -14,22 +14,31 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildDirAtomic } from '../util/atomic.js';
 import { CellganError } from '../util/errors.js';
-import * as v from '../util/validate.js';
-import { checkpointName, readRun } from './checkpoint.js';
+import { resolveOptions, text, FORCE_OPTION, type OptionTable } from '../util/options.js';
+import { checkpointName, readRun, CHECKPOINT_OPTION } from './checkpoint.js';
 import { parentTrainingFingerprints, trainingLineage, LINEAGE, TRAINING_IMAGES } from './transfer.js';
 
 /** What a packed model's checkpoint keeps. */
 export const PACKED_PARTS = ['generator_ema', 'discriminator', 'state.json'] as const;
 
 export interface PackOptions { run: string; out: string; checkpoint?: number; force?: boolean }
+
+/** packModel's options (src/util/options.ts). */
+export const PACK_OPTIONS = {
+  run: { ...text, positional: true, required: true, help: 'run folder made by cellgan train' },
+  out: { ...text, required: true, help: 'model folder to create (e.g. models/my-lab-64)' },
+  checkpoint: CHECKPOINT_OPTION,
+  force: FORCE_OPTION,
+} satisfies OptionTable;
 /** `trainingImages`: how many training-image fingerprints the model carries (null: its data was not readable, so none). */
 export interface PackResult { out: string; checkpoint: number; bytes: number; trainingImages: number | null }
 
-export async function packModel(o: PackOptions): Promise<PackResult> {
-  const out = path.resolve(v.nonEmptyString('--out', o.out));
-  const run = await readRun(v.nonEmptyString('<run>', o.run));
+export async function packModel(options: PackOptions): Promise<PackResult> {
+  const o = resolveOptions(PACK_OPTIONS, options);
+  const out = path.resolve(o.out);
+  const run = await readRun(o.run);
   if (!run.checkpoints.length) throw new CellganError('the run has no checkpoint yet', { file: o.run });
-  const ck = o.checkpoint === undefined ? run.latest! : v.integer('--checkpoint', o.checkpoint, 0);
+  const ck = o.checkpoint ?? run.latest!;
   if (!run.checkpoints.includes(ck)) throw new CellganError(`no checkpoint ${ck}; available: ${run.checkpoints.join(', ')}`, { file: path.join(run.runDir, 'checkpoints'), exitCode: 2 });
   if (out === run.runDir || out.startsWith(run.runDir + path.sep) || run.runDir.startsWith(out + path.sep)) {
     throw new CellganError('the model folder must be outside the run folder', { file: out, exitCode: 2 });

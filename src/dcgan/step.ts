@@ -2,7 +2,7 @@
  * One DCGAN training iteration as pure functions, separate from applying the
  * gradients: `discriminatorGradients` and `generatorGradients` take tensors
  * (and plain augmentation parameters) and return gradients keyed by stable
- * weight names (see models.weightNames) plus the loss statistics. A
+ * weight names (the engine's gradsByStableName) plus the loss statistics. A
  * data-parallel trainer can compute these on shards in workers, average the
  * gradients, then apply them once with `Adam.apply`.
  *
@@ -41,9 +41,8 @@
  * Batch norm runs in training mode (batch statistics), which also updates
  * the moving statistics used when sampling.
  */
-import { tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
+import { gradsByStableName, tf, type LayersModel, type NamedTensorMap, type Scalar, type Tensor, type Tensor2D, type Tensor4D, type Variable } from '../engine/index.js';
 import { diffAugment, type AugmentParams } from './diffaugment.js';
-import { weightNames } from './models.js';
 
 export const GAN_LOSSES = ['bce', 'hinge'] as const;
 export type GanLoss = (typeof GAN_LOSSES)[number];
@@ -113,7 +112,7 @@ export interface GeneratorGradients {
   loss: Scalar;
   /** The auxiliary classifier's cross-entropy on G's images (unweighted; when auxWeight > 0). */
   auxLoss?: Scalar;
-  /** Mean image-to-noise distance ratio over same-label pairs (when modeSeekingWeight > 0 and the batch has such pairs). */
+  /** Mean image-to-noise distance ratio over same-label pairs (when modeSeekingWeight > 0; NaN if the batch has no such pair). */
   modeSeekingRatio?: Scalar;
 }
 
@@ -150,13 +149,6 @@ function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
 /** Runs G on noise (training-mode batch norm). */
 export function runGenerator(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
   return generator.apply(withLabels(noise, labels), { training }) as Tensor4D;
-}
-
-function gradsByStableName(model: LayersModel, grads: NamedTensorMap): NamedTensorMap {
-  const names = weightNames(model, true);
-  const out: NamedTensorMap = {};
-  model.trainableWeights.forEach((w, i) => { out[names[i]] = grads[(w.read() as Variable).name]; });
-  return out;
 }
 
 /** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
@@ -200,10 +192,11 @@ export function generatorGradients(generator: LayersModel, discriminator: Layers
       const twin = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
       total = tf.add(total, tf.mul(twin ? tf.sub(aux, twin) : aux, auxWeight)) as Scalar;
     }
-    const ms = modeSeekingWeight > 0 ? modeSeekingRatio(fake, batch.noise, batch.fakeLabels) : null;
-    if (ms) {
-      msRatio = tf.keep(ms);
-      total = tf.add(total, tf.div(modeSeekingWeight, tf.add(ms, MODE_SEEKING_EPS))) as Scalar;
+    if (modeSeekingWeight > 0) {
+      const ms = modeSeekingRatio(fake, batch.noise, batch.fakeLabels);
+      // Reported as NaN when the batch has no same-label pair, so every shard names the same statistics.
+      msRatio = tf.keep(ms ?? tf.scalar(NaN));
+      if (ms) total = tf.add(total, tf.div(modeSeekingWeight, tf.add(ms, MODE_SEEKING_EPS))) as Scalar;
     }
     return total;
   }, vars);

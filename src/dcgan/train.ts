@@ -16,6 +16,7 @@ import path from 'node:path';
 import { tf, ensureBackend, powerIterateModel, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
+import { resolveOptions, checkOption } from '../util/options.js';
 import { assertWritableOutput, buildDirAtomic, removeStaleStaging, tempNameBeside, writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { silentLogger, withLogFile, type Logger } from '../util/log.js';
@@ -24,13 +25,14 @@ import { chartToPng } from '../util/charts.js';
 import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
 import type { Dataset, SplitFile } from '../data/types.js';
 import { VERSION } from '../version.js';
-import { AUGMENTATIONS, sampleAugmentParams, type Augmentation } from './diffaugment.js';
+import { sampleAugmentParams } from './diffaugment.js';
 import { Adam } from './adam.js';
 import { frozenDiscriminatorWeights, heldOutImageSeenBy, initFromParent, readParent, type Parent } from './transfer.js';
 import type { Recipe } from './recipes.js';
-import { DEFAULT_RECIPE, RECIPES, RECIPE_NAMES } from './recipes.js';
-import { buildDiscriminator, buildGenerator, stages, D_NORMS, G_CONDITIONINGS, MODEL_SIZES, type ModelSpec, type GConditioning } from './models.js';
-import { disposeGrads, GAN_LOSSES, runGenerator, updateEma } from './step.js';
+import { DEFAULT_RECIPE, RECIPES } from './recipes.js';
+import { TRAIN_OPTIONS, TRAIN_SETTINGS } from './train-options.js';
+import { buildDiscriminator, buildGenerator, stages, type ModelSpec, type GConditioning } from './models.js';
+import { disposeGrads, runGenerator, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
@@ -62,24 +64,16 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   };
 }
 
-/**
- * train's defaults that no recipe sets (the recipe-filled ones are in
- * RECIPES); `cellgan train --help` shows these.
- */
-export const TRAIN_DEFAULTS = {
-  size: 64, seed: 0, freezeD: 0, logEvery: 10, gridEvery: 250, checkpointEvery: 500, keepCheckpoints: 3,
-  collapseThreshold: 0.2, collapseAfter: 200, workers: 0,
-} as const;
-
 /** Options that fix the architecture: a fine-tune must keep its parent's. */
 const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning'] as const;
 
-function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
+/** A new run's settings (TRAIN_SETTINGS): given, else the recipe's or with --init the parent's, else the table's defaults. */
+function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   if (o.className !== undefined && o.conditional) throw new OptionError('Pass either --class or --conditional, not both');
   if (o.className === undefined && !o.conditional) throw new OptionError('Pass --class <name> (one model for one class) or --conditional (one model for all classes)');
-  const recipeName = v.oneOf('--recipe', o.recipe ?? parent?.record.recipe ?? DEFAULT_RECIPE, RECIPE_NAMES);
+  const recipe = checkOption(TRAIN_SETTINGS, 'recipe', o.recipe ?? parent?.record.recipe ?? DEFAULT_RECIPE);
   // A fine-tune's defaults are its parent's settings; otherwise the recipe's.
-  const r = parent && o.recipe === undefined ? recipeOfRun(parent.options) : RECIPES[recipeName];
+  const r = parent && o.recipe === undefined ? recipeOfRun(parent.options) : RECIPES[recipe];
   if (parent) {
     const conditionalParent = parent.options.model.numClasses > 0;
     if (conditionalParent !== Boolean(o.conditional)) {
@@ -91,48 +85,18 @@ function resolveOptions(o: TrainOptions, parent?: Parent): Resolved {
   } else if (o.initClass !== undefined || o.freezeD !== undefined) {
     throw new OptionError('--init-class and --freeze-d need --init');
   }
-  const auxWeight = v.number('--aux-weight', o.auxWeight ?? r.auxWeight, 0, 100);
-  if (auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
-  const auxTwin = v.boolean('--aux-twin', o.auxTwin ?? r.auxTwin);
-  if (auxTwin && !(auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
-  const modeSeekingWeight = v.number('--mode-seeking-weight', o.modeSeekingWeight ?? r.modeSeekingWeight, 0, 100);
-  const diffAugment = o.diffAugment === undefined ? r.diffAugment : o.diffAugment === '' || o.diffAugment === 'none' ? [] : v.listOf('--diffaugment', o.diffAugment, AUGMENTATIONS);
+  const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
+  if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
+  if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
   return {
-    recipe: recipeName,
-    data: path.resolve(v.nonEmptyString('--data', o.data)),
-    labels: o.labels === undefined ? null : path.resolve(v.nonEmptyString('--labels', o.labels)),
-    split: o.split === undefined ? null : path.resolve(v.nonEmptyString('--split', o.split)),
-    className: o.className === undefined ? null : v.nonEmptyString('--class', o.className),
-    conditional: Boolean(o.conditional),
-    size: v.oneOf('--size', o.size ?? (parent ? parent.options.options.size : TRAIN_DEFAULTS.size), MODEL_SIZES),
-    iters: v.integer('--iters', o.iters, 1),
-    batch: v.integer('--batch', o.batch ?? r.batch, 1, 4096),
-    seed: v.seed(o.seed ?? TRAIN_DEFAULTS.seed),
-    gWidth: v.integer('--g-width', o.gWidth ?? r.gWidth, 1, 1024),
-    dWidth: v.integer('--d-width', o.dWidth ?? r.dWidth, 1, 1024),
-    nz: v.integer('--nz', o.nz ?? r.nz, 2, 4096),
-    lr: v.number('--lr', o.lr ?? r.lr, 0, 1e6, { exclusiveMin: true }),
-    beta1: v.number('--beta1', o.beta1 ?? r.beta1, 0, 0.999999),
-    beta2: v.number('--beta2', o.beta2 ?? r.beta2, 0, 0.999999),
-    diffAugment: [...new Set(diffAugment)] as Augmentation[],
-    emaDecay: v.number('--ema-decay', o.emaDecay ?? r.emaDecay, 0, 0.999999),
-    emaRampup: v.number('--ema-rampup', o.emaRampup ?? r.emaRampup, 0, 1),
-    loss: v.oneOf('--loss', o.loss ?? r.loss, GAN_LOSSES),
-    dNorm: v.oneOf('--d-norm', o.dNorm ?? r.dNorm, D_NORMS),
-    gConditioning: v.oneOf('--g-conditioning', o.gConditioning ?? r.gConditioning, G_CONDITIONINGS),
-    dLr: v.number('--d-lr', o.dLr ?? r.dLr ?? o.lr ?? r.lr, 0, 1e6, { exclusiveMin: true }),
-    balancedClasses: o.balancedClasses ?? r.balancedClasses,
+    ...t,
+    data: path.resolve(t.data),
+    labels: t.labels === undefined ? null : path.resolve(t.labels),
+    split: t.split === undefined ? null : path.resolve(t.split),
+    className: t.className ?? null,
+    conditional: Boolean(t.conditional),
     init: parent ? parent.record.path : null,
-    initClass: o.initClass ?? null,
-    freezeD: v.integer('--freeze-d', o.freezeD ?? TRAIN_DEFAULTS.freezeD, 0, 16),
-    auxWeight, auxTwin, modeSeekingWeight,
-    logEvery: v.integer('--log-every', o.logEvery ?? TRAIN_DEFAULTS.logEvery, 1),
-    gridEvery: v.integer('--grid-every', o.gridEvery ?? TRAIN_DEFAULTS.gridEvery, 1),
-    checkpointEvery: v.integer('--checkpoint-every', o.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery, 1),
-    keepCheckpoints: v.integer('--keep-checkpoints', o.keepCheckpoints ?? TRAIN_DEFAULTS.keepCheckpoints, 1),
-    collapseThreshold: v.number('--collapse-threshold', o.collapseThreshold ?? TRAIN_DEFAULTS.collapseThreshold, 0, 10),
-    collapseAfter: v.integer('--collapse-after', o.collapseAfter ?? TRAIN_DEFAULTS.collapseAfter, 0),
-    workers: v.workers(o.workers ?? TRAIN_DEFAULTS.workers),
+    initClass: t.initClass ?? null,
   };
 }
 
@@ -319,7 +283,7 @@ async function writeLossCurve(runDir: string, stats: TrainStats[]): Promise<void
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const iters = v.integer('--iters', options.iters, 1);
+  const iters = checkOption(TRAIN_OPTIONS, 'iters', options.iters);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw v.invalid('signal', 'an AbortSignal', options.signal);
   let runDir: string;
   let runFile: RunOptionsFile;
@@ -328,7 +292,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const parentLogger = options.logger ?? silentLogger;
 
   if (options.resume !== undefined) {
-    runDir = path.resolve(v.nonEmptyString('--resume', options.resume));
+    runDir = path.resolve(checkOption(TRAIN_OPTIONS, 'resume', options.resume));
     const given = Object.entries(options).filter(([k, val]) => val !== undefined && !RUNTIME_KEYS.has(k)).map(([k]) => k);
     if (given.length) throw new OptionError(`--resume continues a run with its saved options; do not pass ${given.join(', ')} (only --iters)`);
     const info = await readRun(runDir);
@@ -337,10 +301,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resumeFrom = info.latest;
   } else {
     if (options.out === undefined) throw new OptionError('pass --out <run folder> to start a run, or --resume <run folder> to continue one');
-    const out = v.nonEmptyString('--out', options.out);
+    const out = checkOption(TRAIN_OPTIONS, 'out', options.out);
     runDir = path.resolve(out);
-    if (options.init !== undefined) parent = await readParent(path.resolve(v.nonEmptyString('--init', options.init)));
-    const checked = resolveOptions({ ...options, iters }, parent);
+    if (options.init !== undefined) parent = await readParent(path.resolve(checkOption(TRAIN_OPTIONS, 'init', options.init)));
+    const checked = resolveSettings({ ...options, iters }, parent);
     if (parent) {
       const p = recipeOfRun(parent.options);
       const differ = ARCHITECTURE_KEYS.filter((k) => checked[k] !== p[k]);
@@ -357,7 +321,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     runFile = undefined as unknown as RunOptionsFile;
   }
   const backend = await ensureBackend();
-  const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveOptions({ ...options, iters }, parent);
+  const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveSettings({ ...options, iters }, parent);
 
   // Data first: a bad --data or --class fails before anything is written.
   const early = silentLogger;
@@ -513,7 +477,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
         gLoss = gg.loss.dataSync()[0];
         if (gg.auxLoss) { gAux = gg.auxLoss.dataSync()[0]; gg.auxLoss.dispose(); }
-        if (gg.modeSeekingRatio) { acc.ms += gg.modeSeekingRatio.dataSync()[0]; acc.nMs++; gg.modeSeekingRatio.dispose(); }
+        if (gg.modeSeekingRatio) {
+          // NaN when a batch (or a worker's shard) had no same-label pair: not logged.
+          const ms = gg.modeSeekingRatio.dataSync()[0];
+          if (Number.isFinite(ms)) { acc.ms += ms; acc.nMs++; }
+          gg.modeSeekingRatio.dispose();
+        }
         gg.loss.dispose();
         if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, lastCheckpoint); }
         gOpt.apply(gg.grads);

@@ -5,6 +5,7 @@ import type { GanLoss } from './step.js';
 import type { ParentRecord } from './transfer.js';
 import type { RecipeName } from './recipes.js';
 
+/** Defaults (a recipe's, or constants), ranges and help: TRAIN_OPTIONS (train-options.ts). */
 export interface TrainOptions {
   /** ImageFolder root (or the folder of `labels`). Required for a new run. */
   data?: string;
@@ -16,33 +17,33 @@ export interface TrainOptions {
   className?: string;
   /** …or one class-conditional model for all classes (exactly one of the two). */
   conditional?: boolean;
-  /** Named recipe (recipes.ts) whose settings fill every option not given (default: DEFAULT_RECIPE). */
+  /** Named recipe (recipes.ts) whose settings fill every option not given. */
   recipe?: RecipeName;
-  /** Image size: 32, 64 (default) or 128. */
+  /** Image size: one of MODEL_SIZES. */
   size?: number;
   /** Total iterations of the run (also when resuming). */
   iters: number;
-  /** Batch size (default 64). */
+  /** Batch size. */
   batch?: number;
   /** New run folder (refused when non-empty unless force). */
   out?: string;
   /** Continue this run folder instead (only `iters` and runtime options may be given). */
   resume?: string;
   force?: boolean;
-  /** Seed of everything random (weights, batches, noise, augmentation); default 0. */
+  /** Seed of everything random (weights, batches, noise, augmentation). */
   seed?: number;
-  /** Generator / discriminator base widths (default 64). */
+  /** Generator / discriminator base widths. */
   gWidth?: number;
   dWidth?: number;
-  /** Noise dimension (default 100). */
+  /** Noise dimension. */
   nz?: number;
-  /** Adam (default 2e-4, 0.5, 0.999). */
+  /** Adam's learning rate and betas. */
   lr?: number;
   beta1?: number;
   beta2?: number;
-  /** DiffAugment policy (subset of color, translation, cutout; default none). */
+  /** DiffAugment policy (subset of AUGMENTATIONS; '' or 'none': none). */
   diffAugment?: Augmentation[] | string;
-  /** EMA decay of the generator weights kept as generator_ema (default 0.999; 0 = copy of G). */
+  /** EMA decay of the generator weights kept as generator_ema (0 = copy of G). */
   emaDecay?: number;
   /** EMA warm-up: the half-life is at most this fraction of the iterations so far (0 = TF's (1+t)/(10+t)). */
   emaRampup?: number;
@@ -52,7 +53,7 @@ export interface TrainOptions {
   dNorm?: DNorm;
   /** How a conditional G sees the class: 'input' or 'batchnorm' (conditional batch norm). */
   gConditioning?: GConditioning;
-  /** D's learning rate (default: the recipe's, else --lr; two time-scale update rule when they differ). */
+  /** D's learning rate (the recipe's, else `lr`; two time-scale update rule when they differ). */
   dLr?: number;
   /** Conditional models: draw each real image's class uniformly (class-balanced batches). */
   balancedClasses?: boolean;
@@ -64,21 +65,21 @@ export interface TrainOptions {
   modeSeekingWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
   init?: string;
-  /** Fine-tune: a class the parent lacks starts from this parent class (default: the mean of the parent's classes). */
+  /** Fine-tune: a class the parent lacks starts from this parent class (else from the mean of the parent's classes). */
   initClass?: string;
-  /** Fine-tune (FreezeD): keep D's first N conv blocks fixed (default 0). */
+  /** Fine-tune (FreezeD): keep D's first N conv blocks fixed. */
   freezeD?: number;
-  /** Iterations between stats lines, grids and checkpoints (defaults: TRAIN_DEFAULTS). */
+  /** Iterations between stats lines, grids and checkpoints. */
   logEvery?: number;
   gridEvery?: number;
   checkpointEvery?: number;
-  /** Checkpoints kept (default 3; the newest ones). */
+  /** Checkpoints kept (the newest ones). */
   keepCheckpoints?: number;
-  /** Mode-collapse alarm: sample diversity / real diversity below this warns (default 0.2)… */
+  /** Mode-collapse alarm: sample diversity / real diversity below this warns… */
   collapseThreshold?: number;
-  /** …once this many iterations have run (default 200; early G outputs are near-constant). */
+  /** …once this many iterations have run (early G outputs are near-constant). */
   collapseAfter?: number;
-  /** Worker threads computing data-parallel gradients (default 0 = this thread). Saved: results depend on it. */
+  /** Worker threads computing data-parallel gradients (0 = this thread). Saved: results depend on it. */
   workers?: number;
   /** Runtime (not saved): logger, abort signal (→ checkpoint, result.interrupted), progress bar. */
   logger?: Logger;
@@ -173,10 +174,11 @@ export interface RunInfo {
   latest?: number;
 }
 
+/** Defaults, ranges and help: GENERATE_OPTIONS (generate.ts). */
 export interface GenerateOptions {
   /** Run folder (from train). */
   model: string;
-  /** Checkpoint iteration (default: the latest). */
+  /** Checkpoint iteration (absent: the latest). */
   checkpoint?: number;
   /** Images per class. */
   count: number;
@@ -186,7 +188,7 @@ export interface GenerateOptions {
   seed?: number;
   batch?: number;
   force?: boolean;
-  /** Use generator (raw) instead of generator_ema (default false). */
+  /** Use generator (raw) instead of generator_ema. */
   raw?: boolean;
   logger?: Logger;
   signal?: AbortSignal;

@@ -167,6 +167,14 @@ function kernelMatrix(kernel: tf.Tensor): tf.Tensor2D {
   return tf.reshape(kernel, [-1, out]) as tf.Tensor2D;
 }
 
+/** Weight names of the power-iteration vectors u and v within a spectrally normalised layer. */
+const SPECTRAL_VECTORS = ['sn_u', 'sn_v'] as const;
+
+/** Whether a stable weight name ("layer/sn_u") is a spectral-norm power-iteration vector. */
+export function isSpectralNormVector(weightName: string): boolean {
+  return SPECTRAL_VECTORS.some((v) => weightName.endsWith(`/${v}`));
+}
+
 function addSpectralWeights(layer: tf.layers.Layer, kernel: tf.LayerVariable): SpectralFields {
   const shape = kernel.shape as number[];
   const out = shape[shape.length - 1];
@@ -175,7 +183,7 @@ function addSpectralWeights(layer: tf.layers.Layer, kernel: tf.LayerVariable): S
   const add = (name: string, n: number) => (layer as unknown as {
     addWeight(name: string, shape: number[], dtype: string, init: ReturnType<typeof tf.initializers.constant>, reg: undefined, trainable: boolean): tf.LayerVariable;
   }).addWeight(name, [n], 'float32', tf.initializers.constant({ value: 1 / Math.sqrt(n) }), undefined, false);
-  return { snU: add('sn_u', out), snV: add('sn_v', k) };
+  return { snU: add(SPECTRAL_VECTORS[0], out), snV: add(SPECTRAL_VECTORS[1], k) };
 }
 
 /** One power-iteration step on the layer's kernel: v ← M u/‖M u‖, u ← Mᵀ v/‖Mᵀ v‖. */

@@ -2,11 +2,14 @@
  * `exportDataset`: a class-balanced ImageFolder dataset for downstream
  * training, with every image's origin on record.
  *
- * Order of work: validate options → read data, split and synthetic folders →
- * check every input image can be decoded (unreadable ones are skipped with a
- * warning) → plan the training mix per class → write everything into a
- * staging folder beside `out` with bounded concurrency → rename it into place.
- * Inputs are only ever read.
+ * Phases, in order: check the options, and that the output touches no input
+ * → read the real images and decode each (check-real; an unreadable one is
+ * skipped with a warning) → collect the synthetic folders' images → check as
+ * many of them as each class needs (check-synthetic) → plan the training mix
+ * per class → name every output file → count → look for the real images'
+ * licence and citation → write everything into a staging folder beside `out`
+ * with bounded concurrency, then rename it into place (write). Inputs are
+ * only ever read.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -24,14 +27,14 @@ import {
   buildHeldOut, buildReference, calibrateMemorization, closestReal, describeLeak, findLeak, readSynthetic,
   type HeldOutReference, type Leak, type MemorizationCalibration, type MemorizationFlag, type RealReference,
 } from '../data/leaks.js';
-import { SPLIT_NAMES, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
+import { SPLIT_NAMES, type Dataset, type DatasetItem, type FileProblem, type SplitName } from '../data/types.js';
 import { formatCsv } from '../data/csv.js';
 import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, transformToString, type AugmentKind } from './classic.js';
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
 import { forEachBounded } from '../util/pool.js';
 import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
-import { findSourceDocs, renderCard } from './card.js';
+import { findSourceDocs, renderCard, type SourceDoc } from './card.js';
 import {
   EXPORT_FORMATS, ORIGINS,
   type ExportCounts, type ExportFormat, type ExportManifestRow, type ExportMemorization, type ExportOptions, type ExportResult, type GeneratorUse, type Origin,
@@ -181,6 +184,7 @@ function withExt(name: string, ext: string): string {
   return (e ? name.slice(0, -e.length) : name) + ext;
 }
 
+/** Exports the dataset; one function per phase (see the module comment). */
 export async function exportDataset(opts: ExportOptions): Promise<ExportResult> {
   const o = resolveExportOptions(opts);
   const logger = opts.logger ?? silentLogger;
@@ -191,38 +195,72 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   // Refuse early, before minutes of checking; buildDirAtomic checks again.
   await assertWritableOutput(o.out, o.force);
 
+  const real = await readRealImages(o, opts.onProgress);
+  const candidates = await collectSynthetic(o, real, warn);
+  const checked = await checkSynthetic(o, real, candidates, opts.onProgress, warn);
+  const plan = planExport({ classes: real.classes, realTrain: real.train, synthetic: checked.chosen, perClass: o.perClass, mix: o.mix, augment: o.augment, cap: o.cap, seed: o.seed });
+  const tasks = nameOutputs(plan, real, checked.probes);
+  const { counts, generators } = countOutputs(tasks, real.classes);
+
+  real.skipped.sort((a, b) => cmp(a.file, b.file) || cmp(a.reason, b.reason));
+  for (const p of real.skipped) logger.warn(`${p.file}: ${p.reason}`);
+  const sourceDocs = await findProvenance(o, real.dataset, warn);
+
+  const written = { o, real, plan, tasks, counts, generators, leaks: checked.leaks, memorization: checked.memorization, sourceDocs, warnings };
+  const peakInFlight = await writeExport(written, opts.onProgress);
+  return {
+    out: path.resolve(o.out), perClass: plan.perClass, classes: real.classes, counts, files: tasks.length, generators,
+    skipped: real.skipped, warnings, peakInFlight, leaks: checked.leaks, memorization: checked.memorization,
+  };
+}
+
+/** The readable real images of each split, and every input image left out so far (with why). */
+interface RealImages {
+  dataset: Dataset;
+  classes: string[];
+  bySplit: Map<SplitName, DatasetItem[]>;
+  /** The training split's images by class. */
+  train: Map<string, DatasetItem[]>;
+  probes: Map<string, Probe>;
+  skipped: FileProblem[];
+}
+
+/** Reads the data and split, and decodes every real image of every split (check-real). */
+async function readRealImages(o: ResolvedOptions, onProgress: ExportOptions['onProgress']): Promise<RealImages> {
   const dataset = await loadDataset(o.data, { labels: o.labels });
   const splitFile = await readSplit(o.split);
   const bySplit = new Map<SplitName, DatasetItem[]>();
   for (const s of SPLIT_NAMES) bySplit.set(s, selectSplit(dataset, splitFile, s));
   const skipped: FileProblem[] = dataset.skipped.map((p) => ({ ...p }));
   const classes = [...dataset.classes].sort(cmp);
-  const classSet = new Set(classes);
 
-  // Check the real images of every split.
-  const realAll = SPLIT_NAMES.flatMap((s) => bySplit.get(s)!.map((item) => ({ split: s, item })));
-  const realProbe = new Map<string, Probe>();
+  const all = SPLIT_NAMES.flatMap((s) => bySplit.get(s)!.map((item) => ({ split: s, item })));
+  const probes = new Map<string, Probe>();
   let done = 0;
-  await forEachBounded(realAll, o.concurrency, async ({ item }) => {
+  await forEachBounded(all, o.concurrency, async ({ item }) => {
     try {
-      realProbe.set(item.file, await probeImage(item.abs));
+      probes.set(item.file, await probeImage(item.abs));
     } catch (err) {
       skipped.push({ file: path.join(o.data, item.file), reason: `${(err as Error).message} (skipped)` });
     }
-    opts.onProgress?.('check-real', ++done, realAll.length);
+    onProgress?.('check-real', ++done, all.length);
   });
-  if (realProbe.size === 0) throw new CellganError('no readable real image in the split', { file: o.data });
-  for (const s of SPLIT_NAMES) bySplit.set(s, bySplit.get(s)!.filter((i) => realProbe.has(i.file)));
+  if (probes.size === 0) throw new CellganError('no readable real image in the split', { file: o.data });
+  for (const s of SPLIT_NAMES) bySplit.set(s, bySplit.get(s)!.filter((i) => probes.has(i.file)));
 
-  const realTrain = new Map<string, DatasetItem[]>(classes.map((c) => [c, []]));
-  for (const item of bySplit.get('train')!) realTrain.get(item.label)?.push(item);
+  const train = new Map<string, DatasetItem[]>(classes.map((c) => [c, []]));
+  for (const item of bySplit.get('train')!) train.get(item.label)?.push(item);
+  return { dataset, classes, bySplit, train, probes, skipped };
+}
 
-  // Synthetic folders: only classes of the dataset are used.
+/** The synthetic folders' images by class; only classes of the dataset are used. */
+async function collectSynthetic(o: ResolvedOptions, real: RealImages, warn: (msg: string) => void): Promise<Map<string, SyntheticImage[]>> {
+  const classSet = new Set(real.classes);
   const folders: SyntheticFolder[] = [];
   for (let i = 0; i < o.synthetic.length; i++) folders.push(await scanSyntheticFolder(o.synthetic[i], i + 1));
-  const candidates = new Map<string, SyntheticImage[]>(classes.map((c) => [c, []]));
+  const candidates = new Map<string, SyntheticImage[]>(real.classes.map((c) => [c, []]));
   for (const f of folders) {
-    skipped.push(...f.skipped);
+    real.skipped.push(...f.skipped);
     if (!f.fromManifest) warn(`${f.dir}: no manifest.jsonl, so synthetic images are recorded by path only (no run/checkpoint/seed)`);
     const unknown = new Set<string>();
     for (const img of f.images) {
@@ -231,11 +269,24 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
     }
     for (const c of [...unknown].sort(cmp)) warn(`${f.dir}: class "${c}" is not in the data; its synthetic images are ignored`);
   }
+  return candidates;
+}
 
-  // A class never takes more synthetic images than it lacks, so only that
-  // many are checked: walk a seeded order of its candidates and stop once
-  // enough readable ones are found (a folder of 100,000 costs no more than
-  // the few hundred needed).
+/**
+ * Picks each class's usable synthetic images (check-synthetic): decodable, no
+ * copy of a real val/test image (leak), and, with --exclude-memorized, no
+ * probable copy of a real training image.
+ *
+ * A class never takes more synthetic images than it lacks, so only that
+ * many are checked: walk a seeded order of its candidates and stop once
+ * enough readable ones are found (a folder of 100,000 costs no more than
+ * the few hundred needed).
+ */
+async function checkSynthetic(
+  o: ResolvedOptions, real: RealImages, candidates: Map<string, SyntheticImage[]>,
+  onProgress: ExportOptions['onProgress'], warn: (msg: string) => void,
+): Promise<{ chosen: Map<string, SyntheticImage[]>; probes: Map<SyntheticImage, Probe>; leaks: Leak[]; memorization: ExportMemorization | null }> {
+  const { bySplit, skipped } = real;
   // Synthetic images are checked against the real val/test images (leaks) and the real training images (memorisation).
   let heldOut: HeldOutReference | undefined, trainRef: RealReference | undefined, calibration: MemorizationCalibration | undefined;
   const leaks: Leak[] = [];
@@ -265,16 +316,16 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
     return null;
   };
 
-  const N = resolvePerClass(o.perClass, realTrain);
-  const needs = classes.map((c) => ({ cls: c, need: Math.max(0, N - (realTrain.get(c)?.length ?? 0)) }));
+  const N = resolvePerClass(o.perClass, real.train);
+  const needs = real.classes.map((c) => ({ cls: c, need: Math.max(0, N - (real.train.get(c)?.length ?? 0)) }));
   const rootRng = new Rng(o.seed);
-  const synthProbe = new Map<SyntheticImage, Probe>();
-  const synthetic = new Map<string, SyntheticImage[]>(classes.map((c) => [c, []]));
+  const probes = new Map<SyntheticImage, Probe>();
+  const chosen = new Map<string, SyntheticImage[]>(real.classes.map((c) => [c, []]));
   const checkTotal = needs.reduce((n, x) => n + Math.min(x.need, candidates.get(x.cls)!.length), 0);
-  done = 0;
+  let done = 0;
   for (const { cls, need } of needs) {
     const order = rootRng.fork('synthetic-check', cls).shuffle([...candidates.get(cls)!].sort(bySynthetic));
-    const found = synthetic.get(cls)!;
+    const found = chosen.get(cls)!;
     let pos = 0;
     while (found.length < need && pos < order.length) {
       const batch = order.slice(pos, pos + Math.max(o.concurrency, Math.min(256, need - found.length)));
@@ -282,7 +333,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
       const ok = new Array<boolean>(batch.length).fill(false);
       await forEachBounded(batch, o.concurrency, async (img, i) => {
         try {
-          synthProbe.set(img, await probeImage(img.abs));
+          probes.set(img, await probeImage(img.abs));
           const why = await guard(img);
           if (why) skipped.push({ file: path.join(img.dir, img.file), reason: why });
           else ok[i] = true;
@@ -290,7 +341,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
           if (err instanceof CellganError) throw err;
           skipped.push({ file: path.join(img.dir, img.file), reason: `${(err as Error).message} (skipped)` });
         }
-        opts.onProgress?.('check-synthetic', Math.min(++done, checkTotal), checkTotal);
+        onProgress?.('check-synthetic', Math.min(++done, checkTotal), checkTotal);
       });
       for (let i = 0; i < batch.length && found.length < need; i++) if (ok[i]) found.push(batch[i]);
     }
@@ -304,9 +355,11 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   if (memorization && memFlags.length && !o.excludeMemorized) {
     warn(`${memFlags.length} of ${synthChecked} synthetic images checked are probable copies of real training images (e.g. ${memFlags[0].file} ≈ ${memFlags[0].nearest}, distance ${memFlags[0].distance.toFixed(4)}); --exclude-memorized leaves them out`);
   }
+  return { chosen, probes, leaks, memorization };
+}
 
-  const plan = planExport({ classes, realTrain, synthetic, perClass: o.perClass, mix: o.mix, augment: o.augment, cap: o.cap, seed: o.seed });
-
+/** One file to write, in the order the manifest lists them; `out` is its path in the export. */
+function nameOutputs(plan: Plan, real: RealImages, synthProbes: Map<SyntheticImage, Probe>): Task[] {
   // Deterministic, unique output names (compared case-insensitively, for macOS and Windows).
   const taken = new Set<string>();
   const claim = (split: SplitName, cls: string, name: string): string => {
@@ -321,9 +374,9 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   };
   const tasks: Task[] = [];
   for (const s of SPLIT_NAMES) {
-    const items = s === 'train' ? plan.classes.flatMap((c) => c.real) : bySplit.get(s)!;
+    const items = s === 'train' ? plan.classes.flatMap((c) => c.real) : real.bySplit.get(s)!;
     for (const item of [...items].sort((a, b) => cmp(a.label, b.label) || cmp(a.file, b.file))) {
-      const convert = realProbe.get(item.file)!.convert;
+      const convert = real.probes.get(item.file)!.convert;
       const name = convert ? withExt(realName(item, item.label), '.png') : realName(item, item.label);
       tasks.push({ origin: 'real', split: s, cls: item.label, out: claim(s, item.label, name), item, convert });
     }
@@ -331,7 +384,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   for (const c of plan.classes) {
     for (const img of c.synthetic) {
       const rel = img.file.startsWith(`${img.class}/`) ? img.file.slice(img.class.length + 1) : img.file;
-      const convert = synthProbe.get(img)!.convert;
+      const convert = synthProbes.get(img)!.convert;
       const name = `syn${img.dirIndex}_${safeName(convert ? withExt(rel, '.png') : rel)}`;
       tasks.push({ origin: 'synthetic', split: 'train', cls: c.class, out: claim('train', c.class, name), img, convert });
     }
@@ -341,7 +394,11 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
       tasks.push({ origin: 'augmented', split: 'train', cls: c.class, out: claim('train', c.class, name), item: a.source, transform: transformToString(a.transform), plan: a });
     }
   }
+  return tasks;
+}
 
+/** Files by split × class × origin, and the generators (folder, run, checkpoint) the synthetic ones came from. */
+function countOutputs(tasks: Task[], classes: string[]): { counts: ExportCounts; generators: GeneratorUse[] } {
   const counts = emptyCounts(classes);
   const generators = new Map<string, GeneratorUse>();
   for (const t of tasks) {
@@ -353,11 +410,11 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
       generators.set(key, g);
     }
   }
-  const generatorList = [...generators.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, g]) => g);
+  return { counts, generators: [...generators.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, g]) => g) };
+}
 
-  skipped.sort((a, b) => cmp(a.file, b.file) || cmp(a.reason, b.reason));
-  for (const p of skipped) logger.warn(`${p.file}: ${p.reason}`);
-
+/** The README/LICENSE/citation files beside the real images; warns when the card could state no licence or citation. */
+async function findProvenance(o: ResolvedOptions, dataset: Dataset, warn: (msg: string) => void): Promise<SourceDoc[]> {
   const sourceDocs = await findSourceDocs(dataset.root, o.labels ? path.dirname(path.resolve(o.labels)) : undefined);
   if (!o.license && !sourceDocs.some((d) => d.kind === 'license' || /licen[cs]e/i.test(d.text))) {
     warn('no licence found for the real images (no README/LICENSE beside the data mentioning one): pass --license so the dataset card can state it');
@@ -365,9 +422,23 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   if (!o.citation && !sourceDocs.some((d) => d.kind === 'citation' || /cit(e|ation)/i.test(d.text))) {
     warn('no citation found for the real images: pass --citation so the dataset card can state it');
   }
+  return sourceDocs;
+}
 
+/** Everything the write phase puts into the export folder. */
+interface ExportContent {
+  o: ResolvedOptions; real: RealImages; plan: Plan; tasks: Task[]; counts: ExportCounts; generators: GeneratorUse[];
+  leaks: Leak[]; memorization: ExportMemorization | null; sourceDocs: SourceDoc[]; warnings: string[];
+}
+
+/**
+ * Writes the images, manifests, dataset.json and the dataset card into a
+ * staging folder, then renames it into place (write). Returns the most
+ * images in flight at once.
+ */
+async function writeExport(x: ExportContent, onProgress: ExportOptions['onProgress']): Promise<number> {
+  const { o, tasks, real: { classes } } = x;
   let peakInFlight = 0;
-  const outAbs = path.resolve(o.out);
   await buildDirAtomic(o.out, async (staging) => {
     const rows: ExportManifestRow[] = [];
     // Every class in every split, even with no image: the same class_to_idx for each split.
@@ -394,7 +465,7 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
         transform: t.origin === 'augmented' ? t.transform : t.convert ? 'convert:png' : 'none',
         sha256: hashBytes(bytes),
       });
-      opts.onProgress?.('write', ++written, tasks.length);
+      onProgress?.('write', ++written, tasks.length);
     });
     peakInFlight = pool.peakInFlight;
     rows.sort((a, b) => cmp(a.file, b.file));
@@ -409,20 +480,16 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
         await fs.writeFile(path.join(staging, s, 'metadata.jsonl'), lines.join('\n') + '\n');
       }
     }
-    const info = { ...datasetInfo(o, plan, classes, counts, generatorList, skipped, warnings, sourceDocs.map((d) => d.name)), leaks, memorization };
+    const info = { ...datasetInfo(o, x.plan, classes, x.counts, x.generators, x.real.skipped, x.warnings, x.sourceDocs.map((d) => d.name)), leaks: x.leaks, memorization: x.memorization };
     await fs.writeFile(path.join(staging, 'dataset.json'), JSON.stringify(info, null, 2) + '\n');
     await fs.writeFile(path.join(staging, 'README.md'), renderCard({
-      title: path.basename(outAbs), data: o.data, labels: o.labels, split: o.split, perClass: plan.perClass, classes, counts,
-      generators: generatorList, plan, mix: mixToString(o.mix), augment: o.augment, colorLimits: COLOR_LIMITS, format: o.format,
-      seed: o.seed, cap: o.cap, command: o.command, citation: o.citation, license: o.license, sourceDocs, skipped, warnings, version: VERSION,
-      memorization, leaks: leaks.length,
+      title: path.basename(path.resolve(o.out)), data: o.data, labels: o.labels, split: o.split, perClass: x.plan.perClass, classes, counts: x.counts,
+      generators: x.generators, plan: x.plan, mix: mixToString(o.mix), augment: o.augment, colorLimits: COLOR_LIMITS, format: o.format,
+      seed: o.seed, cap: o.cap, command: o.command, citation: o.citation, license: o.license, sourceDocs: x.sourceDocs, skipped: x.real.skipped, warnings: x.warnings, version: VERSION,
+      memorization: x.memorization, leaks: x.leaks.length,
     }));
   }, { force: o.force });
-
-  return {
-    out: outAbs, perClass: plan.perClass, classes, counts, files: tasks.length, generators: generatorList,
-    skipped, warnings, peakInFlight, leaks, memorization,
-  };
+  return peakInFlight;
 }
 
 function emptyCounts(classes: string[]): ExportCounts {

@@ -1,6 +1,6 @@
-export { trainClassifier, trainOnImages, predictProbabilities, carveValidation, transferFrom, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
+export { trainClassifier, trainOnImages, predictProbabilities, carveValidation, transferFrom, checkTrainedOn, CLASSIFIER_DEFAULTS, CLASSIFIER_TRAIN_OPTIONS } from './classifier/train.js';
 export type { TrainClassifierOptions, TrainClassifierResult, TrainOnImagesOptions } from './classifier/train.js';
-export { evaluateClassifier, predictImages, predictionsCsv } from './classifier/evaluate.js';
+export { evaluateClassifier, predictImages, predictionsCsv, CLASSIFIER_EVAL_OPTIONS } from './classifier/evaluate.js';
 export type { EvaluateClassifierOptions, EvaluateClassifierResult, Prediction, ImageEvaluation } from './classifier/evaluate.js';
 export { buildClassifier, featureModel, DEFAULT_ARCHITECTURE, FEATURES_LAYER, OUTPUT_LAYER } from './classifier/model.js';
 export type { ClassifierArchitecture } from './classifier/model.js';

@@ -21,8 +21,8 @@ import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
 import { mapBounded } from '../util/pool.js';
 import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization, describeLeak, findLeak, readSynthetic, type Leak, type MemorizationAudit } from '../data/leaks.js';
 import { nearThresholdOption } from '../data/inspect.js';
-import type { Dataset, SplitFile } from '../data/types.js';
-import { decodeLabeled, readSyntheticFolder, type LabeledImages } from './images.js';
+import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
+import { decodeLabeled, readSyntheticFolder, type LabeledImages, type SyntheticSet } from './images.js';
 import { trainClassifier, trainOnImages, carveValidation, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
 import { predictImages } from './classifier/evaluate.js';
 import { loadClassifier, readClassifierInfo, type ClassifierInfo } from './classifier/io.js';
@@ -114,8 +114,80 @@ export interface ScoreResult {
 
 const FEATURES_CACHE = 'features-cache';
 
+/**
+ * Phases, in order: settings (options checked, a reused baseline's recipe
+ * taken) → inputs (data, split, synthetic folder) → leaks (no synthetic image
+ * may copy a real validation/test image) → classes (which ones both sets
+ * have) → memorisation audit → write (baseline, GAN-test, GAN-train, feature
+ * distances, charts, score.json) into a staging folder renamed into place.
+ */
 export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const logger = opts.logger ?? silentLogger;
+  const settings = await scoreSettings(opts);
+  const backend = await ensureBackend();
+  const inputs = await readInputs(opts, settings);
+  const notes: string[] = [];
+  const { heldOut, leaks, readOf } = await checkLeaks(opts, settings, inputs, logger, notes);
+  const classes = compareClasses(opts, inputs, logger, notes);
+
+  // Memorisation: nearest real training image of every synthetic image, flagged when closer than real cells usually are.
+  logger.info('memorisation audit: nearest real training image of every synthetic image');
+  const trainRef = await buildReference(inputs.trainItems);
+  const calibration = await calibrateMemorization(trainRef, [...heldOut.val.items, ...heldOut.test.items], settings.nearThreshold);
+  const memorization = await auditMemorization(trainRef, inputs.synthetic.items.map((i) => ({ file: i.file, abs: i.abs, label: i.label, img: readOf.get(i.abs) ?? null })), calibration);
+  if (memorization.flagged_count) {
+    const msg = `memorisation: ${memorization.flagged_count} of ${memorization.images} synthetic images (${(100 * memorization.rate).toFixed(1)} %) are closer to a real training image than ${100 * (1 - calibration.quantile)} % of real held-out cells are (distance ≤ ${calibration.threshold.toFixed(4)})`;
+    logger.warn(msg); notes.push(msg);
+  }
+
+  const oldCache = path.join(opts.out, FEATURES_CACHE);
+  const hadCache = await exists(oldCache);
+  return buildDirAtomic(opts.out, async (dir) => {
+    if (hadCache) await fs.cp(oldCache, path.join(dir, FEATURES_CACHE), { recursive: true }).catch(() => {});
+    const run: ScoreRun = { opts, settings, inputs, classes, logger, dir };
+    const base = await baselineClassifier(run);
+    try {
+      const { baseline, baselineScored, ganTest, ganTrain } = await scoreClassifiers(run, base, notes);
+      const distances = settings.withDistances ? await writeDistances(run) : null;
+      for (const [name, part] of [['baseline', baseline], ['gan_train', ganTrain], ['gan_test', ganTest]] as const) {
+        if (part) await writeFileAtomic(path.join(dir, `confusion-${name}.png`), await confusionChartPng(part.confusion.matrix, part.confusion.classes, `${name.replace('_', '-')}: ${part.trained_on} → ${part.tested_on}`));
+      }
+      const { size, epochs, seed, resamples, nearThreshold, dropLeaks } = settings;
+      const result: ScoreResult = {
+        format: 'cellgan-score', version: 1,
+        real_classes: classes.real, synthetic_classes: inputs.synthetic.classes, scored_classes: classes.scored,
+        missing_in_synthetic: classes.missingInSynthetic, missing_in_real: classes.missingInReal,
+        baseline, ...(baselineScored ? { baseline_scored_classes: baselineScored } : {}),
+        gan_train: ganTrain, gan_test: ganTest, distances, leaks, memorization,
+        settings: {
+          size, epochs, seed, batch_size: base.info.training.batchSize, learning_rate: base.info.training.learningRate,
+          architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(opts.classWeights),
+          bootstrap: { method: 'percentile', resamples, level: 0.95 }, backend: backend.name,
+          ...(base.info.training.workers ? { workers: base.info.training.workers } : {}),
+          data: inputs.dataset.root, synthetic: inputs.synthetic.root, features: distances?.feature_space ?? null,
+          near_threshold: nearThreshold, drop_leaks: dropLeaks, per_class_intervals: 'Wilson score 95 %',
+          baseline_from: opts.baseline ? path.resolve(opts.baseline) : null,
+        },
+        notes, out: opts.out,
+      };
+      const { out: _out, ...json } = result;
+      void _out;
+      await writeJsonAtomic(path.join(dir, 'score.json'), json);
+      await writeFileAtomic(path.join(dir, 'score.md'), scoreMarkdown(result));
+      return result;
+    } finally {
+      base.model.dispose();
+    }
+  }, { force: opts.force });
+}
+
+type ScoreSettings = Awaited<ReturnType<typeof scoreSettings>>;
+
+/**
+ * The options checked, with what a reused baseline fixes; `given` is the --baseline classifier's
+ * record, `recipe` the classifier recipe of the baseline (when trained here) and of GAN-train.
+ */
+async function scoreSettings(opts: ScoreOptions) {
   v.nonEmptyString('--out', opts.out);
   v.nonEmptyString('--synthetic', opts.synthetic);
   if (!opts.split) throw new OptionError('Expected a split file for --split but received undefined');
@@ -131,7 +203,16 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
   const architecture = fromBaseline.architecture ?? opts.architecture;
   const blocks = architecture?.blocks ?? DEFAULT_ARCHITECTURE.blocks;
   if (size % 2 ** blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** blocks} (the classifier halves it ${blocks} times)`, size);
-  const backend = await ensureBackend();
+  const recipe = {
+    size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
+    classWeights: opts.classWeights, architecture, workers: opts.workers, logger: opts.logger ?? silentLogger, ...fromBaseline, // a reused baseline's recipe wins
+  };
+  return { given, size, epochs, seed, resamples, withDistances, nearThreshold, dropLeaks, recipe };
+}
+
+interface ScoreInputs { dataset: Dataset; split: SplitFile; synthetic: SyntheticSet; trainItems: DatasetItem[]; testItems: DatasetItem[] }
+
+async function readInputs(opts: ScoreOptions, settings: ScoreSettings): Promise<ScoreInputs> {
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
   const synthetic = await readSyntheticFolder(opts.synthetic);
@@ -139,41 +220,55 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
     throw new CellganError('--out must not be an input folder', { file: opts.out });
   }
   // A reused baseline must have trained on exactly this split's training images (no test image, no other set).
-  if (given) checkTrainedOn(given, opts.baseline!, dataset, split);
+  if (settings.given) checkTrainedOn(settings.given, opts.baseline!, dataset, split);
   const trainItems = selectSplit(dataset, split, 'train');
   const testItems = selectSplit(dataset, split, 'test');
   if (!testItems.length) throw new CellganError('the split has no test images; GAN-train and the baseline are measured on the real test split', { file: typeof opts.split === 'string' ? opts.split : dataset.root });
-  // No synthetic image may be a copy of a real validation/test image (GAN-train would be inflated).
+  return { dataset, split, synthetic, trainItems, testItems };
+}
+
+/**
+ * No synthetic image may be a copy of a real validation/test image (GAN-train would be inflated):
+ * refused, or with --drop-leaks left out of `inputs.synthetic` and listed. Each synthetic image is
+ * read and fingerprinted once, for this check and the memorisation audit (`readOf`).
+ */
+async function checkLeaks(opts: ScoreOptions, settings: ScoreSettings, inputs: ScoreInputs, logger: Logger, notes: string[]) {
+  const { dataset, split, synthetic } = inputs;
   logger.info('checking synthetic images against the real validation and test images (exact and near duplicates)');
-  const heldOut = await buildHeldOut(selectSplit(dataset, split, 'val'), testItems);
+  const heldOut = await buildHeldOut(selectSplit(dataset, split, 'val'), inputs.testItems);
   const leaks: Leak[] = [];
   const keptSynthetic: typeof synthetic.items = [];
-  // Each synthetic image is read and fingerprinted once, for this check and the memorisation audit.
   const reads = await mapBounded(synthetic.items, 4, (item) => readSynthetic(item.abs).catch(() => null));
   const readOf = new Map(synthetic.items.map((item, i) => [item.abs, reads[i]]));
   for (const [i, item] of synthetic.items.entries()) {
     const img = reads[i];
-    const leak = img ? findLeak(heldOut, item.file, img, nearThreshold) : null;
+    const leak = img ? findLeak(heldOut, item.file, img, settings.nearThreshold) : null;
     if (!leak) { keptSynthetic.push(item); continue; }
-    if (!dropLeaks) {
+    if (!settings.dropLeaks) {
       throw new CellganError(`${describeLeak(leak)}; synthetic images must not contain validation or test images (pass --drop-leaks to leave such images out and list them)`, { file: item.abs });
     }
     leaks.push(leak);
   }
-  const leakNotes: string[] = [];
   if (leaks.length) {
     const msg = `${leaks.length} synthetic image(s) copied real validation/test images and were left out (--drop-leaks), e.g. ${leaks[0].file} ${describeLeak(leaks[0])}; FID/KID still read the whole folder`;
-    logger.warn(msg); leakNotes.push(msg);
+    logger.warn(msg); notes.push(msg);
     synthetic.items = keptSynthetic;
     // A class whose every image was a copy has no synthetic images left.
     synthetic.classes = synthetic.classes.filter((c) => keptSynthetic.some((i) => i.label === c));
     if (!keptSynthetic.length) throw new CellganError('every synthetic image is a copy of a real validation or test image (all left out by --drop-leaks); nothing to score', { file: opts.synthetic });
   }
-  const realClasses = [...new Set(trainItems.map((i) => i.label))].sort();
-  const scored = realClasses.filter((c) => synthetic.classes.includes(c));
-  const missingInSynthetic = realClasses.filter((c) => !synthetic.classes.includes(c));
-  const missingInReal = synthetic.classes.filter((c) => !realClasses.includes(c));
-  const notes: string[] = [...leakNotes];
+  return { heldOut, leaks, readOf };
+}
+
+/** The real training split's classes and the synthetic ones: GAN-train / GAN-test score the classes both have. */
+interface ScoreClasses { real: string[]; scored: string[]; missingInSynthetic: string[]; missingInReal: string[] }
+
+function compareClasses(opts: ScoreOptions, inputs: ScoreInputs, logger: Logger, notes: string[]): ScoreClasses {
+  const synthetic = inputs.synthetic.classes;
+  const real = [...new Set(inputs.trainItems.map((i) => i.label))].sort();
+  const scored = real.filter((c) => synthetic.includes(c));
+  const missingInSynthetic = real.filter((c) => !synthetic.includes(c));
+  const missingInReal = synthetic.filter((c) => !real.includes(c));
   if (missingInSynthetic.length) {
     const msg = `no synthetic images for class(es) ${missingInSynthetic.join(', ')}: GAN-train is trained and tested on the ${scored.length} class(es) present in both, GAN-test uses only the synthetic classes`;
     logger.warn(msg); notes.push(msg);
@@ -182,120 +277,82 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
     const msg = `synthetic class(es) ${missingInReal.join(', ')} do not exist in the real training split and are ignored`;
     logger.warn(msg); notes.push(msg);
   }
-  if (!scored.length) throw new CellganError(`the synthetic folder shares no class with the real data (real: ${realClasses.join(', ')})`, { file: opts.synthetic });
+  if (!scored.length) throw new CellganError(`the synthetic folder shares no class with the real data (real: ${real.join(', ')})`, { file: opts.synthetic });
+  return { real, scored, missingInSynthetic, missingInReal };
+}
 
-  // Memorisation: nearest real training image of every synthetic image, flagged when closer than real cells usually are.
-  logger.info('memorisation audit: nearest real training image of every synthetic image');
-  const trainRef = await buildReference(trainItems);
-  const calibration = await calibrateMemorization(trainRef, [...heldOut.val.items, ...heldOut.test.items], nearThreshold);
-  const memorization = await auditMemorization(trainRef, synthetic.items.map((i) => ({ file: i.file, abs: i.abs, label: i.label, img: readOf.get(i.abs) ?? null })), calibration);
-  if (memorization.flagged_count) {
-    const msg = `memorisation: ${memorization.flagged_count} of ${memorization.images} synthetic images (${(100 * memorization.rate).toFixed(1)} %) are closer to a real training image than ${100 * (1 - calibration.quantile)} % of real held-out cells are (distance ≤ ${calibration.threshold.toFixed(4)})`;
-    logger.warn(msg); notes.push(msg);
+/** What the write phase works from; `dir` is the staging folder. */
+interface ScoreRun { opts: ScoreOptions; settings: ScoreSettings; inputs: ScoreInputs; classes: ScoreClasses; logger: Logger; dir: string }
+
+/** Baseline: real train → real test (trained here, or the given classifier copied in so the folder stands alone). */
+async function baselineClassifier({ opts, settings, inputs, logger, dir }: ScoreRun): Promise<{ model: LayersModel; info: ClassifierInfo }> {
+  if (opts.baseline) {
+    logger.info(`baseline: the classifier in ${opts.baseline} (trained on this split's ${settings.given!.training.counts.train} training images)`);
+    await fs.cp(opts.baseline, path.join(dir, 'baseline'), { recursive: true });
+    return loadClassifier(path.join(dir, 'baseline'));
+  }
+  logger.info('baseline: training on the real training split');
+  return trainClassifier({ ...settings.recipe, data: inputs.dataset, split: inputs.split, out: path.join(dir, 'baseline'), maxPerClass: opts.maxPerClass });
+}
+
+/** The baseline tested on the real test split (and on the scored classes alone), GAN-test, and GAN-train. */
+async function scoreClassifiers(run: ScoreRun, base: { model: LayersModel; info: ClassifierInfo }, notes: string[]) {
+  const { settings: { size, resamples, seed, recipe }, inputs: { synthetic, testItems }, classes: { scored, missingInSynthetic }, logger, dir } = run;
+  const classes = base.info.classes;
+  const nTrain = base.info.training.counts.train;
+  const realTest = await decodeLabeled(testItems.filter((i) => classes.includes(i.label)), classes, size, logger, 'real test images');
+  const baseEval = predictImages(base.model, realTest, classes.length);
+  const baseline = toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples, seed }), 'real train split', 'real test split', nTrain);
+  let baselineScored: ScorePart | undefined;
+  if (missingInSynthetic.length) {
+    const keep = Array.from(baseEval.yTrue, (t, i) => (scored.includes(classes[t]) ? i : -1)).filter((i) => i >= 0);
+    baselineScored = toPart(computeMetrics(keep.map((i) => baseEval.yTrue[i]), keep.map((i) => baseEval.yPred[i]), classes, { resamples, seed }),
+      'real train split', `real test split, scored classes only (${scored.join(', ')})`, nTrain);
   }
 
-  const recipe = {
-    size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
-    classWeights: opts.classWeights, architecture, workers: opts.workers, logger, ...fromBaseline, // a reused baseline's recipe wins
-  };
-  const oldCache = path.join(opts.out, FEATURES_CACHE);
-  const hadCache = await exists(oldCache);
+  // GAN-test: baseline classifier → synthetic images.
+  const synthItems = synthetic.items.filter((i) => scored.includes(i.label));
+  const synthSet = await decodeLabeled(synthItems, classes, size, logger, 'synthetic images');
+  const ganTestEval = predictImages(base.model, synthSet, classes.length);
+  const ganTest = toPart(computeMetrics(ganTestEval.yTrue, ganTestEval.yPred, classes, { resamples, seed }), 'real train split', 'synthetic images', nTrain);
 
-  return buildDirAtomic(opts.out, async (dir) => {
-    if (hadCache) await fs.cp(oldCache, path.join(dir, FEATURES_CACHE), { recursive: true }).catch(() => {});
-    // Baseline: real train → real test (trained here, or the given classifier copied in so the folder stands alone).
-    let base: { model: LayersModel; info: ClassifierInfo };
-    if (opts.baseline) {
-      logger.info(`baseline: the classifier in ${opts.baseline} (trained on this split's ${given!.training.counts.train} training images)`);
-      await fs.cp(opts.baseline, path.join(dir, 'baseline'), { recursive: true });
-      base = await loadClassifier(path.join(dir, 'baseline'));
-    } else {
-      logger.info('baseline: training on the real training split');
-      base = await trainClassifier({ ...recipe, data: dataset, split, out: path.join(dir, 'baseline'), maxPerClass: opts.maxPerClass });
-    }
+  // GAN-train: same recipe on synthetic only (validation carved from the synthetic set) → real test.
+  let ganTrain: ScorePart | null = null;
+  if (scored.length >= 2) {
+    logger.info(`GAN-train: training on ${synthItems.length} synthetic images`);
+    const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, 0.1, new Rng(deriveSeed('score-val', seed)));
+    const synTrain = await decodeLabeled(synTrainItems, scored, size, logger, 'synthetic images');
+    const synVal = synValItems.length ? await decodeLabeled(synValItems, scored, size, logger, 'synthetic images') : undefined;
+    const gan = await trainOnImages({
+      ...recipe, classes: scored, train: synTrain, val: synVal, dataDescription: synthetic.root, out: path.join(dir, 'gan_train'),
+    }, synVal ? 'carved-from-train' : 'none');
     try {
-      const classes = base.info.classes;
-      const realTest = await decodeLabeled(testItems.filter((i) => classes.includes(i.label)), classes, size, logger, 'real test images');
-      const baseEval = predictImages(base.model, realTest, classes.length);
-      const baseline = toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples, seed }), 'real train split', 'real test split', base.info.training.counts.train);
-      let baselineScored: ScorePart | undefined;
-      if (missingInSynthetic.length) {
-        const keep = Array.from(baseEval.yTrue, (t, i) => (scored.includes(classes[t]) ? i : -1)).filter((i) => i >= 0);
-        baselineScored = toPart(computeMetrics(keep.map((i) => baseEval.yTrue[i]), keep.map((i) => baseEval.yPred[i]), classes, { resamples, seed }),
-          'real train split', `real test split, scored classes only (${scored.join(', ')})`, base.info.training.counts.train);
-      }
-
-      // GAN-test: baseline classifier → synthetic images.
-      const synthItems = synthetic.items.filter((i) => scored.includes(i.label));
-      const synthSet = await decodeLabeled(synthItems, classes, size, logger, 'synthetic images');
-      const ganTestEval = predictImages(base.model, synthSet, classes.length);
-      const ganTest = toPart(computeMetrics(ganTestEval.yTrue, ganTestEval.yPred, classes, { resamples, seed }), 'real train split', 'synthetic images', base.info.training.counts.train);
-
-      // GAN-train: same recipe on synthetic only (validation carved from the synthetic set) → real test.
-      let ganTrain: ScorePart | null = null;
-      if (scored.length >= 2) {
-        logger.info(`GAN-train: training on ${synthItems.length} synthetic images`);
-        const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, 0.1, new Rng(deriveSeed('score-val', seed)));
-        const synTrain = await decodeLabeled(synTrainItems, scored, size, logger, 'synthetic images');
-        const synVal = synValItems.length ? await decodeLabeled(synValItems, scored, size, logger, 'synthetic images') : undefined;
-        const gan = await trainOnImages({
-          ...recipe, classes: scored, train: synTrain, val: synVal, dataDescription: synthetic.root, out: path.join(dir, 'gan_train'),
-        }, synVal ? 'carved-from-train' : 'none');
-        try {
-          const testScored = await decodeLabeled(testItems.filter((i) => scored.includes(i.label)), scored, size, logger, 'real test images');
-          const e = predictImages(gan.model, testScored, scored.length);
-          ganTrain = toPart(computeMetrics(e.yTrue, e.yPred, scored, { resamples, seed }), 'synthetic images', 'real test split', synTrain.labels.length);
-          const fewer = fewerSyntheticNote(synTrain.labels.length, base.info.training.counts.train, scored.length);
-          if (fewer) { logger.warn(fewer); notes.push(fewer); }
-        } finally {
-          gan.model.dispose();
-        }
-      } else {
-        const msg = `GAN-train needs at least 2 classes with synthetic images; found ${scored.length}`;
-        logger.warn(msg); notes.push(msg);
-      }
-
-      let distances: FeatureDistancesResult | null = null;
-      if (withDistances) {
-        logger.info('feature distances (FID, KID, precision/recall)');
-        distances = await featureDistances({
-          data: dataset, split, synthetic: opts.synthetic, model: path.join(dir, 'baseline'), features: opts.features,
-          cacheDir: path.join(dir, FEATURES_CACHE), seed, logger,
-        });
-        // The staging folder's name must not leak into the report.
-        distances.feature_space = distances.feature_space.split(dir).join(opts.out);
-        await writeJsonAtomic(path.join(dir, 'distances.json'), distances);
-      }
-
-      for (const [name, part] of [['baseline', baseline], ['gan_train', ganTrain], ['gan_test', ganTest]] as const) {
-        if (part) await writeFileAtomic(path.join(dir, `confusion-${name}.png`), await confusionChartPng(part.confusion.matrix, part.confusion.classes, `${name.replace('_', '-')}: ${part.trained_on} → ${part.tested_on}`));
-      }
-      const result: ScoreResult = {
-        format: 'cellgan-score', version: 1,
-        real_classes: realClasses, synthetic_classes: synthetic.classes, scored_classes: scored,
-        missing_in_synthetic: missingInSynthetic, missing_in_real: missingInReal,
-        baseline, ...(baselineScored ? { baseline_scored_classes: baselineScored } : {}),
-        gan_train: ganTrain, gan_test: ganTest, distances, leaks, memorization,
-        settings: {
-          size, epochs, seed, batch_size: base.info.training.batchSize, learning_rate: base.info.training.learningRate,
-          architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(opts.classWeights),
-          bootstrap: { method: 'percentile', resamples, level: 0.95 }, backend: backend.name,
-          ...(base.info.training.workers ? { workers: base.info.training.workers } : {}),
-          data: dataset.root, synthetic: synthetic.root, features: distances?.feature_space ?? null,
-          near_threshold: nearThreshold, drop_leaks: dropLeaks, per_class_intervals: 'Wilson score 95 %',
-          baseline_from: opts.baseline ? path.resolve(opts.baseline) : null,
-        },
-        notes, out: opts.out,
-      };
-      const { out: _out, ...json } = result;
-      void _out;
-      await writeJsonAtomic(path.join(dir, 'score.json'), json);
-      await writeFileAtomic(path.join(dir, 'score.md'), scoreMarkdown(result));
-      return result;
+      const testScored = await decodeLabeled(testItems.filter((i) => scored.includes(i.label)), scored, size, logger, 'real test images');
+      const e = predictImages(gan.model, testScored, scored.length);
+      ganTrain = toPart(computeMetrics(e.yTrue, e.yPred, scored, { resamples, seed }), 'synthetic images', 'real test split', synTrain.labels.length);
+      const fewer = fewerSyntheticNote(synTrain.labels.length, nTrain, scored.length);
+      if (fewer) { logger.warn(fewer); notes.push(fewer); }
     } finally {
-      base.model.dispose();
+      gan.model.dispose();
     }
-  }, { force: opts.force });
+  } else {
+    const msg = `GAN-train needs at least 2 classes with synthetic images; found ${scored.length}`;
+    logger.warn(msg); notes.push(msg);
+  }
+  return { baseline, baselineScored, ganTest, ganTrain };
+}
+
+/** FID, KID and precision/recall per class, in the baseline's feature space unless --features names another; distances.json. */
+async function writeDistances({ opts, settings, inputs, logger, dir }: ScoreRun): Promise<FeatureDistancesResult> {
+  logger.info('feature distances (FID, KID, precision/recall)');
+  const distances = await featureDistances({
+    data: inputs.dataset, split: inputs.split, synthetic: opts.synthetic, model: path.join(dir, 'baseline'), features: opts.features,
+    cacheDir: path.join(dir, FEATURES_CACHE), seed: settings.seed, logger,
+  });
+  // The staging folder's name must not leak into the report.
+  distances.feature_space = distances.feature_space.split(dir).join(opts.out);
+  await writeJsonAtomic(path.join(dir, 'distances.json'), distances);
+  return distances;
 }
 
 const est = (r: MetricsReport, name: string): Estimate => ({ value: r.metrics[name].value as Num, ci95: (r.metrics[name].ci95 as [Num, Num]) ?? [null, null] });

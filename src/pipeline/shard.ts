@@ -77,3 +77,8 @@ export function shardClasses(classes: readonly string[], shard: Pick<Shard, 'ind
   const sorted = [...classes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return sorted.filter((_, k) => k % shard.count === shard.index);
 }
+
+/** Who holds a pipeline lock, as lock files and waiting processes show it. */
+export function lockOwner(shard: Shard | undefined): string {
+  return shard ? `cellgan pipeline shard ${shard.index}/${shard.count}` : 'cellgan pipeline';
+}

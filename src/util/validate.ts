@@ -27,11 +27,12 @@ export function integer(name: string, value: unknown, min = -Infinity, max = Inf
   return n;
 }
 
-export function number(name: string, value: unknown, min = -Infinity, max = Infinity, opts: { exclusiveMin?: boolean } = {}): number {
+export function number(name: string, value: unknown, min = -Infinity, max = Infinity, opts: { exclusiveMin?: boolean; exclusiveMax?: boolean } = {}): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   const belowMin = typeof n === 'number' && (opts.exclusiveMin ? n <= min : n < min);
-  if (typeof n !== 'number' || !Number.isFinite(n) || belowMin || n > max) {
-    throw invalid(name, `a number ${opts.exclusiveMin ? '>' : '>='} ${min} and <= ${max}`, value);
+  const aboveMax = typeof n === 'number' && (opts.exclusiveMax ? n >= max : n > max);
+  if (typeof n !== 'number' || !Number.isFinite(n) || belowMin || aboveMax) {
+    throw invalid(name, `a number ${opts.exclusiveMin ? '>' : '>='} ${min} and ${opts.exclusiveMax ? '<' : '<='} ${max}`, value);
   }
   return n;
 }

@@ -139,6 +139,34 @@ describe('auxiliary classifier', () => {
       g.dispose(); d.dispose();
     }
   });
+
+  it('data-parallel with the twin head (TAC-GAN): the engine step forwards auxWeight, losses and gradients equal the in-thread ones', async () => {
+    const TAC: ModelSpec = { ...AUX, twinClassifier: true };
+    const g = buildGenerator(TAC), d = buildDiscriminator(TAC);
+    const step = await createParallelStep(TAC, { workers: 1, loss: 'hinge', auxWeight: 0.5 });
+    const b = batch();
+    try {
+      powerIterateModel(d, 5);
+      const local = discriminatorGradients(g, d, b, 'hinge', 0.5), remote = await step.discriminatorGradients(g, d, b);
+      expect(remote.loss.dataSync()[0]).toBeCloseTo(local.loss.dataSync()[0], 5);
+      expect(remote.auxLoss!.dataSync()[0]).toBeCloseTo(local.auxLoss!.dataSync()[0], 5);
+      const lv = values(local.grads), rv = values(remote.grads);
+      expect(Object.keys(rv).sort()).toEqual(Object.keys(lv).sort());
+      expect(Object.keys(rv)).toContain('d_twin/kernel');
+      for (const [name, x] of Object.entries(lv)) x.forEach((a, i) => expect(rv[name][i], name).toBeCloseTo(a, 4));
+      const lg = generatorGradients(g, d, b, 'hinge', 0.5), rg = await step.generatorGradients(g, d, b);
+      expect(rg.loss.dataSync()[0]).toBeCloseTo(lg.loss.dataSync()[0], 5);
+      expect(rg.auxLoss!.dataSync()[0]).toBeCloseTo(lg.auxLoss!.dataSync()[0], 5);
+      const lgv = values(lg.grads), rgv = values(rg.grads);
+      for (const [name, x] of Object.entries(lgv)) x.forEach((a, i) => expect(rgv[name][i], name).toBeCloseTo(a, 4));
+      for (const r of [local, remote, lg, rg]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss!]); }
+      tf.dispose([local.realProb, local.fakeProb, remote.realProb, remote.fakeProb]);
+    } finally {
+      await step.close();
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose();
+    }
+  });
 });
 
 describe('train --aux-weight', () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf, type LayersModel, type NamedTensorMap } from '../../src/engine/index.js';
-import { moduleUrl, splitRows, unpackTensors, WeightBroadcast, weightedSum, packTensors, workerBackendFor, WorkerPool } from '../../src/engine/parallel/index.js';
+import { moduleUrl, sliceRows, splitRows, unpackTensors, WeightBroadcast, weightedSum, packTensors, workerBackendFor, WorkerPool } from '../../src/engine/parallel/index.js';
 import { buildDiscriminator, buildGenerator, discriminatorGradients, generatorGradients, disposeGrads, Adam, sampleAugmentParams, AUGMENTATIONS, weightNames } from '../../src/dcgan/index.js';
 import type { ModelSpec } from '../../src/dcgan/index.js';
 import { createParallelStep, localStep, type GradientStep } from '../../src/dcgan/parallel.js';
@@ -49,6 +49,11 @@ describe('WorkerPool', () => {
     expect(splitRows(7, 2)).toEqual([[0, 4], [4, 7]]);
     expect(splitRows(64, 2)).toEqual([[0, 32], [32, 64]]);
     expect(splitRows(3, 3)).toEqual([[0, 1], [1, 2], [2, 3]]);
+  });
+
+  it('slices a shard\'s rows out of a batch array of equal rows', () => {
+    expect([...sliceRows(Float32Array.from([1, 2, 3, 4, 5, 6]), 3, [1, 3])]).toEqual([3, 4, 5, 6]);
+    expect(sliceRows([7, 8, 9], 3, [0, 2])).toEqual([7, 8]);
   });
 });
 

@@ -1,12 +1,12 @@
 import type { CommandModule } from 'yargs';
-import { handler, type GlobalArgs } from '../context.js';
+import { handler, JSON_OPTION, type GlobalArgs } from '../context.js';
 
 interface Args extends GlobalArgs { json?: boolean }
 
 export const backendCommand: CommandModule<GlobalArgs, Args> = {
   command: 'backend',
   describe: 'Show which tfjs backend cellgan would use here, and why the faster ones were skipped',
-  builder: (y) => y.option('json', { type: 'boolean', describe: 'print one JSON object' }),
+  builder: (y) => y.option('json', JSON_OPTION),
   handler: handler<Args>(async (args, ctx) => {
     const info = await ctx.backend();
     if (args.json) {

@@ -1,20 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { packModel } from '../../dcgan/index.js';
+import { packModel, PACK_OPTIONS, type PackOptions } from '../../dcgan/index.js';
 import { handler, type GlobalArgs, ownOptionsFirst } from '../context.js';
+import { withOptions, optionsFromArgs, type ParsedArgs } from '../options.js';
 
-interface PackArgs extends GlobalArgs { run: string; out: string; checkpoint?: number; force?: boolean }
-
-const packCommand: CommandModule<GlobalArgs, PackArgs> = {
+const packCommand: CommandModule<GlobalArgs, ParsedArgs> = {
   command: 'pack <run>',
   describe: 'Cut a trained run down to a shippable model folder (one checkpoint: generator_ema, discriminator, state; options, stats, grids) that generate --model and train --init read',
-  builder: (y) => y
-    .positional('run', { type: 'string', demandOption: true, describe: 'run folder made by cellgan train' })
-    .option('out', { type: 'string', demandOption: true, describe: 'model folder to create (e.g. models/my-lab-64)' })
-    .option('checkpoint', { type: 'number', describe: 'checkpoint iteration [default: the latest]' })
-    .option('force', { type: 'boolean', describe: 'replace a non-empty --out' }) as never,
-  handler: handler<PackArgs>(async (args) => {
-    const r = await packModel({ run: args.run, out: args.out, checkpoint: args.checkpoint, force: args.force });
-    process.stdout.write(`packed checkpoint ${r.checkpoint} of ${args.run} into ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB; ${r.trainingImages === null ? 'its training data is not readable here, so no training-image fingerprints' : `fingerprints of ${r.trainingImages} training images`})\n`);
+  builder: (y) => withOptions(y, PACK_OPTIONS) as never,
+  handler: handler<ParsedArgs>(async (args) => {
+    const o = optionsFromArgs<PackOptions>(PACK_OPTIONS, args);
+    const r = await packModel(o);
+    process.stdout.write(`packed checkpoint ${r.checkpoint} of ${o.run} into ${r.out} (${(r.bytes / 1e6).toFixed(1)} MB; ${r.trainingImages === null ? 'its training data is not readable here, so no training-image fingerprints' : `fingerprints of ${r.trainingImages} training images`})\n`);
   }),
 };
 

@@ -42,6 +42,15 @@ export function splitRows(rows: number, parts: number): [number, number][] {
 }
 
 /**
+ * Rows [start, end) of `values`, a batch of `rows` rows stored one after the
+ * other (each values.length / rows long): a shard's part of a batch array.
+ */
+export function sliceRows<T extends { length: number; slice(start: number, end: number): T }>(values: T, rows: number, [start, end]: [number, number]): T {
+  const row = values.length / rows;
+  return values.slice(start * row, end * row);
+}
+
+/**
  * Σ_k coefficients[k] · packs[k], tensor by tensor (by name), in pack order so
  * the result does not depend on which worker answered first. Gradients of
  * shards add up (coefficients 1) or average (shard shares); so do batch-norm

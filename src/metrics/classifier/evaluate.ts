@@ -7,9 +7,9 @@ import { ensureBackend, type LayersModel } from '../../engine/index.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { buildDirAtomic, writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
 import { CellganError } from '../../util/errors.js';
-import * as v from '../../util/validate.js';
-import { loadDataset, readSplit, selectSplit } from '../../data/dataset.js';
-import type { Dataset, DatasetItem, SplitFile, SplitName } from '../../data/types.js';
+import { resolveOptions, oneOf, integer, seed, text, FORCE_OPTION, type OptionTable } from '../../util/options.js';
+import { loadDataset, readSplit, selectSplit, DATA_OPTION, LABELS_OPTION } from '../../data/dataset.js';
+import { SPLIT_NAMES, type Dataset, type DatasetItem, type SplitFile, type SplitName } from '../../data/types.js';
 import { formatCsv } from '../../data/csv.js';
 import { decodeLabeled, type LabeledImages } from '../images.js';
 import { computeMetrics, formatReport, type MetricsReport } from '../report.js';
@@ -17,6 +17,7 @@ import { confusionChartPng } from '../confusion-chart.js';
 import { loadClassifier, type LoadedClassifier } from './io.js';
 import { argmax, predictProbabilities } from './train.js';
 
+/** Defaults, ranges and help: CLASSIFIER_EVAL_OPTIONS. */
 export interface EvaluateClassifierOptions {
   /** Saved classifier folder, or one already loaded. */
   model: string | LoadedClassifier;
@@ -64,11 +65,23 @@ export function predictImages(model: LayersModel, set: LabeledImages, numClasses
   return { yTrue: set.labels, yPred, probabilities };
 }
 
+/** `cellgan classifier eval`'s options (src/util/options.ts). */
+export const CLASSIFIER_EVAL_OPTIONS = {
+  model: { type: 'string', required: true, help: 'classifier folder (from classifier train)' },
+  data: { ...DATA_OPTION, required: true },
+  labels: LABELS_OPTION,
+  split: { type: 'string', help: 'split.json; with it only --subset is evaluated' },
+  subset: { ...oneOf(SPLIT_NAMES), default: 'test', help: 'the split subset evaluated' },
+  out: { ...text, help: 'folder for metrics.json, predictions.csv and confusion.png' },
+  force: FORCE_OPTION,
+  resamples: { ...integer(0, 1_000_000), default: 1000, help: 'bootstrap resamples for the 95 % CIs' },
+  seed: { ...seed, default: 0, help: 'bootstrap seed' },
+  batchSize: { ...integer(1, 4096), default: 64, cli: false, help: 'images per prediction call (memory bound)' },
+} satisfies OptionTable;
+
 export async function evaluateClassifier(opts: EvaluateClassifierOptions): Promise<EvaluateClassifierResult> {
   const logger = opts.logger ?? silentLogger;
-  const subset = opts.subset ? v.oneOf('--subset', opts.subset, ['train', 'val', 'test'] as const) : 'test';
-  const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
-  const seed = v.seed(opts.seed ?? 0);
+  const { subset, resamples, seed, batchSize } = resolveOptions(CLASSIFIER_EVAL_OPTIONS, opts);
   await ensureBackend();
   const clf = typeof opts.model === 'string' ? await loadClassifier(opts.model) : opts.model;
   try {
@@ -85,7 +98,7 @@ export async function evaluateClassifier(opts: EvaluateClassifierOptions): Promi
     if (!items.length) throw new CellganError('no images of the classifier\'s classes to evaluate', { file: dataset.root });
     const set = await decodeLabeled(items, clf.info.classes, clf.info.inputSize, logger, 'evaluation images');
     const K = clf.info.classes.length;
-    const ev = predictImages(clf.model, set, K, opts.batchSize ?? 64);
+    const ev = predictImages(clf.model, set, K, batchSize);
     const report = computeMetrics(ev.yTrue, ev.yPred, clf.info.classes, { resamples, seed });
     const predictions: Prediction[] = set.files.map((file, i) => ({
       file, trueClass: clf.info.classes[ev.yTrue[i]], predictedClass: clf.info.classes[ev.yPred[i]],

@@ -1,21 +1,17 @@
 /**
- * Data-parallel training steps for the reference classifier over
- * worker_threads (tfjs-backend-wasm runs one thread under Node; this is how
- * classifier training uses every core), the classifier counterpart of
- * src/dcgan/parallel.ts.
+ * Data-parallel training steps for the reference classifier: its adapter
+ * over the engine's data-parallel step (src/engine/parallel/data-parallel.ts,
+ * which says how shards, weights and batch-norm statistics travel).
  *
  * Each worker computes, on its contiguous shard of the batch, the gradient
- * of Σ_shard w·NLL / Σ_batch w; the shards' gradients add up to the whole
- * batch's, and the main thread applies its optimizer once. Batch norm is
- * per shard (PyTorch DistributedDataParallel without SyncBatchNorm): the
- * moving statistics become the shard-size-weighted mean of the workers'
- * updated ones. With one worker the step equals the in-thread step up to
- * float rounding (tested); with more, results depend on the worker count,
- * which classifier.json records.
+ * of Σ_shard w·NLL / Σ_batch w; the shards' gradients (and losses) add up to
+ * the whole batch's, and the main thread applies its optimizer once. With
+ * one worker the step equals the in-thread step up to float rounding
+ * (tested); with more, results depend on the worker count (per-shard batch
+ * norm), which classifier.json records.
  */
-import { tf, type LayersModel } from '../../engine/index.js';
-import { moduleUrl, splitRows, weightedSum, WeightBroadcast, WorkerPool } from '../../engine/parallel/index.js';
-import { weightIndex, weightName, type ClassifierShard, type ClassifierShardResult, type ClassifierSpec } from './parallel-task.js';
+import { DataParallelStep, moduleUrl, sliceRows, tf, weightNames, type LayersModel } from '../../engine/index.js';
+import type { ClassifierShard, ClassifierSpec } from './parallel-task.js';
 import type { StepBatch } from './step.js';
 
 export interface ParallelClassifierStep {
@@ -28,45 +24,26 @@ export interface ParallelClassifierStep {
 }
 
 export async function createParallelClassifierStep(spec: ClassifierSpec, opts: { workers: number; backend?: string }): Promise<ParallelClassifierStep> {
-  if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`createParallelClassifierStep: workers must be an integer ≥ 1, got ${opts.workers}`);
-  const pool = await WorkerPool.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: spec, size: opts.workers, backend: opts.backend });
-  const broadcast = new WeightBroadcast(pool.size);
-  const rowFloats = spec.size * spec.size * 3;
-
+  const step = await DataParallelStep.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options: spec, workers: opts.workers, backend: opts.backend, combine: 'sum' });
   return {
-    workers: pool.size,
+    workers: step.workers,
     async step(model, optimizer, batch) {
       const rows = batch.ys.length;
-      const ranges = splitRows(rows, Math.min(pool.size, rows));
-      // Per worker, the weights whose data changed since it last received them.
-      const sends = broadcast.payloads(model.weights.map((w, i) => ({ name: weightName(i), value: w.read() })), ranges.length);
       const denominator = batch.sampleWeights.reduce((s, w) => s + w, 0);
-      const units = batch.mask ? batch.mask.length / rows : 0;
-      const results = await Promise.all(ranges.map(([start, end], k) => {
-        const shard: ClassifierShard = {
-          weights: sends[k],
-          xs: batch.xs.slice(start * rowFloats, end * rowFloats), ys: batch.ys.slice(start, end),
-          sampleWeights: batch.sampleWeights.slice(start, end), mask: batch.mask ? batch.mask.slice(start * units, end * units) : null,
-          denominator,
-        };
-        return pool.call<ClassifierShardResult>(k, 'step', shard);
+      const r = await step.run('step', [model], rows, (range): ClassifierShard => ({
+        xs: sliceRows(batch.xs, rows, range), ys: sliceRows(batch.ys, rows, range),
+        sampleWeights: sliceRows(batch.sampleWeights, rows, range), mask: batch.mask && sliceRows(batch.mask, rows, range),
+        denominator,
       }));
-
-      // Gradients add up (each is already divided by the whole batch's Σw).
+      // The optimizer knows the weights by their variable names.
+      const variableNames = new Map(weightNames(model).map((name, i) => [name, (model.weights[i].read() as tf.Variable).name]));
       const grads: tf.NamedTensorMap = {};
-      for (const [name, t] of weightedSum(results.map((r) => r.grads), results.map(() => 1))) {
-        grads[(model.weights[weightIndex(name)].read() as tf.Variable).name] = tf.tensor(t.values, t.shape);
-      }
+      for (const [name, t] of Object.entries(r.grads)) grads[variableNames.get(name)!] = t;
       optimizer.applyGradients(grads);
       tf.dispose(Object.values(grads));
-      // Moving statistics: shard-size-weighted mean of the workers' updated ones.
-      const share = ranges.map(([s, e]) => (e - s) / rows);
-      tf.tidy(() => {
-        for (const [name, t] of weightedSum(results.map((r) => r.stats), share)) model.weights[weightIndex(name)].write(tf.tensor(t.values, t.shape));
-      });
-      return { loss: results.reduce((s, r) => s + r.loss, 0), hits: results.reduce((s, r) => s + r.hits, 0) };
+      return { loss: r.numbers.loss, hits: r.numbers.hits };
     },
-    workerTensorCounts: () => pool.map<number>('numTensors', Array.from({ length: pool.size }, () => null)),
-    close: () => pool.close(),
+    workerTensorCounts: () => step.workerTensorCounts(),
+    close: () => step.close(),
   };
 }

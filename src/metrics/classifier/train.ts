@@ -14,7 +14,8 @@ import { buildDirAtomic } from '../../util/atomic.js';
 import { CellganError } from '../../util/errors.js';
 import { hashBytes } from '../../util/hash.js';
 import * as v from '../../util/validate.js';
-import { loadDataset, readSplit, selectSplit } from '../../data/dataset.js';
+import { resolveOptions, defaultsOf, integer, number, boolean, seed, workers, text, FORCE_OPTION, type OptionTable } from '../../util/options.js';
+import { loadDataset, readSplit, selectSplit, DATA_OPTION, LABELS_OPTION } from '../../data/dataset.js';
 import type { Dataset, DatasetItem, SplitFile } from '../../data/types.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../images.js';
 import { buildClassifier, DEFAULT_ARCHITECTURE, OUTPUT_LAYER, type ClassifierArchitecture } from './model.js';
@@ -23,12 +24,13 @@ import { trainStep, type StepBatch } from './step.js';
 import { createParallelClassifierStep, type ParallelClassifierStep } from './parallel.js';
 import { workerBackendFor } from '../../engine/parallel/index.js';
 
+/** Defaults, ranges and help: CLASSIFIER_TRAIN_OPTIONS. */
 export interface TrainClassifierOptions {
   /** Data root (ImageFolder) or an already loaded Dataset. */
   data: string | Dataset;
   /** labels CSV for `data` (passed to loadDataset). */
   labels?: string;
-  /** Split file (path or parsed); without it all items train and 10 % are carved out for validation. */
+  /** Split file (path or parsed); without it all items train and `valFraction` of them are carved out for validation. */
   split?: string | SplitFile;
   /** Output folder (model.json, weights.bin, classifier.json). Optional for in-memory use. */
   out?: string;
@@ -60,7 +62,7 @@ export interface TrainClassifierOptions {
   /** Save the best-so-far classifier here after every epoch that improves validation loss (replaced each time). */
   checkpointDir?: string;
   /**
-   * Worker threads computing data-parallel gradients (default 0 = this
+   * Worker threads computing data-parallel gradients (0 = this
    * thread; 2 uses both cores of a 2-core machine on wasm). Batch norm sees
    * each worker's shard, so results depend on the count (recorded).
    */
@@ -85,40 +87,59 @@ export interface TrainOnImagesOptions extends Omit<TrainClassifierOptions, 'data
   trainSet?: { images: number; sha256: string; maxPerClass: number | null };
 }
 
-/** Every default of classifier training, read by resolveOptions and by the CLI's --help (stated once). */
-export const CLASSIFIER_DEFAULTS = {
-  size: 64, epochs: 30, batchSize: 32, learningRate: 1e-3, learningRateFineTune: 3e-4, patience: 5, lrPatience: 2,
-  augment: true, seed: 0, valFraction: 0.1, workers: 0,
-} as const;
+/** Adam's learning rate when fine-tuning (--init), below a fresh model's so the parent's features survive the first steps. */
+const LEARNING_RATE_FINE_TUNE = 3e-4;
 
-interface Resolved {
-  size: number; epochs: number; batchSize: number; learningRate: number; classWeights: boolean;
-  patience: number; lrPatience: number; augment: boolean; seed: number; valFraction: number; architecture: ClassifierArchitecture;
-  workers: number;
-}
+/** The training settings (classifier.json records them; score trains its classifiers with them, so its CLI can take these entries). */
+export const CLASSIFIER_SETTINGS = {
+  size: {
+    ...integer(8, 512), default: 64, defaultHelp: "with --init the parent's",
+    help: `input size in pixels (multiple of ${2 ** DEFAULT_ARCHITECTURE.blocks})`,
+  },
+  epochs: { ...integer(1, 10_000), default: 30, help: 'maximum epochs (early stopping on val loss)' },
+  batchSize: { ...integer(1, 4096), flag: 'batch', default: 32, help: 'images per training step' },
+  learningRate: { ...number(0, 1, { exclusiveMin: true }), flag: 'lr', default: 1e-3, defaultHelp: `${LEARNING_RATE_FINE_TUNE} with --init`, help: 'Adam learning rate' },
+  patience: { ...integer(1, 10_000), default: 5, help: 'epochs without val-loss improvement before stopping' },
+  lrPatience: { ...integer(0, 10_000), default: 2, help: 'epochs without val-loss improvement before the learning rate is halved (0: constant rate)' },
+  augment: { ...boolean, default: true, help: 'random flips and 90° rotations (--no-augment to disable)' },
+  classWeights: { ...boolean, default: false, help: 'weight the loss by inverse class frequency' },
+  seed: { ...seed, default: 0, help: 'seed of the weights, batches, augmentation, dropout and validation carve-out' },
+  valFraction: { ...number(0, 0.9), default: 0.1, cli: false, help: 'fraction of train carved out for validation when the split has no val images' },
+  workers: {
+    ...workers, default: 0,
+    help: 'worker threads for data-parallel classifier training (2 uses both cores of a 2-core machine on wasm; 0: this thread). Batch norm sees each worker\'s shard, so the count changes the result',
+  },
+} satisfies OptionTable;
 
-function resolveOptions(o: Omit<TrainClassifierOptions, 'data'>, initSize?: number): Resolved {
+/** What trainClassifier reads and writes. */
+const CLASSIFIER_INPUTS = {
+  data: { ...DATA_OPTION, required: true },
+  labels: LABELS_OPTION,
+  split: { type: 'string', help: `split.json (cellgan split); without it ${100 * CLASSIFIER_SETTINGS.valFraction.default} % of the data is held out for validation` },
+  out: { ...text, demand: true, help: 'output folder (model.json, weights.bin, classifier.json)' },
+  init: { ...text, help: 'saved classifier folder to fine-tune from (transfer learning)' },
+  maxPerClass: { ...integer(1), help: 'use at most this many training images per class (quick runs)' },
+  width: { type: 'number', into: 'architecture', default: DEFAULT_ARCHITECTURE.width, help: 'filters of the first conv block' },
+  checkpointDir: { ...text, flag: 'checkpoint', help: 'also save the best-so-far classifier here after each improving epoch' },
+  force: FORCE_OPTION,
+} satisfies OptionTable;
+
+/** `cellgan classifier train`'s options (src/util/options.ts). */
+export const CLASSIFIER_TRAIN_OPTIONS = { ...CLASSIFIER_INPUTS, ...CLASSIFIER_SETTINGS } satisfies OptionTable;
+
+/** Every default of classifier training (stated in CLASSIFIER_SETTINGS; score reads them). */
+export const CLASSIFIER_DEFAULTS = { ...defaultsOf(CLASSIFIER_SETTINGS), learningRateFineTune: LEARNING_RATE_FINE_TUNE };
+
+/** The settings of a training run, checked, with their defaults (a fine-tune's: the parent's size, the lower rate). */
+function resolveSettings(o: Omit<TrainClassifierOptions, 'data'>, initSize?: number) {
   const arch = { ...DEFAULT_ARCHITECTURE, ...(o.architecture ?? {}) };
   v.integer('architecture.blocks', arch.blocks, 1, 6);
   v.integer('architecture.width', arch.width, 1, 256);
   v.integer('architecture.featureUnits', arch.featureUnits, 2, 1024);
   v.number('architecture.dropout', arch.dropout, 0, 0.95);
-  const size = v.integer('--size', o.size ?? initSize ?? CLASSIFIER_DEFAULTS.size, 8, 512);
-  if (size % 2 ** arch.blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** arch.blocks} (the model halves it ${arch.blocks} times)`, size);
-  return {
-    size,
-    epochs: v.integer('--epochs', o.epochs ?? CLASSIFIER_DEFAULTS.epochs, 1, 10_000),
-    batchSize: v.integer('--batch', o.batchSize ?? CLASSIFIER_DEFAULTS.batchSize, 1, 4096),
-    learningRate: v.number('--lr', o.learningRate ?? (o.init ? CLASSIFIER_DEFAULTS.learningRateFineTune : CLASSIFIER_DEFAULTS.learningRate), 0, 1, { exclusiveMin: true }),
-    classWeights: v.boolean('--class-weights', o.classWeights ?? false),
-    patience: v.integer('--patience', o.patience ?? CLASSIFIER_DEFAULTS.patience, 1, 10_000),
-    lrPatience: v.integer('--lr-patience', o.lrPatience ?? CLASSIFIER_DEFAULTS.lrPatience, 0, 10_000),
-    augment: v.boolean('--augment', o.augment ?? CLASSIFIER_DEFAULTS.augment),
-    seed: v.seed(o.seed ?? CLASSIFIER_DEFAULTS.seed),
-    valFraction: v.number('valFraction', o.valFraction ?? CLASSIFIER_DEFAULTS.valFraction, 0, 0.9),
-    architecture: arch,
-    workers: v.workers(o.workers ?? CLASSIFIER_DEFAULTS.workers),
-  };
+  const r = resolveOptions(CLASSIFIER_SETTINGS, o, { size: initSize, learningRate: o.init ? LEARNING_RATE_FINE_TUNE : undefined });
+  if (r.size % 2 ** arch.blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** arch.blocks} (the model halves it ${arch.blocks} times)`, r.size);
+  return { ...r, architecture: arch };
 }
 
 /** Stratified seeded carve-out of `fraction` of each class. */
@@ -138,10 +159,9 @@ export function carveValidation(items: DatasetItem[], fraction: number, rng: Rng
 /** Trains the reference classifier on a dataset's train split (see the module comment). */
 export async function trainClassifier(opts: TrainClassifierOptions): Promise<TrainClassifierResult> {
   const logger = opts.logger ?? silentLogger;
+  resolveOptions(CLASSIFIER_INPUTS, opts);
   const initInfo = opts.init ? await readClassifierInfo(opts.init) : undefined;
-  const r = resolveOptions(opts, initInfo?.inputSize);
-  if (opts.maxPerClass !== undefined) v.integer('--max-per-class', opts.maxPerClass, 1);
-  if (opts.out !== undefined) v.nonEmptyString('--out', opts.out);
+  const r = resolveSettings(opts, initInfo?.inputSize);
   const dataset = typeof opts.data === 'string' ? await loadDataset(opts.data, { labels: opts.labels }) : opts.data;
   const split = typeof opts.split === 'string' ? await readSplit(opts.split) : opts.split;
   const { trainItems, valSource, ...selected } = selectClassifierData(dataset, split, { seed: r.seed, valFraction: r.valFraction, maxPerClass: opts.maxPerClass });
@@ -214,7 +234,7 @@ function capPerClass(items: DatasetItem[], max: number, rng: Rng): DatasetItem[]
 export async function trainOnImages(opts: TrainOnImagesOptions, valSource: ClassifierInfo['training']['valSource'] = opts.val?.labels.length ? 'split' : 'none'): Promise<TrainClassifierResult> {
   const logger = opts.logger ?? silentLogger;
   const backend = await ensureBackend();
-  const r = resolveOptions(opts, opts.train.size);
+  const r = resolveSettings(opts, opts.train.size);
   if (r.size !== opts.train.size) throw new Error(`images are ${opts.train.size} px but size ${r.size} was asked for`);
   const { classes, train, val } = opts;
   const K = classes.length;
