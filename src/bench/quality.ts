@@ -33,7 +33,7 @@ import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_
 import { heldOutImageSeenBy, trainingLineage, type LineageStep } from '../dcgan/transfer.js';
 import type { TrainOptions } from '../dcgan/types.js';
 import {
-  trainClassifier, trainOnImages, carveValidation, loadClassifier, readClassifierInfo, checkTrainedOn, predictImages, computeMetrics, toPart,
+  trainClassifier, trainOnImages, carveValidation, SYNTHETIC_VAL_FRACTION, matchingSyntheticPerClass, loadClassifier, readClassifierInfo, checkTrainedOn, predictImages, computeMetrics, toPart,
   loadFeatureExtractor, computeFeatures, distancesBetween, readSyntheticFolder, type LoadedClassifier, type FeatureSet, type ScorePart,
 } from '../metrics/index.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../metrics/images.js';
@@ -47,9 +47,6 @@ import { Rng, deriveSeed, offsetSeed } from '../util/rng.js';
 import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { cpuDescription } from './cpu.js';
-
-/** Share of the synthetic GAN-train images carved off for the classifier's early stopping. */
-const GAN_TRAIN_VAL_FRACTION = 0.1;
 
 /** Every default of the benchmark, read by its CLI and by the tests alike. */
 export const QUALITY_DEFAULTS = {
@@ -284,7 +281,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       const baseEval = predictImages(reference.model, realTest, classes.length);
       const baseline = summary(toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'real test split', trainItems.length));
       const ganTrainPerClass = o.ganTrainPerClass === 'match'
-        ? Math.ceil(trainItems.filter((i) => runClasses.includes(i.label)).length / runClasses.length / (1 - GAN_TRAIN_VAL_FRACTION))
+        ? matchingSyntheticPerClass(trainItems.filter((i) => runClasses.includes(i.label)).length, runClasses.length)
         : o.ganTrainPerClass;
       const ganTrainFile = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${ganTrainPerClass}.json`);
       let ganTrain: QualityResult['gan_train'] = null;
@@ -402,7 +399,7 @@ async function ganTrainScore(o: Resolved, perClass: number, runDir: string, ck: 
     await sampleCheckpoint(runDir, ck, perClass, 2_000_000 + o.seed, scratch);
     const synthetic = await readSyntheticFolder(scratch);
     const items = synthetic.items.filter((i) => runClasses.includes(i.label));
-    const { train: tr, val } = carveValidation(items, GAN_TRAIN_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', o.seed)));
+    const { train: tr, val } = carveValidation(items, SYNTHETIC_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', o.seed)));
     const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
     const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');
     // The reference's own recipe, so GAN-train and the baseline differ only in their training images.

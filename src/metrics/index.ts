@@ -1,4 +1,4 @@
-export { trainClassifier, trainOnImages, predictProbabilities, carveValidation, transferFrom, checkTrainedOn, CLASSIFIER_DEFAULTS, CLASSIFIER_TRAIN_OPTIONS } from './classifier/train.js';
+export { trainClassifier, trainOnImages, predictProbabilities, carveValidation, SYNTHETIC_VAL_FRACTION, matchingSyntheticPerClass, transferFrom, checkTrainedOn, CLASSIFIER_DEFAULTS, CLASSIFIER_TRAIN_OPTIONS } from './classifier/train.js';
 export type { TrainClassifierOptions, TrainClassifierResult, TrainOnImagesOptions } from './classifier/train.js';
 export { evaluateClassifier, predictImages, predictionsCsv, CLASSIFIER_EVAL_OPTIONS } from './classifier/evaluate.js';
 export type { EvaluateClassifierOptions, EvaluateClassifierResult, Prediction, ImageEvaluation } from './classifier/evaluate.js';

@@ -23,7 +23,7 @@ import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization,
 import { nearThresholdOption } from '../data/inspect.js';
 import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
 import { decodeLabeled, readSyntheticFolder, type LabeledImages, type SyntheticSet } from './images.js';
-import { trainClassifier, trainOnImages, carveValidation, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
+import { trainClassifier, trainOnImages, carveValidation, SYNTHETIC_VAL_FRACTION, matchingSyntheticPerClass, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
 import { predictImages } from './classifier/evaluate.js';
 import { loadClassifier, readClassifierInfo, type ClassifierInfo } from './classifier/io.js';
 import { DEFAULT_ARCHITECTURE, type ClassifierArchitecture } from './classifier/model.js';
@@ -320,7 +320,7 @@ async function scoreClassifiers(run: ScoreRun, base: { model: LayersModel; info:
   let ganTrain: ScorePart | null = null;
   if (scored.length >= 2) {
     logger.info(`GAN-train: training on ${synthItems.length} synthetic images`);
-    const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, 0.1, new Rng(deriveSeed('score-val', seed)));
+    const { train: synTrainItems, val: synValItems } = carveValidation(synthItems, SYNTHETIC_VAL_FRACTION, new Rng(deriveSeed('score-val', seed)));
     const synTrain = await decodeLabeled(synTrainItems, scored, size, logger, 'synthetic images');
     const synVal = synValItems.length ? await decodeLabeled(synValItems, scored, size, logger, 'synthetic images') : undefined;
     const gan = await trainOnImages({
@@ -468,6 +468,6 @@ function baselineRecipe(info: ClassifierInfo, opts: ScoreOptions): {
  */
 export function fewerSyntheticNote(syntheticTrain: number, realTrain: number, classes: number): string | null {
   if (syntheticTrain * 2 > realTrain) return null;
-  const perClass = Math.ceil(realTrain / classes / 0.9);
+  const perClass = matchingSyntheticPerClass(realTrain, classes);
   return `GAN-train was trained on ${syntheticTrain} synthetic images, the baseline on ${realTrain} real ones, so the two differ in count as well as origin; generate ~${perClass} per class for a like-for-like comparison`;
 }

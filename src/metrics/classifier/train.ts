@@ -143,6 +143,14 @@ function resolveSettings(o: Omit<TrainClassifierOptions, 'data'>, initSize?: num
 }
 
 /** Stratified seeded carve-out of `fraction` of each class. */
+/** Share of a synthetic training set carved off for early stopping (GAN-train in score and the quality bench). */
+export const SYNTHETIC_VAL_FRACTION = 0.1;
+
+/** Synthetic images per class whose training part (after the carve) matches `realTrain` real images over `classes` classes. */
+export function matchingSyntheticPerClass(realTrain: number, classes: number): number {
+  return Math.ceil(realTrain / classes / (1 - SYNTHETIC_VAL_FRACTION));
+}
+
 export function carveValidation(items: DatasetItem[], fraction: number, rng: Rng): { train: DatasetItem[]; val: DatasetItem[] } {
   const byClass = new Map<string, DatasetItem[]>();
   for (const it of items) (byClass.get(it.label) ?? byClass.set(it.label, []).get(it.label)!).push(it);
