@@ -85,7 +85,10 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   } else if (o.initClass !== undefined || o.freezeD !== undefined) {
     throw new OptionError('--init-class and --freeze-d need --init');
   }
-  const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
+  // A one-class model has no classes for an auxiliary classifier to learn: a recipe's aux term
+  // (sngan-aux) applies to conditional runs only; an explicit --aux-weight with --class is refused below.
+  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false };
+  const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
   return {

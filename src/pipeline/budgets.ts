@@ -57,11 +57,11 @@ export const BUDGETS: Record<BudgetName, Budget> = {
     purpose: 'the bundled demo (npm start: fine-tunes models/pbc-64 on samples/); whole pipeline within 15 min on 2 CPU cores (wasm)',
   },
   standard: {
-    recipe: 'sngan', iters: 5000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,
+    recipe: DEFAULT_RECIPE, iters: 5000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,
     purpose: 'a first model on a real dataset: ~80 min of training on 2 Zen 4 cores (0.95 s per iteration, wasm, 2 workers). On PBC 3,000 iterations gave GAN-test 53 %; models/pbc-64 needed 10,319 (4.7 CPU h, the last 1,500 with --aux-weight 1) for 92 % (docs/quality)',
   },
   paper: {
-    recipe: 'sngan', iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
+    recipe: DEFAULT_RECIPE, iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
     purpose: 'DCGAN-paper widths and long training; for a GPU (tensorflow-gpu backend)',
   },
 };

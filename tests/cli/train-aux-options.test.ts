@@ -23,7 +23,7 @@ describe('train --aux-weight / --aux-twin through the option table', () => {
   it('--help lists both with the recipes\' values', async () => {
     const out = await help(['train', '--help']);
     expect(out).toMatch(/--aux-weight[\s\S]*\[number\]/);
-    expect(out).toMatch(new RegExp(`--aux-twin[\\s\\S]*\\[boolean\\] \\[default: recipe: dcgan ${RECIPES.dcgan.auxTwin}, sngan ${RECIPES.sngan.auxTwin}\\]`));
+    expect(out).toMatch(new RegExp(`--aux-twin[\\s\\S]*\\[boolean\\] \\[default: recipe: dcgan ${RECIPES.dcgan.auxTwin}, sngan ${RECIPES.sngan.auxTwin}, sngan-aux ${RECIPES['sngan-aux'].auxTwin}\\]`));
   }, 60_000);
 });
 
@@ -31,6 +31,6 @@ describe('train --mode-seeking-weight through the option table', () => {
   it('maps to modeSeekingWeight and is listed by --help with the recipes\' values', async () => {
     expect(optionsFromArgs<TrainOptions>(TRAIN_OPTIONS, { 'mode-seeking-weight': 0.5, iters: 1 })).toMatchObject({ modeSeekingWeight: 0.5 });
     const out = await help(['train', '--help']);
-    expect(out).toMatch(new RegExp(`--mode-seeking-weight[\\s\\S]*\\[number\\] \\[default: recipe: dcgan ${RECIPES.dcgan.modeSeekingWeight}, sngan ${RECIPES.sngan.modeSeekingWeight}\\]`));
+    expect(out).toMatch(new RegExp(`--mode-seeking-weight[\\s\\S]*\\[number\\] \\[default: recipe: dcgan ${RECIPES.dcgan.modeSeekingWeight}, sngan ${RECIPES.sngan.modeSeekingWeight}, sngan-aux ${RECIPES['sngan-aux'].modeSeekingWeight}\\]`));
   }, 60_000);
 });

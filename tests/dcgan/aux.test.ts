@@ -224,6 +224,22 @@ describe('train --aux-weight', () => {
     expect((await readRun(grandchild)).options.options.auxWeight).toBe(1); // inherited from the parent's settings
   });
 
+  it('the sngan-aux recipe is sngan with λ = 1 for a conditional run and plain sngan for a one-class run', async () => {
+    const { RECIPES } = await import('../../src/dcgan/recipes.js');
+    expect({ ...RECIPES['sngan-aux'], auxWeight: 0, description: '' }).toEqual({ ...RECIPES.sngan, description: '' });
+    const tiny = { recipe: 'sngan-aux' as const, batch: 4, gWidth: 2, dWidth: 2, iters: 2, checkpointEvery: 2 };
+    await train(tinyOptions(out('recipe-aux-cond'), { ...tiny, conditional: true, className: undefined }));
+    const cond = await readRun(out('recipe-aux-cond'));
+    expect(cond.options.options).toMatchObject({ recipe: 'sngan-aux', auxWeight: 1, loss: 'hinge', dNorm: 'spectral' });
+    expect(cond.options.model.auxClassifier).toBe(true);
+    await train(tinyOptions(out('recipe-aux-one'), tiny));
+    const one = await readRun(out('recipe-aux-one'));
+    expect(one.options.options).toMatchObject({ recipe: 'sngan-aux', auxWeight: 0, auxTwin: false, className: 'basophil' });
+    expect(one.options.model.auxClassifier).toBeUndefined();
+    // An explicit weight on a one-class run is still refused, whatever the recipe.
+    await expect(train(tinyOptions(out('recipe-aux-bad'), { ...tiny, auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
+  });
+
   it('refuses --aux-weight without --conditional, or out of range, and --aux-twin without --aux-weight', async () => {
     await expect(train(tinyOptions(out('aux-bad1'), { auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
     await expect(train(tinyOptions(out('aux-bad3'), { ...extra, auxWeight: 0, auxTwin: true }))).rejects.toThrow(/--aux-twin needs --aux-weight/);
