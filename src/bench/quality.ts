@@ -29,7 +29,7 @@ import { promises as fs } from 'node:fs';
 import { ensureBackend, describeBackend } from '../engine/index.js';
 import { loadDataset, readSplit, selectSplit, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
-import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, type RecipeName } from '../dcgan/index.js';
+import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, equivalentRecipe, recipeDifferences, type RecipeName } from '../dcgan/index.js';
 import { heldOutImageSeenBy, trainingLineage, type LineageStep } from '../dcgan/transfer.js';
 import type { TrainOptions } from '../dcgan/types.js';
 import {
@@ -295,12 +295,16 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       }
 
       // ---- 6. write -----------------------------------------------------------
+      // The recipe the run's settings amount to, and what it changed of it (a run of an existing
+      // folder records its own settings, not the bench's --recipe and --train-json).
+      const runOptions = run.options.options;
+      const recipe = equivalentRecipe(runOptions.recipe ?? 'dcgan', runOptions);
       const valAcc = reference.info.history.length
         ? reference.info.history[reference.info.training.earlyStopping.bestEpoch - 1]?.valAccuracy ?? null : null;
       const result: QualityResult = {
         format: 'cellgan-quality-bench', version: 1, date: new Date().toISOString(),
-        data: path.relative(process.cwd(), o.data) || '.', size: o.size, recipe: run.options.options.recipe ?? 'dcgan',
-        budget: { iters: last.iteration, checkpoint_every: o.checkpointEvery, overrides: jsonable(o.overrides) },
+        data: path.relative(process.cwd(), o.data) || '.', size: o.size, recipe,
+        budget: { iters: last.iteration, checkpoint_every: o.checkpointEvery, overrides: jsonable(recipeDifferences(recipe, runOptions)) },
         cpu: cpuDescription(), cores: os.cpus().length, backend: describeBackend(backend),
         run: o.run,
         split: { file: splitFile, sha256: await hashFile(splitFile), train: trainItems.length, test: testItems.length },

@@ -11,7 +11,7 @@ export type { AdamConfig } from './adam.js';
 export { diffAugment, sampleAugmentParams, AUGMENTATIONS } from './diffaugment.js';
 export type { Augmentation, AugmentParams } from './diffaugment.js';
 export type * from './types.js';
-export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE } from './recipes.js';
+export { RECIPES, RECIPE_NAMES, DEFAULT_RECIPE, recipeDifferences, equivalentRecipe } from './recipes.js';
 export type { Recipe, RecipeName } from './recipes.js';
 export { packModel, PACKED_PARTS, PACK_OPTIONS } from './pack.js';
 export type { PackOptions, PackResult } from './pack.js';

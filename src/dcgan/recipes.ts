@@ -71,3 +71,25 @@ export const RECIPES: Record<RecipeName, Recipe> = {
  * sngan's 72.9 % at 8,819.
  */
 export const DEFAULT_RECIPE: RecipeName = 'sngan-aux';
+
+/** The settings of `options` that differ from recipe `name`'s (description aside). */
+export function recipeDifferences(name: RecipeName, options: Partial<Record<keyof Recipe, unknown>>): Partial<Record<keyof Recipe, unknown>> {
+  const recipe = RECIPES[name];
+  const out: Partial<Record<keyof Recipe, unknown>> = {};
+  for (const key of Object.keys(recipe) as (keyof Recipe)[]) {
+    if (key === 'description' || options[key] === undefined) continue;
+    if (JSON.stringify(options[key]) !== JSON.stringify(recipe[key])) out[key] = options[key];
+  }
+  return out;
+}
+
+/**
+ * The recipe a run's settings amount to: the first named recipe they equal,
+ * else `recorded` (the name the run was started with). A run started before
+ * a recipe had a name (e.g. `--recipe sngan --aux-weight 1`, now sngan-aux) is
+ * then reported by what it was, not by what it was called.
+ */
+export function equivalentRecipe(recorded: RecipeName, options: Partial<Record<keyof Recipe, unknown>>): RecipeName {
+  if (!Object.keys(recipeDifferences(recorded, options)).length) return recorded;
+  return RECIPE_NAMES.find((name) => !Object.keys(recipeDifferences(name, options)).length) ?? recorded;
+}

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/env.js';
-import { train, readRun, buildGenerator, buildDiscriminator, RECIPES } from '../../src/dcgan/index.js';
+import { train, readRun, buildGenerator, buildDiscriminator, RECIPES, recipeDifferences, equivalentRecipe } from '../../src/dcgan/index.js';
 import { discriminatorLoss, generatorLoss, discriminatorGradients, disposeGrads } from '../../src/dcgan/step.js';
 import { createParallelStep, localStep } from '../../src/dcgan/parallel.js';
 import { emaDecay, nextBalancedBatch, type SamplerState } from '../../src/dcgan/train.js';
@@ -241,5 +241,21 @@ describe('DiffAugment translation', () => {
     const grad = (f: (y: tf.Tensor4D) => tf.Tensor4D) => tf.grad((y: tf.Tensor) => tf.sum(tf.mul(f(y as tf.Tensor4D), weights)))(x).dataSync();
     expect(Array.from(grad((y) => translate(y, sx, sy)))).toEqual(Array.from(grad(reference)));
     tf.dispose([x, weights]);
+  });
+});
+
+describe('the recipe a run amounts to', () => {
+  it('lists the settings that differ from a recipe and names the recipe they equal', () => {
+    const snganAux1 = { ...RECIPES.sngan, recipe: 'sngan', auxWeight: 1, iters: 10_000, description: undefined };
+    expect(recipeDifferences('sngan', snganAux1)).toEqual({ auxWeight: 1 });
+    expect(recipeDifferences('sngan-aux', snganAux1)).toEqual({});
+    // Started as `--recipe sngan --aux-weight 1` before sngan-aux had a name: reported as sngan-aux.
+    expect(equivalentRecipe('sngan', snganAux1)).toBe('sngan-aux');
+    expect(equivalentRecipe('sngan', { ...RECIPES.sngan })).toBe('sngan');
+    // Settings no recipe has keep the recorded name; the difference is listed against it.
+    const wider = { ...RECIPES.sngan, gWidth: 48 };
+    expect(equivalentRecipe('sngan', wider)).toBe('sngan');
+    expect(recipeDifferences('sngan', wider)).toEqual({ gWidth: 48 });
+    expect(recipeDifferences('dcgan', { ...RECIPES.dcgan, diffAugment: ['translation'] })).toEqual({ diffAugment: ['translation'] });
   });
 });
