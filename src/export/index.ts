@@ -1,4 +1,4 @@
-export { exportDataset, resolveExportOptions, parseMix, toCsv as manifestToCsv } from './export.js';
+export { exportDataset, resolveExportOptions, parseMix, toCsv as manifestToCsv, EXPORT_OPTIONS } from './export.js';
 export { EXPORT_FORMATS, ORIGINS as EXPORT_ORIGINS } from './types.js';
 export type { ExportOptions, ExportResult, ExportCounts, ExportFormat, ExportPhase, GeneratorUse, ExportManifestRow, Origin as ExportOrigin } from './types.js';
 export {
