@@ -34,7 +34,7 @@ import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, trans
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
 import { forEachBounded } from '../util/pool.js';
-import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
+import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from '../data/synthetic.js';
 import { findSourceDocs, renderCard, type SourceDoc } from './card.js';
 import {
   EXPORT_FORMATS, ORIGINS,

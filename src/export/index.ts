@@ -7,5 +7,6 @@ export {
 export type { AugmentKind, ColorShift, Transform as AugmentTransform } from './classic.js';
 export { planExport, allocate, resolvePerClass, mixToString } from './plan.js';
 export type { Mix as ExportMix, Plan as ExportPlan, ClassPlan as ClassExportPlan, PlanInput as ExportPlanInput, AugmentedPlanItem } from './plan.js';
-export { scanSyntheticFolder, syntheticSource } from './synthetic.js';
-export type { SyntheticFolder, SyntheticImage } from './synthetic.js';
+// The synthetic-folder reader lives in src/data (it owns file formats); export's users keep finding it here.
+export { scanSyntheticFolder, syntheticSource } from '../data/synthetic.js';
+export type { SyntheticFolder, SyntheticImage } from '../data/synthetic.js';
