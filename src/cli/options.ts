@@ -27,6 +27,7 @@ export function yargsOption(spec: OptionSpec): Options & PositionalOptions {
     type: spec.type, describe: spec.help, defaultDescription: defaultDescription(spec),
     ...(spec.demand ?? spec.required ? { demandOption: true } : {}),
     ...(spec.choices ? { choices: [...spec.choices] } : {}),
+    ...(spec.array ? { array: true } : {}),
   };
 }
 

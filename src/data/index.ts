@@ -16,3 +16,5 @@ export { parseCsv, detectDelimiter, csvField, formatCsv } from './csv.js';
 export { parseJsonl, readJsonl } from './jsonl.js';
 export { sniffFormat, hasImageExtension, SUPPORTED_FORMATS, SUPPORTED_FORMAT_NAMES, IMAGE_EXTENSIONS } from './formats.js';
 export type { SupportedFormat } from './formats.js';
+export { scanSyntheticFolder, syntheticSource } from './synthetic.js';
+export type { SyntheticFolder, SyntheticImage, ScanSyntheticOptions } from './synthetic.js';

@@ -19,10 +19,11 @@ import { CellganError, describeFsError } from '../util/errors.js';
 import { hashBytes } from '../util/hash.js';
 import { silentLogger } from '../util/log.js';
 import * as v from '../util/validate.js';
+import { resolveOptions, text, boolean, seed, integer, oneOf, listOf, FORCE_OPTION, type OptionTable } from '../util/options.js';
 import { VERSION } from '../version.js';
-import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
+import { loadDataset, readSplit, selectSplit, LABELS_OPTION } from '../data/dataset.js';
 import { describeDecodeFailure, isReasonless, openImage } from '../data/image.js';
-import { nearThresholdOption } from '../data/inspect.js';
+import { NEAR_THRESHOLD_OPTION } from '../data/inspect.js';
 import {
   buildHeldOut, buildReference, calibrateMemorization, closestReal, describeLeak, findLeak, readSynthetic,
   type HeldOutReference, type Leak, type MemorizationCalibration, type MemorizationFlag, type RealReference,
@@ -33,52 +34,80 @@ import { AUGMENT_KINDS, COLOR_LIMITS, applyTransform, readRgb, toPlainPng, trans
 import { planExport, mixToString, resolvePerClass, type Mix, type Plan } from './plan.js';
 import { Rng } from '../util/rng.js';
 import { forEachBounded } from '../util/pool.js';
-import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from './synthetic.js';
+import { scanSyntheticFolder, syntheticSource, type SyntheticFolder, type SyntheticImage } from '../data/synthetic.js';
 import { findSourceDocs, renderCard, type SourceDoc } from './card.js';
 import {
   EXPORT_FORMATS, ORIGINS,
   type ExportCounts, type ExportFormat, type ExportManifestRow, type ExportMemorization, type ExportOptions, type ExportResult, type GeneratorUse, type Origin,
 } from './types.js';
 
-interface ResolvedOptions {
-  data: string; labels?: string; split: string; synthetic: string[]; perClass: number | 'max'; augment: AugmentKind[];
-  mix: Mix; out: string; format: ExportFormat; seed: number; cap: boolean; force: boolean;
-  citation?: string; license?: string; command?: string; concurrency: number;
-  nearThreshold: number; dropLeaks: boolean; excludeMemorized: boolean;
-}
+/**
+ * The command line types --seed and --concurrency as strings (the check parses
+ * them), so a bad value is quoted back as typed rather than as yargs' NaN.
+ */
+const typedAsString = { type: 'string' } as const;
+
+/** `exportDataset`'s options and `cellgan export`'s (src/util/options.ts). */
+export const EXPORT_OPTIONS = {
+  data: { ...text, required: true, help: 'real images: ImageFolder root (or the folder --labels paths are relative to)' },
+  labels: LABELS_OPTION,
+  split: { ...text, required: true, help: 'split file from `cellgan split`' },
+  synthetic: {
+    type: 'string', array: true, default: [], help: 'synthetic folder(s) from `cellgan generate` (comma-separated or repeated)',
+    check: (value: unknown, name: string): string[] => {
+      const folders = (Array.isArray(value) ? value : [value]).flatMap((s) => {
+        if (typeof s !== 'string') throw v.invalid(name, 'folder paths (comma-separated)', value);
+        return s.split(',').map((x) => x.trim()).filter(Boolean);
+      });
+      if (new Set(folders.map((s) => path.resolve(s))).size !== folders.length) throw v.invalid(name, 'each folder once', value);
+      return folders;
+    },
+  },
+  perClass: {
+    type: 'string', required: true, help: 'training images per class: a number, or "max" (largest real class)',
+    check: (value: unknown, name: string): number | 'max' => {
+      if (value === 'max') return 'max';
+      try { return v.integer(name, value, 1, 10_000_000); } catch { throw v.invalid(name, 'an integer of at least 1 or "max"', value); }
+    },
+  },
+  augment: {
+    type: 'string', default: AUGMENT_KINDS.join(','), help: 'augmentations of real images: flip, rot90, color (comma-separated), or "none"',
+    // In AUGMENT_KINDS' order whatever order they were named in.
+    check: (value: unknown, name: string): AugmentKind[] => listOf(AUGMENT_KINDS).check(value, name).sort((a, b) => AUGMENT_KINDS.indexOf(a) - AUGMENT_KINDS.indexOf(b)),
+  },
+  mix: {
+    type: 'string', default: 'synthetic-first', help: 'how to fill a class: synthetic-first, augment-first, or ratio:<share of synthetic, e.g. 0.5>',
+    check: (value: unknown): Mix => parseMix(value),
+  },
+  out: { ...text, required: true, help: 'output folder (built beside it, then renamed into place)' },
+  format: {
+    ...oneOf(EXPORT_FORMATS), default: 'imagefolder',
+    help: 'imagefolder, or hf (adds Hugging Face metadata.jsonl per split and YAML front matter on README.md: licence, task, the classes as a ClassLabel)',
+  },
+  seed: { ...seed, ...typedAsString, default: 0, help: 'seed of every random choice' },
+  cap: { ...boolean, default: false, help: 'subsample classes with more than N real training images down to N' },
+  force: { ...FORCE_OPTION, default: false },
+  citation: { ...text, help: 'citation of the real images for the dataset card (default: read from README/CITATION beside the data)' },
+  license: { ...text, help: 'licence of the real images for the dataset card (default: read from README/LICENSE beside the data)' },
+  command: { ...text, cli: false, help: 'the command line that made the export, recorded in the card and dataset.json' },
+  concurrency: { ...integer(1, 64), ...typedAsString, default: 4, help: 'images processed at once' },
+  nearThreshold: {
+    ...NEAR_THRESHOLD_OPTION,
+    help: 'distance (1 − cosine of flip/rotation-invariant fingerprints) at which a synthetic image counts as a copy of a real one',
+  },
+  dropLeaks: { ...boolean, default: false, help: 'leave out and list synthetic images that copy a real validation/test image (instead of refusing them)' },
+  excludeMemorized: {
+    ...boolean, default: false,
+    help: 'leave out and list synthetic images flagged as probable copies of real training images (the card states the rate either way)',
+  },
+} satisfies OptionTable;
+
+type ResolvedOptions = ReturnType<typeof resolveExportOptions>;
 
 /** Checks every option up front (sharp-style messages) and fills in defaults. */
-export function resolveExportOptions(opts: ExportOptions): ResolvedOptions {
+export function resolveExportOptions(opts: ExportOptions) {
   if (!opts || typeof opts !== 'object') throw v.invalid('options', 'an object', opts);
-  const data = v.nonEmptyString('--data', opts.data);
-  const labels = opts.labels === undefined ? undefined : v.nonEmptyString('--labels', opts.labels);
-  const split = v.nonEmptyString('--split', opts.split);
-  const out = v.nonEmptyString('--out', opts.out);
-  const synthetic = opts.synthetic === undefined ? []
-    : (Array.isArray(opts.synthetic) ? opts.synthetic : [opts.synthetic]).flatMap((s) => {
-      if (typeof s !== 'string') throw v.invalid('--synthetic', 'folder paths (comma-separated)', opts.synthetic);
-      return s.split(',').map((x) => x.trim()).filter(Boolean);
-    });
-  if (new Set(synthetic.map((s) => path.resolve(s))).size !== synthetic.length) throw v.invalid('--synthetic', 'each folder once', opts.synthetic);
-  const perClass = opts.perClass === 'max' ? 'max' as const
-    : (() => { try { return v.integer('--per-class', opts.perClass, 1, 10_000_000); } catch { throw v.invalid('--per-class', 'an integer of at least 1 or "max"', opts.perClass); } })();
-  let augment: AugmentKind[];
-  if (opts.augment === undefined) augment = [...AUGMENT_KINDS];
-  else if (opts.augment === 'none' || (Array.isArray(opts.augment) && opts.augment.length === 0) || opts.augment === '') augment = [];
-  else augment = [...new Set(v.listOf('--augment', opts.augment, AUGMENT_KINDS))].sort((a, b) => AUGMENT_KINDS.indexOf(a) - AUGMENT_KINDS.indexOf(b));
-  const mix = parseMix(opts.mix ?? 'synthetic-first');
-  const format = opts.format === undefined ? 'imagefolder' : v.oneOf('--format', opts.format, EXPORT_FORMATS);
-  const seed = opts.seed === undefined ? 0 : v.seed(opts.seed);
-  const cap = opts.cap === undefined ? false : v.boolean('--cap', opts.cap);
-  const force = opts.force === undefined ? false : v.boolean('--force', opts.force);
-  const citation = opts.citation === undefined ? undefined : v.nonEmptyString('--citation', opts.citation);
-  const license = opts.license === undefined ? undefined : v.nonEmptyString('--license', opts.license);
-  const command = opts.command === undefined ? undefined : v.nonEmptyString('command', opts.command);
-  const concurrency = opts.concurrency === undefined ? 4 : v.integer('--concurrency', opts.concurrency, 1, 64);
-  const nearThreshold = nearThresholdOption(opts.nearThreshold);
-  const dropLeaks = opts.dropLeaks === undefined ? false : v.boolean('--drop-leaks', opts.dropLeaks);
-  const excludeMemorized = opts.excludeMemorized === undefined ? false : v.boolean('--exclude-memorized', opts.excludeMemorized);
-  return { data, labels, split, synthetic, perClass, augment, mix, out, format, seed, cap, force, citation, license, command, concurrency, nearThreshold, dropLeaks, excludeMemorized };
+  return resolveOptions(EXPORT_OPTIONS, opts);
 }
 
 export function parseMix(value: unknown): Mix {

@@ -9,7 +9,7 @@ import { CellganError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { DatasetItem } from '../data/types.js';
 import { drawTransform, geometriesFor, variantsPerImage, type AugmentKind, type Transform } from './classic.js';
-import type { SyntheticImage } from './synthetic.js';
+import type { SyntheticImage } from '../data/synthetic.js';
 
 export type Mix =
   | { kind: 'synthetic-first' }

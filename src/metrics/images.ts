@@ -3,12 +3,11 @@
  * per channel (4× less memory than floats; cellgan's decoder starts from
  * 8-bit images, so nothing is lost), turned into [-1, 1] floats per batch.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeImages } from '../data/image.js';
-import { hasImageExtension } from '../data/formats.js';
+import { scanSyntheticFolder } from '../data/synthetic.js';
 import type { DatasetItem, FileProblem } from '../data/types.js';
-import { CellganError, describeFsError } from '../util/errors.js';
+import { CellganError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 export interface LabeledImages {
@@ -91,21 +90,18 @@ export function subsetImages(set: LabeledImages, indices: number[]): LabeledImag
 /** A synthetic folder as `cellgan generate` writes it: `<dir>/<class>/<image>` (+ manifest.jsonl). */
 export interface SyntheticSet { root: string; classes: string[]; items: DatasetItem[] }
 
-/** Reads the class folders of a synthetic folder (manifest.jsonl is provenance only). */
+/**
+ * The images of a synthetic folder as the metrics label them: by class
+ * folder (src/data/synthetic.ts; manifest.jsonl is provenance only, not
+ * read), classes in locale order and each class's files in name order, as
+ * score has always taken them (the order feeds its seeded validation carve).
+ */
 export async function readSyntheticFolder(dir: string): Promise<SyntheticSet> {
-  const root = path.resolve(dir);
-  let entries;
-  try { entries = await fs.readdir(root, { withFileTypes: true }); } catch (err) {
-    throw new CellganError(`cannot read the synthetic folder: ${describeFsError(err)}`, { file: dir });
-  }
-  const items: DatasetItem[] = [];
-  const classes: string[] = [];
-  for (const e of entries.filter((d) => d.isDirectory() && !d.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
-    const files = (await fs.readdir(path.join(root, e.name))).filter((f) => hasImageExtension(f) && !f.startsWith('.')).sort();
-    if (!files.length) continue;
-    classes.push(e.name);
-    for (const f of files) items.push({ file: `${e.name}/${f}`, abs: path.join(root, e.name, f), label: e.name });
-  }
+  const folder = await scanSyntheticFolder(dir, 0, { manifest: false });
+  const classes = [...new Set(folder.images.map((img) => img.class))].sort((a, b) => a.localeCompare(b));
+  const byClass = new Map<string, DatasetItem[]>(classes.map((c) => [c, []]));
+  for (const img of folder.images) byClass.get(img.class)!.push({ file: img.file, abs: img.abs, label: img.class });
+  const items = classes.flatMap((c) => byClass.get(c)!);
   if (!items.length) throw new CellganError('no images found; expected <dir>/<class>/<image>.png as `cellgan generate` writes', { file: dir });
-  return { root, classes, items };
+  return { root: path.resolve(dir), classes, items };
 }

@@ -16,7 +16,7 @@ export { bootstrapIntervals, bootstrapStatistic, percentileInterval } from './bo
 export { confusionChartPng, confusionChartSpec } from './confusion-chart.js';
 export { readSyntheticFolder } from './images.js';
 export type { LabeledImages, SyntheticSet } from './images.js';
-export { score, scoreMarkdown, toPart } from './score.js';
+export { score, scoreMarkdown, toPart, SCORE_OPTIONS } from './score.js';
 export type { ScoreOptions, ScoreResult, ScorePart, Estimate } from './score.js';
 export { featureDistances, distancesBetween, frechetDistance, kernelInceptionDistance, precisionRecall, loadFeatureExtractor, computeFeatures, traceSqrtProduct, sqrtPsd, symmetricEigen, meanAndCovariance } from './distances/index.js';
 export type { FeatureDistancesOptions, FeatureDistancesResult, ClassDistances, ReferenceFid, FeatureExtractor, FeatureSet } from './distances/index.js';

@@ -17,13 +17,14 @@ import { buildDirAtomic, exists, writeFileAtomic, writeJsonAtomic } from '../uti
 import { CellganError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import * as v from '../util/validate.js';
-import { loadDataset, readSplit, selectSplit } from '../data/dataset.js';
+import { resolveOptions, integer, boolean, text, FORCE_OPTION, type OptionTable } from '../util/options.js';
+import { loadDataset, readSplit, selectSplit, DATA_OPTION, LABELS_OPTION } from '../data/dataset.js';
 import { mapBounded } from '../util/pool.js';
 import { auditMemorization, buildHeldOut, buildReference, calibrateMemorization, describeLeak, findLeak, readSynthetic, type Leak, type MemorizationAudit } from '../data/leaks.js';
-import { nearThresholdOption } from '../data/inspect.js';
+import { NEAR_THRESHOLD_OPTION } from '../data/inspect.js';
 import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
 import { decodeLabeled, readSyntheticFolder, type LabeledImages, type SyntheticSet } from './images.js';
-import { trainClassifier, trainOnImages, carveValidation, SYNTHETIC_VAL_FRACTION, matchingSyntheticPerClass, checkTrainedOn, CLASSIFIER_DEFAULTS } from './classifier/train.js';
+import { trainClassifier, trainOnImages, carveValidation, SYNTHETIC_VAL_FRACTION, matchingSyntheticPerClass, checkTrainedOn, CLASSIFIER_SETTINGS, CLASSIFIER_TRAIN_OPTIONS } from './classifier/train.js';
 import { predictImages } from './classifier/evaluate.js';
 import { loadClassifier, readClassifierInfo, type ClassifierInfo } from './classifier/io.js';
 import { DEFAULT_ARCHITECTURE, type ClassifierArchitecture } from './classifier/model.js';
@@ -31,6 +32,7 @@ import { computeMetrics, type MetricsReport, type Num } from './report.js';
 import { confusionChartPng } from './confusion-chart.js';
 import { featureDistances, type FeatureDistancesResult } from './distances/index.js';
 
+/** Defaults, ranges and help: SCORE_OPTIONS. */
 export interface ScoreOptions {
   data: string | Dataset;
   labels?: string;
@@ -58,18 +60,72 @@ export interface ScoreOptions {
   baseline?: string;
   /** A tfjs layers model folder for the feature distances (default: the baseline classifier's penultimate layer). */
   features?: string;
-  /** Compute FID/KID/precision-recall (default true). */
+  /** Compute FID/KID/precision-recall. */
   distances?: boolean;
-  /** Bootstrap resamples for the CIs (default 1000). */
+  /** Bootstrap resamples for the CIs. */
   resamples?: number;
-  /** Worker threads for data-parallel classifier training (default 0; see trainClassifier). */
+  /** Worker threads for data-parallel classifier training (see trainClassifier). */
   workers?: number;
-  /** Near-duplicate threshold (1 − cosine, src/data/near.ts) for leaks and the memorisation flag (default 0.03). */
+  /** Near-duplicate threshold (1 − cosine, src/data/near.ts) for leaks and the memorisation flag. */
   nearThreshold?: number;
   /** Leave out (and list) synthetic images that copy a real validation/test image instead of refusing the folder. */
   dropLeaks?: boolean;
   logger?: Logger;
 }
+
+/** What score reads and writes; checked before a --baseline is read. */
+const SCORE_INPUTS = {
+  data: { ...DATA_OPTION, required: true, help: `real data: ${DATA_OPTION.help}` },
+  labels: LABELS_OPTION,
+  split: {
+    type: 'string', required: true, help: 'split.json of the real data (train → classifier, test → accuracies)',
+    // A path, or (from the API) a parsed split file; only a missing one is refused here.
+    check: (value: unknown, name: string) => {
+      if (!value) throw v.invalid(name, 'a split file', value);
+      return value as string | SplitFile;
+    },
+  },
+  synthetic: { ...text, required: true, help: 'folder of generated images (<dir>/<class>/*.png, as cellgan generate writes)' },
+  out: { ...text, required: true, help: 'output folder (score.json, score.md, distances.json, classifiers, confusion PNGs)' },
+  baseline: {
+    ...text,
+    help: 'a saved classifier (cellgan classifier train, or the quality bench\'s reference) to use as the baseline instead of training one; it must have been trained on exactly this split\'s training images, and GAN-train then uses its recipe',
+  },
+} satisfies OptionTable;
+
+/**
+ * How score trains its classifiers and measures. The classifier's own settings
+ * are classifier train's entries (one range and default for both commands);
+ * a reused --baseline's recipe takes their place.
+ */
+const SCORE_SETTINGS = {
+  size: { ...CLASSIFIER_SETTINGS.size, defaultHelp: 'with --baseline its size' },
+  epochs: { ...CLASSIFIER_SETTINGS.epochs, defaultHelp: 'with --baseline its epochs' },
+  batchSize: { ...CLASSIFIER_SETTINGS.batchSize, defaultHelp: 'with --baseline its batch' },
+  // Not on score's command line: the library may set them; a --baseline fixes them.
+  learningRate: { ...CLASSIFIER_SETTINGS.learningRate, cli: false },
+  patience: { ...CLASSIFIER_SETTINGS.patience, cli: false },
+  classWeights: { ...CLASSIFIER_SETTINGS.classWeights, defaultHelp: 'with --baseline its class weights' },
+  maxPerClass: { ...CLASSIFIER_TRAIN_OPTIONS.maxPerClass, help: 'cap real training images per class for the baseline (quick runs)' },
+  width: { ...CLASSIFIER_TRAIN_OPTIONS.width, help: 'filters of the classifier\'s first conv block' },
+  features: { ...text, help: 'tfjs layers model folder for FID/KID/PR features (default: the baseline classifier\'s penultimate layer)' },
+  distances: { ...boolean, default: true, help: 'compute FID/KID/precision-recall (--no-distances to skip)' },
+  resamples: { ...integer(0, 1_000_000), default: 1000, help: 'bootstrap resamples for the 95 % CIs' },
+  // The seed means more here than in classifier train: it also draws the bootstrap resamples.
+  seed: { ...CLASSIFIER_SETTINGS.seed, defaultHelp: 'with --baseline its seed', help: 'seed of the classifiers and the bootstrap' },
+  workers: CLASSIFIER_SETTINGS.workers,
+  nearThreshold: {
+    ...NEAR_THRESHOLD_OPTION,
+    help: 'distance (1 − cosine of flip/rotation-invariant fingerprints) at which a synthetic image counts as a copy of a real one (leaks, memorisation audit)',
+  },
+  dropLeaks: { ...boolean, default: false, help: 'leave out and list synthetic images that copy a real validation/test image (instead of refusing the folder)' },
+} satisfies OptionTable;
+
+/** `cellgan score`'s options (src/util/options.ts). */
+export const SCORE_OPTIONS = {
+  ...SCORE_INPUTS, ...SCORE_SETTINGS,
+  force: { ...FORCE_OPTION, help: 'replace a non-empty --out (its feature cache is kept)' },
+} satisfies OptionTable;
 
 export interface Estimate { value: Num; ci95: [Num, Num] }
 
@@ -188,24 +244,18 @@ type ScoreSettings = Awaited<ReturnType<typeof scoreSettings>>;
  * record, `recipe` the classifier recipe of the baseline (when trained here) and of GAN-train.
  */
 async function scoreSettings(opts: ScoreOptions) {
-  v.nonEmptyString('--out', opts.out);
-  v.nonEmptyString('--synthetic', opts.synthetic);
-  if (!opts.split) throw new OptionError('Expected a split file for --split but received undefined');
-  const given = opts.baseline === undefined ? null : await readClassifierInfo(v.nonEmptyString('--baseline', opts.baseline));
+  resolveOptions(SCORE_INPUTS, opts);
+  const given = opts.baseline === undefined ? null : await readClassifierInfo(opts.baseline);
+  // The clash checks see the options as given, before the baseline's recipe fills them in.
   const fromBaseline: Partial<ReturnType<typeof baselineRecipe>> = given ? baselineRecipe(given, opts) : {};
-  const size = v.integer('--size', fromBaseline.size ?? opts.size ?? CLASSIFIER_DEFAULTS.size, 8, 512);
-  const epochs = v.integer('--epochs', fromBaseline.epochs ?? opts.epochs ?? CLASSIFIER_DEFAULTS.epochs, 1, 10_000);
-  const seed = v.seed(fromBaseline.seed ?? opts.seed ?? CLASSIFIER_DEFAULTS.seed);
-  const resamples = v.integer('--resamples', opts.resamples ?? 1000, 0, 1_000_000);
-  const withDistances = opts.distances ?? true;
-  const nearThreshold = nearThresholdOption(opts.nearThreshold);
-  const dropLeaks = v.boolean('--drop-leaks', opts.dropLeaks ?? false);
+  const r = resolveOptions(SCORE_SETTINGS, { ...opts, ...fromBaseline });
   const architecture = fromBaseline.architecture ?? opts.architecture;
   const blocks = architecture?.blocks ?? DEFAULT_ARCHITECTURE.blocks;
-  if (size % 2 ** blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** blocks} (the classifier halves it ${blocks} times)`, size);
+  if (r.size % 2 ** blocks !== 0) throw v.invalid('--size', `a multiple of ${2 ** blocks} (the classifier halves it ${blocks} times)`, r.size);
+  const { size, epochs, seed, resamples, distances: withDistances, nearThreshold, dropLeaks } = r;
   const recipe = {
-    size, epochs, seed, batchSize: opts.batchSize, learningRate: opts.learningRate, patience: opts.patience,
-    classWeights: opts.classWeights, architecture, workers: opts.workers, logger: opts.logger ?? silentLogger, ...fromBaseline, // a reused baseline's recipe wins
+    size, epochs, seed, batchSize: r.batchSize, learningRate: r.learningRate, patience: r.patience,
+    classWeights: r.classWeights, architecture, workers: r.workers, logger: opts.logger ?? silentLogger, ...fromBaseline, // a reused baseline's recipe wins
   };
   return { given, size, epochs, seed, resamples, withDistances, nearThreshold, dropLeaks, recipe };
 }

@@ -42,6 +42,8 @@ export interface OptionSpec<T = unknown> {
   cli?: false;
   /** The values the command line accepts (listed by --help, refused by yargs). */
   choices?: readonly string[];
+  /** The command line takes several values (repeated, or after one flag) and passes them as an array. */
+  array?: true;
   /**
    * The option is field `key` of the library option `into` (e.g. --width →
    * architecture.width); that option resolves it, so resolveOptions skips it.

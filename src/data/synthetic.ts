@@ -2,15 +2,18 @@
  * Reading a synthetic folder as `cellgan generate` writes it:
  * `<dir>/<class>/<name>.png` plus `<dir>/manifest.jsonl`, one JSON object per
  * image `{file, class, run, checkpoint, seed, index}` with `file` relative to
- * `<dir>`. The manifest gives provenance; without one the class folders are
- * scanned and provenance is the file path alone.
+ * `<dir>`. The manifest gives provenance; without one (or when the caller
+ * asks for the class folders alone) the class folders are scanned and
+ * provenance is the file path alone. The one reader of such folders: export
+ * takes the manifest's provenance, score (src/metrics/images.ts) the class
+ * folders.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { CellganError, describeFsError } from '../util/errors.js';
-import type { FileProblem } from '../data/types.js';
-import { hasImageExtension } from '../data/formats.js';
+import type { FileProblem } from './types.js';
+import { hasImageExtension } from './formats.js';
 
 export interface SyntheticImage {
   /** The synthetic folder as given (for messages and the card). */
@@ -43,7 +46,23 @@ function isInside(rel: string): boolean {
   return rel !== '' && !path.posix.isAbsolute(rel) && !rel.split('/').includes('..') && !/^[a-zA-Z]:/.test(rel);
 }
 
-export async function scanSyntheticFolder(dir: string, dirIndex: number): Promise<SyntheticFolder> {
+export interface ScanSyntheticOptions {
+  /**
+   * Read `manifest.jsonl` when there is one (default true). False scans the
+   * class folders whatever the manifest says (score labels images by their
+   * folder and has never read the manifest).
+   */
+  manifest?: boolean;
+}
+
+/**
+ * The images of one synthetic folder, sorted by path: the manifest's rows
+ * (rows that are malformed, duplicated or point outside the folder are
+ * skipped and listed), else every image file one level down. Images whose
+ * real path leaves the folder (links) are skipped and listed too. `dirIndex`
+ * is the folder's position when several are read together.
+ */
+export async function scanSyntheticFolder(dir: string, dirIndex = 0, opts: ScanSyntheticOptions = {}): Promise<SyntheticFolder> {
   const root = path.resolve(dir);
   let stat;
   try { stat = await fs.stat(root); } catch (err) { throw new CellganError(`cannot read the synthetic folder: ${describeFsError(err)}`, { file: dir }); }
@@ -52,8 +71,10 @@ export async function scanSyntheticFolder(dir: string, dirIndex: number): Promis
   const skipped: FileProblem[] = [];
   const manifestPath = path.join(root, 'manifest.jsonl');
   let text: string | undefined;
-  try { text = await fs.readFile(manifestPath, 'utf8'); } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CellganError(`cannot read the manifest: ${describeFsError(err)}`, { file: manifestPath });
+  if (opts.manifest ?? true) {
+    try { text = await fs.readFile(manifestPath, 'utf8'); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CellganError(`cannot read the manifest: ${describeFsError(err)}`, { file: manifestPath });
+    }
   }
 
   const images: SyntheticImage[] = [];
