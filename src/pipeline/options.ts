@@ -114,9 +114,10 @@ export const PIPELINE_INPUT_OPTIONS = {
 } satisfies OptionTable;
 
 /**
- * Single budget fields the command line can change (train's ranges). The
- * library takes them as `overrides` (any budget field), whose merged values
- * resolvePipelineOptions checks; `cellgan jobs` takes them flat.
+ * Single budget fields the command line can change (--iters and --recipe as
+ * train checks them). The library takes them as `overrides` (any budget
+ * field), whose merged values resolvePipelineOptions checks; `cellgan jobs`
+ * takes them flat and checks them here.
  */
 export const BUDGET_OVERRIDE_OPTIONS = {
   iters: { type: TRAIN_SETTINGS.iters.type, check: TRAIN_SETTINGS.iters.check, defaultHelp: 'the budget\'s', help: 'override the budget\'s GAN iterations' },
@@ -124,10 +125,12 @@ export const BUDGET_OVERRIDE_OPTIONS = {
   recipe: { ...TRAIN_SETTINGS.recipe, defaultHelp: 'the budget\'s', help: 'override the budget\'s training recipe' },
 } satisfies OptionTable;
 
+/** --init (conditional mode only; `cellgan jobs` lists it and refuses it). */
 export const INIT_OPTION = {
   ...text, help: 'fine-tune this run or shipped model (e.g. models/pbc-64) instead of training from scratch; its architecture and recipe are used',
 } as const satisfies OptionSpec<string>;
 
+/** train's --workers, for the pipeline's GAN and score's classifiers. */
 export const PIPELINE_WORKERS_OPTION = {
   ...TRAIN_SETTINGS.workers,
   help: 'train the GAN and the score classifiers data-parallel over this many worker threads (2 uses both cores of a 2-core machine on wasm; 0: in the main thread). A different count trains different models (batch norm sees each worker\'s shard)',
@@ -141,6 +144,7 @@ export const PIPELINE_OPTIONS = {
   workers: PIPELINE_WORKERS_OPTION,
   mode: { ...oneOf(PIPELINE_MODES), default: 'conditional', help: 'one class-conditional GAN, or one GAN per class' },
   shard: SHARD_OPTION,
+  // Without --classes there is no select stage: runAll refuses --until select then.
   until: { ...oneOf(STAGE_NAMES), help: 'stop after this stage' },
 } satisfies OptionTable;
 
