@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tf, ensureBackend, powerIterateModel, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
+import { tf, ensureBackend, powerIterateModel, type BackendInfo, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { resolveOptions, checkOption } from '../util/options.js';
@@ -91,6 +91,13 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
+  if (parent) {
+    // The parent's weights are the starting point: same shapes, and D has only so many blocks to freeze.
+    const p = recipeOfRun(parent.options);
+    const differ = ARCHITECTURE_KEYS.filter((k) => t[k] !== p[k]);
+    if (differ.length) throw new OptionError(`--init keeps the parent model's architecture; ${differ.map((k) => `${k} is ${p[k]} there, not ${t[k]}`).join('; ')}`);
+    if (t.freezeD > stages(t.size)) throw new OptionError(`--freeze-d: expected at most ${stages(t.size)} (D's conv blocks at ${t.size} px), received ${t.freezeD}`);
+  }
   return {
     ...t,
     data: path.resolve(t.data),
@@ -285,53 +292,104 @@ async function writeLossCurve(runDir: string, stats: TrainStats[]): Promise<void
   await writeFileAtomic(path.join(runDir, 'loss-curve.png'), png);
 }
 
+/**
+ * Trains (or resumes) a run, in the phases of stylegan2-ada's training_loop:
+ * the run (options, folder, what a resume continues; resolveRun), the data
+ * (loadTrainingSet), the run folder's files (openRunFolder), the networks
+ * (buildNetworks), their starting point (restoreCheckpoint / startRun), the
+ * sample grids and diversity probe (makeMonitor), the loop (trainingLoop)
+ * and the end (finishRun). Nothing is written before the data has loaded.
+ */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const iters = checkOption(TRAIN_OPTIONS, 'iters', options.iters);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw v.invalid('signal', 'an AbortSignal', options.signal);
-  let runDir: string;
-  let runFile: RunOptionsFile;
-  let resumeFrom: number | undefined;
-  let parent: Parent | undefined;
+  const run = await resolveRun(options);
+  const backend = await ensureBackend();
   const parentLogger = options.logger ?? silentLogger;
 
+  // Data first: a bad --data or --class fails before anything is written.
+  const data = await loadTrainingSet(run.opts, silentLogger);
+  if (run.parent && data.split) await assertParentNeverSawHeldOut(run.parent, data.dataset, data.split, parentLogger);
+
+  const { logger, spec } = await openRunFolder(run, data, backend, parentLogger);
+  const net = buildNetworks(spec, run.opts);
+  const st: LoopState = { iteration: 0, rng: new Rng(run.opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0 };
+  const session: Session = { lastCheckpoint: '', interrupted: false };
+  let stepper: GradientStep = localStep(run.opts.loss, run.opts.auxWeight, run.opts.modeSeekingWeight);
+  try {
+    stepper = await workerGradientStep(run.opts, spec, backend, logger) ?? stepper;
+    const t: Training = {
+      run, options, data, spec, net, stepper, st, session, logger, statsFile: path.join(run.runDir, 'stats.jsonl'),
+      checkpoint: (faults) => writeCheckpoint(run.runDir, st, net, net, run.opts.keepCheckpoints, faults, logger),
+    };
+    session.lastCheckpoint = run.resume ? await restoreCheckpoint(t, run.resume.from) : await startRun(t, backend);
+    const monitor = await makeMonitor(t);
+    if (st.iteration === 0) await monitor.writeGrid();
+    const startIter = st.iteration;
+    await trainingLoop(t, monitor);
+    await finishRun(t, monitor, startIter);
+    return { runDir: run.runDir, iteration: st.iteration, checkpoint: session.lastCheckpoint, interrupted: session.interrupted, classes: data.classes, stats: session.lastStats };
+  } catch (err) {
+    if (err instanceof CellganError) logger.error({ iteration: st.iteration }, err.message);
+    throw err;
+  } finally {
+    await stepper.close();
+    net.g.dispose(); net.d.dispose(); net.gEma.dispose(); net.gOpt.dispose(); net.dOpt.dispose();
+  }
+}
+
+// --- The run: options, folder, what a resume continues ----------------------------------------
+
+/** What one call of train runs: its checked settings, where, and (resuming) from what. */
+interface RunPlan {
+  runDir: string;
+  /** --iters: the run's total, also when resuming. */
+  iters: number;
+  /** The run's settings (options.json's `options`), with this call's iters. */
+  opts: Resolved;
+  /** Set when resuming: the run's options.json and the checkpoint to continue from. */
+  resume?: { runFile: RunOptionsFile; from: number };
+  /** The --init model a new run fine-tunes. */
+  parent?: Parent;
+}
+
+/** Checks the options and the run folder (new or resumed); writes nothing. */
+async function resolveRun(options: TrainOptions): Promise<RunPlan> {
+  const iters = checkOption(TRAIN_OPTIONS, 'iters', options.iters);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw v.invalid('signal', 'an AbortSignal', options.signal);
+
   if (options.resume !== undefined) {
-    runDir = path.resolve(checkOption(TRAIN_OPTIONS, 'resume', options.resume));
+    const runDir = path.resolve(checkOption(TRAIN_OPTIONS, 'resume', options.resume));
     const given = Object.entries(options).filter(([k, val]) => val !== undefined && !RUNTIME_KEYS.has(k)).map(([k]) => k);
     if (given.length) throw new OptionError(`--resume continues a run with its saved options; do not pass ${given.join(', ')} (only --iters)`);
     const info = await readRun(runDir);
     if (info.latest === undefined) throw new CellganError('the run has no complete checkpoint to resume from', { file: runDir });
-    runFile = info.options;
-    resumeFrom = info.latest;
-  } else {
-    if (options.out === undefined) throw new OptionError('pass --out <run folder> to start a run, or --resume <run folder> to continue one');
-    const out = checkOption(TRAIN_OPTIONS, 'out', options.out);
-    runDir = path.resolve(out);
-    if (options.init !== undefined) parent = await readParent(path.resolve(checkOption(TRAIN_OPTIONS, 'init', options.init)));
-    const checked = resolveSettings({ ...options, iters }, parent);
-    if (parent) {
-      const p = recipeOfRun(parent.options);
-      const differ = ARCHITECTURE_KEYS.filter((k) => checked[k] !== p[k]);
-      if (differ.length) throw new OptionError(`--init keeps the parent model's architecture; ${differ.map((k) => `${k} is ${p[k]} there, not ${checked[k]}`).join('; ')}`);
-      if (checked.freezeD > stages(checked.size)) throw new OptionError(`--freeze-d: expected at most ${stages(checked.size)} (D's conv blocks at ${checked.size} px), received ${checked.freezeD}`);
-    }
-    // --force replaces the run folder: never let that be (or contain) the inputs.
-    for (const input of [checked.data, checked.labels, checked.split]) {
-      if (input && (input === runDir || input.startsWith(runDir + path.sep))) {
-        throw new CellganError('the run folder would contain or replace the training data; choose another --out', { file: out, exitCode: 2 });
-      }
-    }
-    await assertWritableOutput(runDir, options.force ?? false, 'run folder');
-    runFile = undefined as unknown as RunOptionsFile;
+    return { runDir, iters, opts: { ...BEFORE_RECIPES, ...info.options.options, iters }, resume: { runFile: info.options, from: info.latest } };
   }
-  const backend = await ensureBackend();
-  const opts: Resolved = resumeFrom !== undefined ? { ...BEFORE_RECIPES, ...runFile.options, iters } : resolveSettings({ ...options, iters }, parent);
 
-  // Data first: a bad --data or --class fails before anything is written.
-  const early = silentLogger;
-  const data = await loadTrainingSet(opts, early);
-  if (parent && data.split) await assertParentNeverSawHeldOut(parent, data.dataset, data.split, parentLogger);
+  if (options.out === undefined) throw new OptionError('pass --out <run folder> to start a run, or --resume <run folder> to continue one');
+  const out = checkOption(TRAIN_OPTIONS, 'out', options.out);
+  const runDir = path.resolve(out);
+  const parent = options.init !== undefined ? await readParent(path.resolve(checkOption(TRAIN_OPTIONS, 'init', options.init))) : undefined;
+  const opts = resolveSettings({ ...options, iters }, parent);
+  // --force replaces the run folder: never let that be (or contain) the inputs.
+  for (const input of [opts.data, opts.labels, opts.split]) {
+    if (input && (input === runDir || input.startsWith(runDir + path.sep))) {
+      throw new CellganError('the run folder would contain or replace the training data; choose another --out', { file: out, exitCode: 2 });
+    }
+  }
+  await assertWritableOutput(runDir, options.force ?? false, 'run folder');
+  return { runDir, iters, opts, parent };
+}
 
-  if (resumeFrom === undefined) {
+type TrainingData = Awaited<ReturnType<typeof loadTrainingSet>>;
+
+/**
+ * The run folder: a new run's created (replacing a --force'd one) with its
+ * log file and options.json; a resumed run's options.json gets this call's
+ * --iters and a `resumes` entry.
+ */
+async function openRunFolder(run: RunPlan, data: TrainingData, backend: BackendInfo, parentLogger: Logger): Promise<{ logger: Logger; spec: ModelSpec }> {
+  const { runDir, opts, iters, parent } = run;
+  if (!run.resume) {
     if (await exists(runDir)) await fs.rm(runDir, { recursive: true, force: true }); // only reached with force
     await fs.mkdir(path.join(runDir, 'grids'), { recursive: true });
   }
@@ -340,12 +398,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning,
     ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true, ...(opts.auxTwin ? { twinClassifier: true } : {}) } : {}) };
-  if (resumeFrom !== undefined) {
+  let runFile: RunOptionsFile;
+  if (run.resume) {
+    runFile = run.resume.runFile;
     if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
       throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
     }
     runFile.options.iters = iters;
-    runFile.resumes.push({ fromIteration: resumeFrom, iters, backend: backend.name, time: new Date().toISOString() });
+    runFile.resumes.push({ fromIteration: run.resume.from, iters, backend: backend.name, time: new Date().toISOString() });
   } else {
     runFile = {
       format: 'cellgan-dcgan-run/1', options: opts, model: spec, classes: data.classes,
@@ -359,205 +419,260 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   }
   await writeJsonAtomic(path.join(runDir, 'options.json'), runFile);
+  return { logger, spec };
+}
 
+// --- The networks and their starting point ----------------------------------------------------
+
+/** G, D, G's moving average and the two optimizers. */
+interface Networks { g: LayersModel; d: LayersModel; gEma: LayersModel; gOpt: Adam; dOpt: Adam; frozen: ReturnType<typeof frozenDiscriminatorWeights> }
+
+function buildNetworks(spec: ModelSpec, opts: Resolved): Networks {
   const g = buildGenerator(spec), d = buildDiscriminator(spec), gEma = buildGenerator(spec);
   const adam = { beta1: opts.beta1, beta2: opts.beta2, epsilon: 1e-8 };
   // FreezeD: D's first blocks keep the parent's weights.
   const frozen = opts.freezeD ? frozenDiscriminatorWeights(d, opts.freezeD) : [];
   const gOpt = new Adam({ ...adam, learningRate: opts.lr }, g), dOpt = new Adam({ ...adam, learningRate: opts.dLr ?? opts.lr }, d, frozen);
-  const st: LoopState = { iteration: 0, rng: new Rng(opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0 };
-  const statsFile = path.join(runDir, 'stats.jsonl');
-  let interrupted = false;
-  let lastCheckpoint = '';
-  let lastStats: TrainStats | undefined;
-  let stepper: GradientStep = localStep(opts.loss, opts.auxWeight, opts.modeSeekingWeight);
-  try {
-    // Data-parallel gradients over worker threads (see parallel.ts); results depend on the worker
-    // count (per-shard batch norm), so it is a saved option that a resume keeps.
-    const workers = opts.workers ?? 0;
-    if (workers > 0) {
-      const w = workerBackendFor(backend, workers);
-      if (w.warning) logger.warn(w.warning);
-      stepper = await createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss, auxWeight: opts.auxWeight, modeSeekingWeight: opts.modeSeekingWeight });
-    }
-    if (resumeFrom !== undefined) {
-      const ck = path.join(runDir, 'checkpoints', checkpointName(resumeFrom));
-      // Staging or half-deleted folders of a killed process are hidden; remove them.
-      for (const name of await fs.readdir(path.join(runDir, 'checkpoints'))) {
-        const m = /^\.(\d+)\.(tmp|old)-\d+-[0-9a-f]+$/.exec(name);
-        if (m) await removeStaleStaging(path.join(runDir, 'checkpoints', m[1]));
-      }
-      await loadModelWeights(g, path.join(ck, 'generator'));
-      await loadModelWeights(gEma, path.join(ck, 'generator_ema'));
-      await loadModelWeights(d, path.join(ck, 'discriminator'));
-      for (const [name, opt] of [['optimizer_g', gOpt], ['optimizer_d', dOpt]] as const) {
-        const { tensors, extra } = await loadTensors(path.join(ck, name));
-        try { opt.setState(extra.step as number, tensors); } finally { for (const t of Object.values(tensors)) t.dispose(); }
-      }
-      const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number; cpuTimeS?: number };
-      Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS, cpuTimeS: state.cpuTimeS ?? 0 });
-      // Stats logged after the checkpoint are redone by this run.
-      const kept = (await readStats(statsFile)).filter((s) => s.iteration <= st.iteration);
-      await writeFileAtomic(statsFile, kept.map((s) => JSON.stringify(s) + '\n').join(''));
-      lastCheckpoint = ck;
-      logger.info({ run: runDir, from: st.iteration, iters }, 'resuming');
-    } else {
-      if (parent) {
-        await initFromParent(parent, { g, gEma, d }, spec, data.classes, opts.initClass);
-        logger.info({ init: parent.record.path, checkpoint: parent.record.checkpoint, sha256: parent.record.sha256, frozen_d_weights: frozen.length }, 'fine-tuning from a trained model');
-      }
-      updateEma(gEma, g, 0);
-      // A converged spectral estimate before the first step (the vectors start from a fixed guess).
-      powerIterateModel(d, 20);
-      lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, undefined, logger);
-      logger.info({ run: runDir, images: data.set.count, classes: data.classes.join(','), backend: backend.name }, 'training');
-    }
+  return { g, d, gEma, gOpt, dOpt, frozen };
+}
 
-    // Fixed noise for grids and the diversity probe (not part of the training stream).
-    const C = data.classes.length;
-    const gridCols = 8, gridRows = opts.conditional ? C : 8;
-    const fixedNoise = evenNormals(new Rng(opts.seed).fork('grid'), gridCols * gridRows * opts.nz);
-    const gridLabels = opts.conditional ? Array.from({ length: gridRows * gridCols }, (_, k) => Math.floor(k / gridCols)) : null;
-    // A conditional grid names its rows' classes in the PNG itself (the file is looked at on its own).
-    const gridRowLabels = opts.conditional ? data.classes : undefined;
-    const probeN = 16;
-    const probeNoise = fixedNoise.subarray(0, probeN * opts.nz);
-    const probeLabels = opts.conditional ? Array.from({ length: probeN }, (_, k) => k % C) : null;
-    const probeRng = new Rng(opts.seed).fork('real-diversity');
-    const realIdx = probeRng.shuffle(Array.from({ length: data.set.count }, (_, i) => i)).slice(0, 64);
-    const realDiversity = meanPairwiseDistance(imagesToFloats(data.set, realIdx), realIdx.length);
-    const gridsDir = path.join(runDir, 'grids');
-    if (!(await exists(path.join(gridsDir, 'reals.png')))) {
-      await writeFileAtomic(path.join(gridsDir, 'reals.png'), await encodeGridPng(imagesToFloats(data.set, realIdx), opts.size, 8));
-    }
-    const writeGrid = async () => {
-      const pixels = sample(gEma, fixedNoise, gridLabels, spec);
+/**
+ * Data-parallel gradients over worker threads (see parallel.ts), or
+ * undefined for the main thread's. Results depend on the worker count
+ * (per-shard batch norm), so it is a saved option that a resume keeps.
+ */
+async function workerGradientStep(opts: Resolved, spec: ModelSpec, backend: BackendInfo, logger: Logger): Promise<GradientStep | undefined> {
+  const workers = opts.workers ?? 0;
+  if (!(workers > 0)) return undefined;
+  const w = workerBackendFor(backend, workers);
+  if (w.warning) logger.warn(w.warning);
+  return createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss, auxWeight: opts.auxWeight, modeSeekingWeight: opts.modeSeekingWeight });
+}
+
+/** What a run has done so far in this call. */
+interface Session { lastCheckpoint: string; interrupted: boolean; lastStats?: TrainStats }
+
+/** One call of train, once its networks are built: what the phases below work on. */
+interface Training {
+  run: RunPlan;
+  options: TrainOptions;
+  data: TrainingData;
+  spec: ModelSpec;
+  net: Networks;
+  stepper: GradientStep;
+  /** What a checkpoint saves besides the weights and optimizers. */
+  st: LoopState;
+  session: Session;
+  logger: Logger;
+  statsFile: string;
+  /** Writes a checkpoint of the current state (a fault to inject, for tests). */
+  checkpoint: (faults: TrainOptions['faults']) => Promise<string>;
+}
+
+/** A resume: weights, optimizer moments, Rng and sampler state from checkpoint `from`; returns its folder. */
+async function restoreCheckpoint({ run, net, st, statsFile, logger }: Training, from: number): Promise<string> {
+  const { runDir, iters } = run;
+  const ck = path.join(runDir, 'checkpoints', checkpointName(from));
+  // Staging or half-deleted folders of a killed process are hidden; remove them.
+  for (const name of await fs.readdir(path.join(runDir, 'checkpoints'))) {
+    const m = /^\.(\d+)\.(tmp|old)-\d+-[0-9a-f]+$/.exec(name);
+    if (m) await removeStaleStaging(path.join(runDir, 'checkpoints', m[1]));
+  }
+  await loadModelWeights(net.g, path.join(ck, 'generator'));
+  await loadModelWeights(net.gEma, path.join(ck, 'generator_ema'));
+  await loadModelWeights(net.d, path.join(ck, 'discriminator'));
+  for (const [name, opt] of [['optimizer_g', net.gOpt], ['optimizer_d', net.dOpt]] as const) {
+    const { tensors, extra } = await loadTensors(path.join(ck, name));
+    try { opt.setState(extra.step as number, tensors); } finally { for (const t of Object.values(tensors)) t.dispose(); }
+  }
+  const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number; cpuTimeS?: number };
+  Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS, cpuTimeS: state.cpuTimeS ?? 0 });
+  // Stats logged after the checkpoint are redone by this run.
+  const kept = (await readStats(statsFile)).filter((s) => s.iteration <= st.iteration);
+  await writeFileAtomic(statsFile, kept.map((s) => JSON.stringify(s) + '\n').join(''));
+  logger.info({ run: runDir, from: st.iteration, iters }, 'resuming');
+  return ck;
+}
+
+/** A new run: the --init model's weights if any, G's average set to G, and checkpoint 0; returns its folder. */
+async function startRun({ run, data, spec, net, logger, checkpoint }: Training, backend: BackendInfo): Promise<string> {
+  const { parent, opts } = run;
+  if (parent) {
+    await initFromParent(parent, net, spec, data.classes, opts.initClass);
+    logger.info({ init: parent.record.path, checkpoint: parent.record.checkpoint, sha256: parent.record.sha256, frozen_d_weights: net.frozen.length }, 'fine-tuning from a trained model');
+  }
+  updateEma(net.gEma, net.g, 0);
+  // A converged spectral estimate before the first step (the vectors start from a fixed guess).
+  powerIterateModel(net.d, 20);
+  const ck = await checkpoint(undefined);
+  logger.info({ run: run.runDir, images: data.set.count, classes: data.classes.join(','), backend: backend.name }, 'training');
+  return ck;
+}
+
+// --- Sample grids and the diversity probe -------------------------------------------------------
+
+interface Monitor {
+  /** G's diversity over the fixed probe noise (the collapse alarm's numerator). */
+  sampleDiversity(): number;
+  realDiversity: number;
+  /** The current iteration's grid of G's moving average. */
+  writeGrid(): Promise<void>;
+}
+
+/** Fixed noise for grids and the diversity probe (not part of the training stream), and the real images' diversity. */
+async function makeMonitor({ run: { runDir, opts }, data, spec, net, st }: Training): Promise<Monitor> {
+  const C = data.classes.length;
+  const gridCols = 8, gridRows = opts.conditional ? C : 8;
+  const fixedNoise = evenNormals(new Rng(opts.seed).fork('grid'), gridCols * gridRows * opts.nz);
+  const gridLabels = opts.conditional ? Array.from({ length: gridRows * gridCols }, (_, k) => Math.floor(k / gridCols)) : null;
+  // A conditional grid names its rows' classes in the PNG itself (the file is looked at on its own).
+  const gridRowLabels = opts.conditional ? data.classes : undefined;
+  const probeN = 16;
+  const probeNoise = fixedNoise.subarray(0, probeN * opts.nz);
+  const probeLabels = opts.conditional ? Array.from({ length: probeN }, (_, k) => k % C) : null;
+  const probeRng = new Rng(opts.seed).fork('real-diversity');
+  const realIdx = probeRng.shuffle(Array.from({ length: data.set.count }, (_, i) => i)).slice(0, 64);
+  const realDiversity = meanPairwiseDistance(imagesToFloats(data.set, realIdx), realIdx.length);
+  const gridsDir = path.join(runDir, 'grids');
+  if (!(await exists(path.join(gridsDir, 'reals.png')))) {
+    await writeFileAtomic(path.join(gridsDir, 'reals.png'), await encodeGridPng(imagesToFloats(data.set, realIdx), opts.size, 8));
+  }
+  return {
+    realDiversity,
+    sampleDiversity: () => meanPairwiseDistance(sample(net.g, probeNoise, probeLabels, spec), probeN),
+    writeGrid: async () => {
+      const pixels = sample(net.gEma, fixedNoise, gridLabels, spec);
       await writeFileAtomic(path.join(gridsDir, `${checkpointName(st.iteration)}.png`), await encodeGridPng(pixels, opts.size, gridCols, { rowLabels: gridRowLabels }));
-    };
-    if (st.iteration === 0) await writeGrid();
+    },
+  };
+}
 
-    const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
-    const startIter = st.iteration;
-    const acc = { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 };
-    let windowStart = performance.now();
-    let windowIters = 0;
-    let lastCurve = 0;
-    const B = opts.batch;
-    const balanced = opts.conditional && opts.balancedClasses;
+// --- The loop -------------------------------------------------------------------------------
 
-    while (st.iteration < iters) {
-      if (options.signal?.aborted) { interrupted = true; break; }
-      const t0 = performance.now();
-      const c0 = process.cpuUsage();
-      const it = st.iteration + 1;
-      // All random draws of one iteration, in a fixed order.
-      const idx = balanced ? nextBalancedBatch(st.sampler, st.rng, data.set.labels, C, B) : nextBatch(st.sampler, st.rng, data.set.count, B);
-      const noise = evenNormals(st.rng, B * opts.nz);
-      const fakeLabels = opts.conditional ? Array.from({ length: B }, () => st.rng.int(C)) : null;
-      const aug = opts.diffAugment.length ? {
-        real: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
-        fakeD: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
-        fakeG: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
-      } : null;
+/** Iterations up to --iters, or until the signal aborts (session.interrupted); stats, grids and checkpoints on their cadences. */
+async function trainingLoop(t: Training, monitor: Monitor): Promise<void> {
+  const { run: { runDir, iters, opts }, options, data, spec, net: { g, d, gEma, gOpt, dOpt }, stepper, st, session, logger, statsFile } = t;
+  const C = data.classes.length;
+  const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
+  const acc = { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 };
+  let windowStart = performance.now();
+  let windowIters = 0;
+  let lastCurve = 0;
+  const B = opts.batch;
+  const balanced = opts.conditional && opts.balancedClasses;
 
-      const real = tf.tensor4d(imagesToFloats(data.set, idx), [B, opts.size, opts.size, 3]) as Tensor4D;
-      const z = tf.tensor2d(noise, [B, opts.nz]);
-      const realLabels = opts.conditional ? oneHot(idx.map((i) => data.set.labels[i]), C) : undefined;
-      const fakeY = fakeLabels ? oneHot(fakeLabels, C) : undefined;
-      let dLoss: number, gLoss: number, dReal: number, dFake: number, dAux = 0, gAux = 0;
-      try {
-        // One power-iteration step per D update, as in SNGAN (no-op without spectral norm).
-        powerIterateModel(d, 1);
-        const dg = await stepper.discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
-        [dLoss, dReal, dFake] = [dg.loss.dataSync()[0], dg.realProb.dataSync()[0], dg.fakeProb.dataSync()[0]];
-        if (dg.auxLoss) { dAux = dg.auxLoss.dataSync()[0]; dg.auxLoss.dispose(); }
-        dg.loss.dispose(); dg.realProb.dispose(); dg.fakeProb.dispose();
-        if (options.faults?.nanAtIteration === it) dLoss = NaN;
-        // Checked before applying, so non-finite gradients never reach the weights.
-        if (!Number.isFinite(dLoss)) { disposeGrads(dg.grads); throw nonFinite('D', dLoss, it, lastCheckpoint); }
-        dOpt.apply(dg.grads);
-        disposeGrads(dg.grads);
-        const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
-        gLoss = gg.loss.dataSync()[0];
-        if (gg.auxLoss) { gAux = gg.auxLoss.dataSync()[0]; gg.auxLoss.dispose(); }
-        if (gg.modeSeekingRatio) {
-          // NaN when a batch (or a worker's shard) had no same-label pair: not logged.
-          const ms = gg.modeSeekingRatio.dataSync()[0];
-          if (Number.isFinite(ms)) { acc.ms += ms; acc.nMs++; }
-          gg.modeSeekingRatio.dispose();
-        }
-        gg.loss.dispose();
-        if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, lastCheckpoint); }
-        gOpt.apply(gg.grads);
-        disposeGrads(gg.grads);
-        // Warm-up as in tf.train.ExponentialMovingAverage: the EMA follows G closely early on.
-        updateEma(gEma, g, emaDecay(opts, it));
-      } finally {
-        real.dispose(); z.dispose(); realLabels?.dispose(); fakeY?.dispose();
+  while (st.iteration < iters) {
+    if (options.signal?.aborted) { session.interrupted = true; break; }
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const it = st.iteration + 1;
+    // All random draws of one iteration, in a fixed order.
+    const idx = balanced ? nextBalancedBatch(st.sampler, st.rng, data.set.labels, C, B) : nextBatch(st.sampler, st.rng, data.set.count, B);
+    const noise = evenNormals(st.rng, B * opts.nz);
+    const fakeLabels = opts.conditional ? Array.from({ length: B }, () => st.rng.int(C)) : null;
+    const aug = opts.diffAugment.length ? {
+      real: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
+      fakeD: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
+      fakeG: sampleAugmentParams(st.rng, opts.diffAugment, B, opts.size),
+    } : null;
+
+    const real = tf.tensor4d(imagesToFloats(data.set, idx), [B, opts.size, opts.size, 3]) as Tensor4D;
+    const z = tf.tensor2d(noise, [B, opts.nz]);
+    const realLabels = opts.conditional ? oneHot(idx.map((i) => data.set.labels[i]), C) : undefined;
+    const fakeY = fakeLabels ? oneHot(fakeLabels, C) : undefined;
+    let dLoss: number, gLoss: number, dReal: number, dFake: number, dAux = 0, gAux = 0;
+    try {
+      // One power-iteration step per D update, as in SNGAN (no-op without spectral norm).
+      powerIterateModel(d, 1);
+      const dg = await stepper.discriminatorGradients(g, d, { real, realLabels, noise: z, fakeLabels: fakeY, augmentReal: aug?.real, augmentFake: aug?.fakeD });
+      [dLoss, dReal, dFake] = [dg.loss.dataSync()[0], dg.realProb.dataSync()[0], dg.fakeProb.dataSync()[0]];
+      if (dg.auxLoss) { dAux = dg.auxLoss.dataSync()[0]; dg.auxLoss.dispose(); }
+      dg.loss.dispose(); dg.realProb.dispose(); dg.fakeProb.dispose();
+      if (options.faults?.nanAtIteration === it) dLoss = NaN;
+      // Checked before applying, so non-finite gradients never reach the weights.
+      if (!Number.isFinite(dLoss)) { disposeGrads(dg.grads); throw nonFinite('D', dLoss, it, session.lastCheckpoint); }
+      dOpt.apply(dg.grads);
+      disposeGrads(dg.grads);
+      const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
+      gLoss = gg.loss.dataSync()[0];
+      if (gg.auxLoss) { gAux = gg.auxLoss.dataSync()[0]; gg.auxLoss.dispose(); }
+      if (gg.modeSeekingRatio) {
+        // NaN when a batch (or a worker's shard) had no same-label pair: not logged.
+        const ms = gg.modeSeekingRatio.dataSync()[0];
+        if (Number.isFinite(ms)) { acc.ms += ms; acc.nMs++; }
+        gg.modeSeekingRatio.dispose();
       }
-      st.iteration = it;
-      st.wallTimeS += (performance.now() - t0) / 1000;
-      const c = process.cpuUsage(c0);
-      st.cpuTimeS += (c.user + c.system) / 1e6;
-      acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.dAux += dAux; acc.gAux += gAux; acc.n++;
-      windowIters++;
-
-      if (it % opts.logEvery === 0 || it === iters) {
-        const diversity = meanPairwiseDistance(sample(g, probeNoise, probeLabels, spec), probeN);
-        const secs = (performance.now() - windowStart) / 1000;
-        const ratio = realDiversity > 0 ? diversity / realDiversity : 0;
-        const stats: TrainStats = {
-          iteration: it, d_loss: acc.d / acc.n, g_loss: acc.g / acc.n, d_real: acc.real / acc.n, d_fake: acc.fake / acc.n,
-          images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS, cpu_time_s: st.cpuTimeS,
-          diversity, real_diversity: realDiversity, diversity_ratio: ratio,
-          ...(spec.auxClassifier ? { d_aux_loss: acc.dAux / acc.n, g_aux_loss: acc.gAux / acc.n } : {}),
-          ...(acc.nMs ? { g_ms_ratio: acc.ms / acc.nMs } : {}),
-        };
-        if (it >= opts.collapseAfter && ratio < opts.collapseThreshold) {
-          stats.collapse_warning = true;
-          logger.warn({ iteration: it, diversity_ratio: Number(ratio.toFixed(3)) }, 'possible mode collapse: samples are much less diverse than the real images');
-        }
-        await fs.appendFile(statsFile, JSON.stringify(stats) + '\n');
-        logger.debug(stats, 'stats');
-        lastStats = stats;
-        Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 });
-        windowStart = performance.now(); windowIters = 0;
-        progress.setValues({ D: stats.d_loss, G: stats.g_loss });
-      }
-      progress.update(it);
-      if (it % opts.gridEvery === 0 || it === iters) await writeGrid();
-      if (it % opts.checkpointEvery === 0 || it === iters) {
-        lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, options.faults, logger);
-        progress.mark('checkpoint');
-        if (it === iters || performance.now() - lastCurve > 30_000) {
-          await writeLossCurve(runDir, await readStats(statsFile));
-          lastCurve = performance.now();
-        }
-      }
-      options.onIteration?.(it);
-      // Lets signal handlers and I/O run between iterations (tfjs ops are synchronous).
-      await new Promise((r) => setImmediate(r));
+      gg.loss.dispose();
+      if (!Number.isFinite(gLoss)) { disposeGrads(gg.grads); throw nonFinite('G', gLoss, it, session.lastCheckpoint); }
+      gOpt.apply(gg.grads);
+      disposeGrads(gg.grads);
+      // Warm-up as in tf.train.ExponentialMovingAverage: the EMA follows G closely early on.
+      updateEma(gEma, g, emaDecay(opts, it));
+    } finally {
+      real.dispose(); z.dispose(); realLabels?.dispose(); fakeY?.dispose();
     }
-    progress.finish();
-    if (interrupted) {
-      if (st.iteration % opts.gridEvery !== 0) await writeGrid();
-      if (!lastCheckpoint.endsWith(checkpointName(st.iteration))) {
-        lastCheckpoint = await writeCheckpoint(runDir, st, { g, gEma, d }, { gOpt, dOpt }, opts.keepCheckpoints, undefined, logger);
+    st.iteration = it;
+    st.wallTimeS += (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    st.cpuTimeS += (c.user + c.system) / 1e6;
+    acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.dAux += dAux; acc.gAux += gAux; acc.n++;
+    windowIters++;
+
+    if (it % opts.logEvery === 0 || it === iters) {
+      const diversity = monitor.sampleDiversity();
+      const secs = (performance.now() - windowStart) / 1000;
+      const { realDiversity } = monitor;
+      const ratio = realDiversity > 0 ? diversity / realDiversity : 0;
+      const stats: TrainStats = {
+        iteration: it, d_loss: acc.d / acc.n, g_loss: acc.g / acc.n, d_real: acc.real / acc.n, d_fake: acc.fake / acc.n,
+        images_per_sec: secs > 0 ? (windowIters * B) / secs : 0, wall_time_s: st.wallTimeS, cpu_time_s: st.cpuTimeS,
+        diversity, real_diversity: realDiversity, diversity_ratio: ratio,
+        ...(spec.auxClassifier ? { d_aux_loss: acc.dAux / acc.n, g_aux_loss: acc.gAux / acc.n } : {}),
+        ...(acc.nMs ? { g_ms_ratio: acc.ms / acc.nMs } : {}),
+      };
+      if (it >= opts.collapseAfter && ratio < opts.collapseThreshold) {
+        stats.collapse_warning = true;
+        logger.warn({ iteration: it, diversity_ratio: Number(ratio.toFixed(3)) }, 'possible mode collapse: samples are much less diverse than the real images');
       }
-      await writeLossCurve(runDir, await readStats(statsFile));
-      logger.warn({ iteration: st.iteration, checkpoint: lastCheckpoint }, `interrupted; saved a checkpoint. Continue with: cellgan train --resume ${runDir} --iters ${iters}`);
-    } else if (startIter >= iters) {
-      logger.info({ iteration: st.iteration }, 'nothing to do: the run already has --iters iterations');
-    } else {
-      logger.info({ iteration: st.iteration, checkpoint: lastCheckpoint, wall_time_s: Number(st.wallTimeS.toFixed(1)) }, 'training finished');
+      await fs.appendFile(statsFile, JSON.stringify(stats) + '\n');
+      logger.debug(stats, 'stats');
+      session.lastStats = stats;
+      Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 });
+      windowStart = performance.now(); windowIters = 0;
+      progress.setValues({ D: stats.d_loss, G: stats.g_loss });
     }
-    return { runDir, iteration: st.iteration, checkpoint: lastCheckpoint, interrupted, classes: data.classes, stats: lastStats };
-  } catch (err) {
-    if (err instanceof CellganError) logger.error({ iteration: st.iteration }, err.message);
-    throw err;
-  } finally {
-    await stepper.close();
-    g.dispose(); d.dispose(); gEma.dispose(); gOpt.dispose(); dOpt.dispose();
+    progress.update(it);
+    if (it % opts.gridEvery === 0 || it === iters) await monitor.writeGrid();
+    if (it % opts.checkpointEvery === 0 || it === iters) {
+      session.lastCheckpoint = await t.checkpoint(options.faults);
+      progress.mark('checkpoint');
+      if (it === iters || performance.now() - lastCurve > 30_000) {
+        await writeLossCurve(runDir, await readStats(statsFile));
+        lastCurve = performance.now();
+      }
+    }
+    options.onIteration?.(it);
+    // Lets signal handlers and I/O run between iterations (tfjs ops are synchronous).
+    await new Promise((r) => setImmediate(r));
+  }
+  progress.finish();
+}
+
+// --- The end --------------------------------------------------------------------------------
+
+/** An interrupted run saves its grid, a checkpoint and the loss curve of where it stopped; every end is logged. */
+async function finishRun({ run: { runDir, iters, opts }, st, session, logger, statsFile, checkpoint }: Training, monitor: Monitor, startIter: number): Promise<void> {
+  if (session.interrupted) {
+    if (st.iteration % opts.gridEvery !== 0) await monitor.writeGrid();
+    if (!session.lastCheckpoint.endsWith(checkpointName(st.iteration))) {
+      session.lastCheckpoint = await checkpoint(undefined);
+    }
+    await writeLossCurve(runDir, await readStats(statsFile));
+    logger.warn({ iteration: st.iteration, checkpoint: session.lastCheckpoint }, `interrupted; saved a checkpoint. Continue with: cellgan train --resume ${runDir} --iters ${iters}`);
+  } else if (startIter >= iters) {
+    logger.info({ iteration: st.iteration }, 'nothing to do: the run already has --iters iterations');
+  } else {
+    logger.info({ iteration: st.iteration, checkpoint: session.lastCheckpoint, wall_time_s: Number(st.wallTimeS.toFixed(1)) }, 'training finished');
   }
 }
 

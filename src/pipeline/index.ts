@@ -1,4 +1,5 @@
 export { runPipeline, PIPELINE_MODES } from './pipeline.js';
+export { PIPELINE_OPTIONS } from './options.js';
 export type { PipelineOptions, PipelineResult, PipelineMode, ClassRunOutcome } from './pipeline.js';
 export { renderReport, REPORT_FILE } from './report.js';
 export type { RenderReportOptions, RenderReportResult } from './report.js';
@@ -8,7 +9,7 @@ export { readState as readPipelineState, STAGE_NAMES } from './state.js';
 export type { PipelineState, StageRecord, StageName, StageStatus } from './state.js';
 export { parseShard, resolveShard, shardClasses } from './shard.js';
 export type { Shard } from './shard.js';
-export { slurmScript, kubernetesManifest, planJobs } from './jobs.js';
+export { slurmScript, kubernetesManifest, planJobs, JOBS_OPTIONS, SLURM_OPTIONS, K8S_OPTIONS } from './jobs.js';
 export type { JobsOptions, JobPipelineOptions, JobPlan } from './jobs.js';
 export { CLUSTER_ESTIMATES } from './budgets.js';
 export type { ClusterEstimate } from './budgets.js';

@@ -6,20 +6,22 @@
  * a shard, which merges (see pipeline.ts, shard.ts and README "Running on a
  * cluster"). Pure text generation: nothing here talks to a cluster.
  */
-import { RECIPE_NAMES } from '../dcgan/recipes.js';
 import path from 'node:path';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
+import { boolean, checkOption, integer, nestedIn, number, oneOf, resolveOptions, type OptionTable } from '../util/options.js';
 import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
-import { BUDGETS, BUDGET_NAMES, CLUSTER_ESTIMATES, type BudgetName } from './budgets.js';
+import { BUDGETS, CLUSTER_ESTIMATES, type BudgetName } from './budgets.js';
+import { BUDGET_OVERRIDE_OPTIONS, INIT_OPTION, PIPELINE_INPUT_OPTIONS, PIPELINE_WORKERS_OPTION, type PipelineMode } from './options.js';
 
-/** The pipeline options a job passes on (the CLI's `cellgan pipeline` options). */
+/** The pipeline options a job passes on (the CLI's `cellgan pipeline` options; JOB_PIPELINE_OPTIONS). */
 export interface JobPipelineOptions {
   data: string;
   out: string;
   labels?: string;
-  classes?: string[];
+  /** Comma-separated, or a list. */
+  classes?: string[] | string;
   budget?: BudgetName;
   size?: number;
   seed?: number;
@@ -32,8 +34,11 @@ export interface JobPipelineOptions {
   init?: string;
 }
 
+/** Defaults, ranges and help: JOBS_OPTIONS, SLURM_OPTIONS, K8S_OPTIONS. */
 export interface JobsOptions {
   pipeline: JobPipelineOptions;
+  /** Only per-class: jobs shard the per-class GANs. */
+  mode?: Extract<PipelineMode, 'per-class'>;
   /** Number of shards (default: one per class, counted from --classes or the data folder). */
   shards?: number;
   /** Ask for one GPU per task (and run on the tensorflow-gpu backend). */
@@ -103,31 +108,98 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A Kubernetes object name (DNS-1123 label); job names are prefixes of them. */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A time request: minutes or [D-]HH:MM:SS, checked to minutes. */
+const timeRequest = { type: 'string', check: (value: unknown, name: string) => parseMinutes(name, value as string) } as const;
+
+/**
+ * The pipeline options a job passes on: `cellgan pipeline`'s own (what each
+ * task computes), with --init listed but refused.
+ */
+export const JOB_PIPELINE_OPTIONS = {
+  ...PIPELINE_INPUT_OPTIONS,
+  ...BUDGET_OVERRIDE_OPTIONS,
+  init: {
+    ...INIT_OPTION,
+    check: (value: unknown, name: string): never => { throw v.invalid(name, 'no --init: fine-tuning trains one conditional model, and jobs shard per-class runs', value); },
+  },
+  workers: PIPELINE_WORKERS_OPTION,
+} satisfies OptionTable;
+
+/** `cellgan jobs slurm|k8s`'s options: the pipeline's (as JobsOptions.pipeline), then the jobs'. */
+export const JOBS_OPTIONS = {
+  ...nestedIn(JOB_PIPELINE_OPTIONS, 'pipeline'),
+  mode: { ...oneOf(['per-class'] as const satisfies readonly PipelineMode[]), default: 'per-class', help: 'jobs shard the per-class GANs (one GAN per class), so only per-class' },
+  shards: {
+    ...integer(1, 10_000), defaultHelp: 'one per class, counted from --classes or the data folder',
+    help: 'number of array tasks / pods; class k in name order goes to shard k mod N',
+  },
+  gpu: { ...boolean, help: 'one GPU per task (Slurm --gres=gpu:1, Kubernetes nvidia.com/gpu: 1) and the tensorflow-gpu backend' },
+  time: { ...timeRequest, defaultHelp: 'from the budget, see README "Running on a cluster"', help: 'time per task, minutes or [D-]HH:MM:SS' },
+  mergeTime: { ...timeRequest, defaultHelp: 'a task\'s time plus the budget\'s scoring time', help: 'time of the merge job' },
+  memory: { ...number(0.1, 100_000), defaultHelp: 'from the budget', help: 'memory per task in GiB' },
+  cpus: { ...integer(1, 1024), defaultHelp: '--workers, at least 1', help: 'CPUs per task' },
+  name: {
+    type: 'string', default: 'cellgan', help: 'job name prefix: <name>-train and <name>-merge',
+    check: (value: unknown, name: string): string => {
+      if (typeof value !== 'string' || !NAME.test(value) || value.length > 40) throw v.invalid(name, 'lower-case letters, digits and "-", at most 40 characters', value);
+      return value;
+    },
+  },
+  command: {
+    type: 'string', default: 'cellgan', help: 'how a job starts cellgan (e.g. "npx cellgan")',
+    check: (value: unknown, name: string): string[] => {
+      const words = String(value).trim().split(/\s+/).filter(Boolean);
+      if (!words.length) throw v.invalid(name, 'how a job starts cellgan, e.g. "cellgan" or "npx cellgan"', value);
+      return words;
+    },
+  },
+} satisfies OptionTable;
+
+/** `cellgan jobs slurm`'s own options (passed to sbatch as given). */
+export const SLURM_OPTIONS = {
+  partition: { type: 'string', help: 'Slurm partition (#SBATCH --partition)' },
+  account: { type: 'string', help: 'Slurm account (#SBATCH --account)' },
+} satisfies OptionTable;
+
+/** `cellgan jobs k8s`'s own options. */
+export const K8S_OPTIONS = {
+  // Demanded by the command line; kubernetesManifest says what a missing one should be.
+  image: { type: 'string', demand: true, help: 'container image with cellgan installed' },
+  pvc: {
+    type: 'string', required: true, help: 'ReadWriteMany PersistentVolumeClaim that holds --data and --out',
+    check: (value: unknown, name: string): string => {
+      if (typeof value !== 'string' || !NAME.test(value)) throw v.invalid(name, 'the name of a ReadWriteMany PersistentVolumeClaim holding --data and --out', value);
+      return value;
+    },
+  },
+  mount: {
+    type: 'string', default: '/data', help: 'where the claim is mounted in the pods; --data and --out must be under it',
+    check: (value: unknown, name: string): string => {
+      if (typeof value !== 'string' || !path.posix.isAbsolute(value)) throw v.invalid(name, 'an absolute path inside the container', value);
+      return value;
+    },
+  },
+  namespace: { type: 'string', defaultHelp: 'kubectl\'s current one', help: 'Kubernetes namespace' },
+} satisfies OptionTable;
 
 /** Resolves what every job needs: shard count, requests, the pipeline command. */
 export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Promise<JobPlan> {
-  const p = opts.pipeline;
-  v.nonEmptyString('--data', p.data);
-  v.nonEmptyString('--out', p.out);
-  const budget = v.oneOf('--budget', p.budget ?? 'quick', BUDGET_NAMES);
-  const size = p.size === undefined ? BUDGETS[budget].size : v.oneOf('--size', p.size, [32, 64, 128] as const);
-  const seed = v.seed(p.seed ?? 0);
-  const workers = v.workers(p.workers ?? 0);
-  const iters = p.iters === undefined ? undefined : v.integer('--iters', p.iters, 1);
-  const count = p.count === undefined ? undefined : v.integer('--count', p.count, 1);
-  const recipe = p.recipe === undefined ? undefined : v.oneOf('--recipe', p.recipe, RECIPE_NAMES);
-  if (p.init !== undefined) throw v.invalid('--init', 'no --init: fine-tuning trains one conditional model, and jobs shard per-class runs', p.init);
-  const name = opts.name ?? 'cellgan';
-  if (!NAME.test(name) || name.length > 40) throw v.invalid('--name', 'lower-case letters, digits and "-", at most 40 characters', name);
+  const p = resolveOptions(JOB_PIPELINE_OPTIONS, opts.pipeline);
+  const o = resolveOptions(JOBS_OPTIONS, opts);
+  const { budget, seed, workers, iters, count, recipe } = p;
+  const name = o.name;
+  // A budget's values apply where an option isn't given.
+  const size = p.size ?? BUDGETS[budget].size;
 
   // Paths: absolute, so every task sees the same folder whatever its working directory.
   let data = p.data, out = p.out, labels = p.labels;
   if (target === 'slurm') {
     data = path.resolve(data); out = path.resolve(out); labels = labels && path.resolve(labels);
   } else {
-    const mount = opts.mount ?? '/data';
-    if (!path.posix.isAbsolute(mount)) throw v.invalid('--mount', 'an absolute path inside the container', mount);
+    const mount = resolveOptions({ mount: K8S_OPTIONS.mount }, opts).mount;
     for (const [flag, value] of [['--data', data], ['--out', out], ['--labels', labels]] as const) {
       if (value === undefined) continue;
       const rel = path.posix.relative(mount, value);
@@ -143,10 +215,10 @@ export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Prom
     try {
       classCount = (await loadDataset(data, labels ? { labels } : {})).classes.length;
     } catch (err) {
-      if (opts.shards === undefined) throw new CellganError(`cannot count the classes here (${(err as Error).message}); pass --shards N or --classes`, { file: p.data });
+      if (o.shards === undefined) throw new CellganError(`cannot count the classes here (${(err as Error).message}); pass --shards N or --classes`, { file: p.data });
     }
   }
-  const shards = v.integer('--shards', opts.shards ?? classCount, 1, 10_000);
+  const shards = o.shards ?? checkOption(JOBS_OPTIONS, 'shards', classCount);
   const classes = classCount ?? shards;
   const classesPerShard = Math.max(1, Math.ceil(classes / shards));
 
@@ -156,24 +228,22 @@ export async function planJobs(opts: JobsOptions, target: 'slurm' | 'k8s'): Prom
   const scale = ((size / BUDGETS[budget].size) ** 2) * (itersUsed / BUDGETS[budget].iters);
   const perClass = est.minutesPerClass * scale;
   const estimated = Math.ceil(classesPerShard * perClass * 1.5 + 10);
-  const minutes = opts.time !== undefined ? parseMinutes('--time', opts.time) : estimated;
-  const mergeMinutes = opts.mergeTime !== undefined ? parseMinutes('--merge-time', opts.mergeTime) : Math.ceil(minutes + est.mergeMinutes * (size / BUDGETS[budget].size) ** 2);
-  const cpus = opts.cpus !== undefined ? v.integer('--cpus', opts.cpus, 1, 1024) : Math.max(1, workers);
-  const memoryGiB = opts.memory !== undefined ? v.number('--memory', opts.memory, 0.1, 100_000) : Math.ceil(est.memoryGiB * (size / BUDGETS[budget].size) ** 2 * (1 + workers) * 2) / 2;
+  const minutes = o.time ?? estimated;
+  const mergeMinutes = o.mergeTime ?? Math.ceil(minutes + est.mergeMinutes * (size / BUDGETS[budget].size) ** 2);
+  const cpus = o.cpus ?? Math.max(1, workers);
+  const memoryGiB = o.memory ?? Math.ceil(est.memoryGiB * (size / BUDGETS[budget].size) ** 2 * (1 + workers) * 2) / 2;
   const basis = opts.time !== undefined ? `--time ${opts.time}` :
     `${classesPerShard} class(es) per shard × ${perClass.toFixed(1)} min per class (budget ${budget}${size !== BUDGETS[budget].size ? ` scaled to ${size} px` : ''}${iters !== undefined ? `, ${itersUsed} iterations` : ''}, one CPU core) × 1.5 + 10 min`;
 
   const pipelineArgs = [
     'pipeline', '--data', data, '--out', out, ...(labels ? ['--labels', labels] : []),
     ...(p.classes ? ['--classes', p.classes.join(',')] : []),
-    '--mode', 'per-class', '--budget', budget, '--size', String(size), '--seed', String(seed),
+    '--mode', o.mode, '--budget', budget, '--size', String(size), '--seed', String(seed),
     ...(iters !== undefined ? ['--iters', String(iters)] : []), ...(count !== undefined ? ['--count', String(count)] : []),
     ...(recipe !== undefined ? ['--recipe', recipe] : []),
-    '--workers', String(workers), ...(opts.gpu ? ['--backend', 'tensorflow-gpu'] : []),
+    '--workers', String(workers), ...(o.gpu ? ['--backend', 'tensorflow-gpu'] : []),
   ];
-  const command = (opts.command ?? 'cellgan').trim().split(/\s+/).filter(Boolean);
-  if (!command.length) throw v.invalid('--command', 'how a job starts cellgan, e.g. "cellgan" or "npx cellgan"', opts.command);
-  return { shards, classes, classesPerShard, cpus, memoryGiB, minutes, mergeMinutes, basis, pipelineArgs, command, name };
+  return { shards, classes, classesPerShard, cpus, memoryGiB, minutes, mergeMinutes, basis, pipelineArgs, command: o.command, name };
 }
 
 function memSlurm(gib: number): string { return `${Math.ceil(gib * 1024)}M`; }
@@ -240,9 +310,7 @@ function yaml(value: unknown, indent = ''): string {
 export async function kubernetesManifest(opts: JobsOptions): Promise<string> {
   const plan = await planJobs(opts, 'k8s');
   if (!opts.image) throw new OptionError('--image: expected a container image with cellgan installed (e.g. registry.example.org/lab/cellgan:0.1.0), received nothing');
-  const pvc = opts.pvc ?? '';
-  if (!NAME.test(pvc)) throw v.invalid('--pvc', 'the name of a ReadWriteMany PersistentVolumeClaim holding --data and --out', opts.pvc);
-  const mount = opts.mount ?? '/data';
+  const { pvc, mount } = resolveOptions(K8S_OPTIONS, opts);
   const resources = {
     requests: { cpu: String(plan.cpus), memory: `${Math.ceil(plan.memoryGiB * 1024)}Mi` },
     limits: { memory: `${Math.ceil(plan.memoryGiB * 1024)}Mi`, ...(opts.gpu ? { 'nvidia.com/gpu': 1 } : {}) },

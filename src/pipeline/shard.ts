@@ -7,6 +7,8 @@
  * ids from `--array=0-<N-1>` and Kubernetes completion indexes.
  */
 import { OptionError } from '../util/errors.js';
+import * as v from '../util/validate.js';
+import type { OptionSpec } from '../util/options.js';
 
 export interface Shard {
   /** 0-based. */
@@ -35,6 +37,25 @@ export function parseShard(value: string): Shard {
   if (!m) throw new OptionError(`--shard: expected I/N with 0 ≤ I < N (e.g. 0/4), received ${JSON.stringify(value)}`);
   return checked(Number(m[1]), Number(m[2]), `--shard ${value}`);
 }
+
+/** `cellgan pipeline --shard`: "I/N", or a resolved Shard (library callers; see resolveShard). */
+export const SHARD_OPTION = {
+  type: 'string',
+  help: 'I/N (0 ≤ I < N): train only this shard\'s per-class GANs (class k in name order goes to shard k mod N) into the same --out, then stop; a plain run on the folder afterwards merges. Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards (needs --mode per-class)',
+  check: (value: unknown, name: string): Shard => {
+    const shard = typeof value === 'string' ? parseShard(value) : value as Shard;
+    if (!(Number.isInteger(shard?.index) && Number.isInteger(shard?.count) && shard.index >= 0 && shard.index < shard.count)) {
+      throw v.invalid(name, 'I/N with 0 ≤ I < N', value);
+    }
+    return shard;
+  },
+} as const satisfies OptionSpec<Shard>;
+
+/** `cellgan pipeline --shards`: only for resolveShard (which checks it), with JOB_COMPLETION_INDEX. */
+export const SHARD_COUNT_OPTION = {
+  type: 'number',
+  help: 'the number of shards when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job\'s completions)',
+} as const satisfies OptionSpec<number>;
 
 /**
  * The shard of this process: `--shard I/N` if given; else a Slurm job array

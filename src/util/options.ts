@@ -110,6 +110,15 @@ export function defaultsOf<S extends OptionTable>(table: S): Defaults<S> {
   return Object.fromEntries(Object.entries(table).filter(([, s]) => s.default !== undefined && s.into === undefined).map(([k, s]) => [k, s.default])) as Defaults<S>;
 }
 
+/**
+ * The options of `table` as fields of the library option `into` (see
+ * OptionSpec.into): the same options, on a command whose library takes them
+ * grouped (e.g. the pipeline's budget overrides, a job's pipeline options).
+ */
+export function nestedIn<S extends OptionTable, I extends string>(table: S, into: I): { [K in keyof S]: S[K] & { into: I } } {
+  return Object.fromEntries(Object.entries(table).map(([k, s]) => [k, { ...s, into }])) as { [K in keyof S]: S[K] & { into: I } };
+}
+
 // The kinds of option: a command-line type with the check of validate.ts that fits it.
 
 type Kind<T> = Pick<OptionSpec<T>, 'type' | 'choices'> & { check: (value: unknown, name: string) => T };
