@@ -47,16 +47,18 @@ import { Rng, deriveSeed, offsetSeed } from '../util/rng.js';
 import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { cpuDescription } from './cpu.js';
+import { BUDGETS } from '../pipeline/budgets.js';
 
 /** Every default of the benchmark, read by its CLI and by the tests alike. */
 export const QUALITY_DEFAULTS = {
   data: '../shared/datasets/pbc-128',
   work: '.bench/quality',
   recipe: DEFAULT_RECIPE as RecipeName,
-  iters: 5000,
-  size: 64,
+  // The `standard` budget: the benchmark measures what users of that budget get.
+  iters: BUDGETS.standard.iters,
+  size: BUDGETS.standard.size,
   seed: 0,
-  checkpointEvery: 500,
+  checkpointEvery: BUDGETS.standard.checkpointEvery,
   /** Score the checkpoints at multiples of this many (run) iterations, and the last one. */
   scoreEvery: 1,
   /** Synthetic images per class at every checkpoint (GAN-test, FID/KID, diversity). */

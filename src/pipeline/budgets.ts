@@ -43,26 +43,32 @@ export interface Budget {
   checkpointEvery: number;
   /** Default image size when --size is not given. */
   size: number;
-  /** What the row is for, shown in --help and notes. */
+  /** What the row is for, shown in notes and the README's budget table. */
   purpose: string;
+  /** What it costs, measured (machine named), shown by `pipeline --help`. */
+  cost: string;
 }
 
 export const BUDGETS: Record<BudgetName, Budget> = {
   test: {
     recipe: DEFAULT_RECIPE, iters: 4, batch: 8, gWidth: 8, dWidth: 8, count: 6, classifierEpochs: 1, diffAugment: '', emaDecay: 0, checkpointEvery: 2, size: 32,
     purpose: 'smoke test for the test suite (seconds; images are noise)',
+    cost: 'seconds',
   },
   quick: {
     recipe: DEFAULT_RECIPE, iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 20, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
     purpose: 'the bundled demo (npm start: fine-tunes models/pbc-64 on samples/); whole pipeline within 15 min on 2 CPU cores (wasm)',
+    cost: 'the demo (npm start) took 6 min on 2 Zen 5 cores',
   },
   standard: {
-    recipe: DEFAULT_RECIPE, iters: 5000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,
-    purpose: 'a first model on a real dataset: ~80 min of training on 2 Zen 4 cores (0.95 s per iteration, wasm, 2 workers). On PBC 3,000 iterations gave GAN-test 53 %; models/pbc-64 needed 10,319 (4.7 CPU h, the last 1,500 with --aux-weight 1) for 92 % (docs/quality)',
+    recipe: DEFAULT_RECIPE, iters: 12000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,
+    purpose: 'a first model on a real dataset: ~2.4 h of training on 2 Zen 5 cores (0.71 s per iteration, wasm, 2 workers; a slower VM continues with --resume). On PBC (64 px, conditional) 12,000 iterations gave GAN-test 94.2 %, every class ≥ 84 % (docs/quality/latest.json)',
+    cost: '~2.4 h of GAN training on 2 Zen 5 cores with --workers 2, more on slower CPUs',
   },
   paper: {
     recipe: DEFAULT_RECIPE, iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 2000, size: 64,
     purpose: 'DCGAN-paper widths and long training; for a GPU (tensorflow-gpu backend)',
+    cost: '~61 CPU h per class estimated; for a GPU',
   },
 };
 
@@ -94,8 +100,9 @@ export const CLUSTER_ESTIMATES: Record<BudgetName, ClusterEstimate> = {
   test: { minutesPerClass: 1, memoryGiB: 1, mergeMinutes: 5 },
   // measured: 0.54 CPU s per iteration (one class of samples/, wasm, AMD EPYC Zen 4) → 2.7 min for 300
   quick: { minutesPerClass: 3, memoryGiB: 1, mergeMinutes: 15 },
-  // measured: 1.74 CPU s per sngan iteration at batch 32, widths 32, 64 px (docs/quality/latest.json: cpu_s / iterations, AMD EPYC Zen 4) → 145 min for 5000
-  standard: { minutesPerClass: 150, memoryGiB: 2, mergeMinutes: 180 },
+  // measured: 1.07 CPU s per sngan-aux iteration on one thread at batch 32, widths 32, 64 px (6,000
+  // iterations in 1.78 CPU h, AMD EPYC Zen 5, notes/dcgan.md session 10) → 214 min for 12,000
+  standard: { minutesPerClass: 220, memoryGiB: 2, mergeMinutes: 180 },
   // the same bench: 5.2 CPU s × 1.4 (DiffAugment) × 30000 iterations ≈ 61 CPU hours; a GPU is the sensible request
   paper: { minutesPerClass: 3600, memoryGiB: 3, mergeMinutes: 400 },
 };

@@ -103,7 +103,7 @@ export const PIPELINE_INPUT_OPTIONS = {
   classes: CLASSES_OPTION,
   budget: {
     ...oneOf(BUDGET_NAMES), default: 'quick',
-    help: `compute budget: ${BUDGET_NAMES.map((b) => `${b} (${BUDGETS[b].recipe} recipe, ${BUDGETS[b].iters} GAN iterations, widths ${BUDGETS[b].gWidth}, ${BUDGETS[b].count} images/class)`).join('; ')}`,
+    help: `compute budget: ${BUDGET_NAMES.map((b) => `${b} (${BUDGETS[b].recipe} recipe, ${BUDGETS[b].iters} GAN iterations, widths ${BUDGETS[b].gWidth}, ${BUDGETS[b].count} images/class; ${BUDGETS[b].cost})`).join('; ')}`,
   },
   // train's sizes; no constant default: the budget's applies (resolvePipelineOptions).
   size: {

@@ -62,7 +62,7 @@ describe('stage keys (pipeline folders written by earlier versions must still re
     expect(await keys({ budget: 'standard', init: path.join(REPO, 'models/pbc-64'), seed: 1 }, 'init')).toEqual([
       'inspect {} [] {"data":"<data>"}',
       'split {"seed":1,"test":0.2,"val":0.1} [] {"data":"<data>"}',
-      'train {"checkpointEvery":500,"init":"<repo>/models/pbc-64","iters":5000,"mode":"conditional","seed":1,"size":64} ["split"] {"data":"<data>"}',
+      'train {"checkpointEvery":500,"init":"<repo>/models/pbc-64","iters":12000,"mode":"conditional","seed":1,"size":64} ["split"] {"data":"<data>"}',
       'generate {"count":200,"seed":2} ["train"] null',
       'score {"epochs":20,"seed":1,"size":64} ["split","generate"] {"data":"<data>"}',
       'export {"augment":"flip,rot90,color","mix":"synthetic-first","perClass":"max+200","seed":1} ["split","generate"] {"data":"<data>"}',
