@@ -346,7 +346,7 @@ async function main(): Promise<void> {
     '',
     `Command: \`${settings.command}\``,
     '',
-    `Data: ${argv.data}; split seed ${argv.seed} (${Math.round((1 - argv.valFraction - argv.testFraction) * 100)}/${Math.round(argv.valFraction * 100)}/${Math.round(argv.testFraction * 100)}); ` +
+    `Data: ${argv.data}; split seed ${argv.splitSeed} (${Math.round((1 - argv.valFraction - argv.testFraction) * 100)}/${Math.round(argv.valFraction * 100)}/${Math.round(argv.testFraction * 100)}); ` +
       `other classes' training images ${argv.perClass ? `capped at ${argv.perClass}` : 'all'}; test images ${argv.testPerClass ? `capped at ${argv.testPerClass} per class` : 'the whole test split'} ` +
       `(${a.testImages} images, ${a.testImagesOfClass} ${rare}). Image size ${argv.size}; classifier: reference CNN, ≤${argv.epochs} epochs, early stopping (patience ${argv.patience}), seed ${argv.seed}. ` +
       `DCGAN on the ${k} ${rare} images: ${argv.ganIters} iterations, batch ${argv.ganBatch}, width ${argv.ganWidth}, DiffAugment ${argv.diffAugment || 'off'}, EMA decay ${argv.emaDecay}. ` +
