@@ -35,7 +35,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { initBackend, describeBackend } from '../src/engine/index.js';
 import { createLogger, type Logger } from '../src/util/log.js';
-import { Rng } from '../src/util/rng.js';
+import { Rng, deriveSeed } from '../src/util/rng.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../src/util/atomic.js';
 import { CellganError } from '../src/util/errors.js';
 import * as v from '../src/util/validate.js';
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
   const splitFile = path.join(out, 'split.json');
   if (!(await exists(splitFile))) {
     const full = await makeSplit(dataset, { val: argv.valFraction, test: argv.testFraction, seed: argv.splitSeed });
-    const rng = new Rng(`rare-class/${argv.seed}`);
+    const rng = new Rng(deriveSeed('rare-class', argv.seed));
     const trainFraction = 1 - argv.valFraction - argv.testFraction;
     const valCap = (n: number) => Math.max(1, Math.round((n * argv.valFraction) / trainFraction));
     const reduced: SplitFile = {

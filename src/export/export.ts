@@ -49,7 +49,7 @@ const typedAsString = { type: 'string' } as const;
 
 /** `exportDataset`'s options and `cellgan export`'s (src/util/options.ts). */
 export const EXPORT_OPTIONS = {
-  data: { ...text, required: true, help: 'real images: ImageFolder root (or the folder --labels paths are relative to)' },
+  data: { ...text, required: true, help: 'real images: ImageFolder root (<class>/<image>); with --labels, a folder a relative --labels path is also looked for in (the CSV\'s paths are relative to the CSV)' },
   labels: LABELS_OPTION,
   split: { ...text, required: true, help: 'split file from `cellgan split`' },
   synthetic: {

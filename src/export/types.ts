@@ -18,7 +18,7 @@ export const ORIGINS: readonly Origin[] = ['real', 'synthetic', 'augmented'];
 export type ExportPhase = 'check-real' | 'check-synthetic' | 'write';
 
 export interface ExportOptions {
-  /** The real images: an ImageFolder root (or the folder `labels` paths are relative to). */
+  /** The real images: an ImageFolder root; with `labels`, a folder a relative `labels` path is also looked for in (the CSV's paths are relative to the CSV). */
   data: string;
   /** A labels CSV, as for `loadDataset`. */
   labels?: string;

@@ -217,7 +217,7 @@ export async function score(opts: ScoreOptions): Promise<ScoreResult> {
         gan_train: ganTrain, gan_test: ganTest, distances, leaks, memorization,
         settings: {
           size, epochs, seed, batch_size: base.info.training.batchSize, learning_rate: base.info.training.learningRate,
-          architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(opts.classWeights),
+          architecture: base.info.architecture, augment: base.info.training.augment, class_weights: Boolean(settings.recipe.classWeights),
           bootstrap: { method: 'percentile', resamples, level: 0.95 }, backend: backend.name,
           ...(base.info.training.workers ? { workers: base.info.training.workers } : {}),
           data: inputs.dataset.root, synthetic: inputs.synthetic.root, features: distances?.feature_space ?? null,

@@ -58,7 +58,7 @@ export const BUDGETS: Record<BudgetName, Budget> = {
   quick: {
     recipe: DEFAULT_RECIPE, iters: 300, batch: 32, gWidth: 16, dWidth: 16, count: 30, classifierEpochs: 20, diffAugment: '', emaDecay: 0.99, checkpointEvery: 50, size: 64,
     purpose: 'the bundled demo (npm start: fine-tunes models/pbc-64 on samples/); whole pipeline within 15 min on 2 CPU cores (wasm)',
-    cost: 'the demo (npm start) took 6 min on 2 Zen 5 cores',
+    cost: 'the demo (npm start) took 4.5 min on a 2-core Intel Xeon VM (6 min on Zen 5 with other jobs beside it)',
   },
   standard: {
     recipe: DEFAULT_RECIPE, iters: 12000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,

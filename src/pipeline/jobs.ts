@@ -12,27 +12,20 @@ import * as v from '../util/validate.js';
 import { boolean, checkOption, integer, nestedIn, number, oneOf, resolveOptions, type OptionTable } from '../util/options.js';
 import { VERSION } from '../version.js';
 import { loadDataset } from '../data/dataset.js';
-import { BUDGETS, CLUSTER_ESTIMATES, type BudgetName } from './budgets.js';
-import { BUDGET_OVERRIDE_OPTIONS, INIT_OPTION, PIPELINE_INPUT_OPTIONS, PIPELINE_WORKERS_OPTION, type PipelineMode } from './options.js';
+import { BUDGETS, CLUSTER_ESTIMATES } from './budgets.js';
+import { BUDGET_OVERRIDE_OPTIONS, INIT_OPTION, PIPELINE_INPUT_OPTIONS, PIPELINE_WORKERS_OPTION, type PipelineMode, type PipelineOptions } from './options.js';
 
-/** The pipeline options a job passes on (the CLI's `cellgan pipeline` options; JOB_PIPELINE_OPTIONS). */
-export interface JobPipelineOptions {
-  data: string;
-  out: string;
-  labels?: string;
-  /** Comma-separated, or a list. */
-  classes?: string[] | string;
-  budget?: BudgetName;
-  size?: number;
-  seed?: number;
+/**
+ * The pipeline options a job passes on (the CLI's `cellgan pipeline` options; JOB_PIPELINE_OPTIONS):
+ * PipelineOptions' own fields, with the budget overrides a command line gives as flags.
+ * `init` is refused: fine-tuning is conditional, and jobs shard per-class runs.
+ */
+export type JobPipelineOptions = Pick<PipelineOptions, 'data' | 'out' | 'labels' | 'classes' | 'budget' | 'size' | 'seed' | 'workers' | 'init'> & {
   iters?: number;
   count?: number;
-  workers?: number;
   /** Override the budget's training recipe. */
   recipe?: string;
-  /** Refused: fine-tuning (--init) is conditional, and jobs shard per-class runs. */
-  init?: string;
-}
+};
 
 /** Defaults, ranges and help: JOBS_OPTIONS, SLURM_OPTIONS, K8S_OPTIONS. */
 export interface JobsOptions {

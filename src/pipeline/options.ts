@@ -22,7 +22,7 @@ export const PIPELINE_MODES = ['conditional', 'per-class'] as const;
 export type PipelineMode = (typeof PIPELINE_MODES)[number];
 
 export interface PipelineOptions {
-  /** ImageFolder root (or the folder a labels CSV's paths are relative to). */
+  /** ImageFolder root; with `labels`, a folder a relative `labels` path is also looked for in (a labels CSV's paths are relative to the CSV). */
   data: string;
   /** Pipeline folder; a new or empty folder, or one a previous pipeline run wrote (then it resumes). */
   out: string;
@@ -97,7 +97,7 @@ const CLASSES_OPTION = {
 
 /** What the pipeline computes from and with: the options a cluster job passes on to each task unchanged (jobs.ts). */
 export const PIPELINE_INPUT_OPTIONS = {
-  data: { ...text, required: true, help: 'ImageFolder root (<class>/<image>), or the folder --labels paths are relative to' },
+  data: { ...text, required: true, help: 'ImageFolder root (<class>/<image>); with --labels, a folder a relative --labels path is also looked for in (the CSV\'s paths are relative to the CSV)' },
   out: { ...text, required: true, help: 'pipeline folder: each stage writes <out>/<stage>/, plus pipeline.json and report.html; run again to skip completed stages and resume training' },
   labels: { ...text, help: 'labels CSV with columns file,class' },
   classes: CLASSES_OPTION,

@@ -141,6 +141,17 @@ describe('cellgan score', () => {
     for (const k of ['baseline', 'gan_test', 'gan_train']) expect(got[k], k).toEqual(trainedHere[k]);
     expect(got.settings).toMatchObject({ size: 16, seed: 2, epochs: 2, baseline_from: clf });
     expect(await fs.readFile(path.join(reused, 'baseline', 'weights.bin'))).toEqual(await fs.readFile(path.join(clf, 'weights.bin')));
+    expect(got.settings.class_weights).toBe(false);
+
+    // A class-weighted baseline: GAN-train follows its recipe, and score.json says so.
+    const weighted = path.join(tmp.dir, 'clf-weighted');
+    expect((await runCli(['classifier', 'train', '--data', SAMPLES, '--split', splitFile, '--out', weighted, '--size', '16', '--epochs', '1', '--width', '4', '--class-weights'])).code).toBe(0);
+    const reusedWeighted = path.join(tmp.dir, 'score-weighted');
+    const rw = await runCli([...base, '--out', reusedWeighted, '--baseline', weighted, '--no-distances']);
+    expect(rw.code, rw.stderr).toBe(0);
+    const gotWeighted = JSON.parse(await fs.readFile(path.join(reusedWeighted, 'score.json'), 'utf8'));
+    expect(gotWeighted.settings.class_weights).toBe(true);
+    expect(await fs.readFile(path.join(reusedWeighted, 'score.md'), 'utf8')).toMatch(/class weights: inverse frequency/);
 
     // An option that contradicts the baseline's recipe is refused before anything runs.
     const clash = await runCli([...base, '--out', path.join(tmp.dir, 'clash'), '--baseline', clf, '--epochs', '3']);

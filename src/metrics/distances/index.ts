@@ -15,7 +15,7 @@ import { frechetDistance } from './fid.js';
 import { distanceRegistry } from './registry.js';
 import { DISTANCE_DEFAULTS, type ClassDistances, type DistanceOptions } from './types.js';
 import { num } from '../report.js';
-import { Rng } from '../../util/rng.js';
+import { Rng, deriveSeed } from '../../util/rng.js';
 
 export interface FeatureDistancesOptions {
   data: string | Dataset;
@@ -140,7 +140,7 @@ export function withReference(d: ClassDistances, real: FeatureSet, fake: Feature
     logger.warn(`${label}: ${w}`);
     return { ...d, warnings: [...d.warnings, w] };
   }
-  const rng = new Rng(`reference-fid/${seed}/${label}`);
+  const rng = new Rng(deriveSeed('reference-fid', seed, label));
   const cut = (set: FeatureSet): FeatureSet => {
     if (set.n === n) return set;
     const keep = new Set(rng.shuffle(set.files.map((_, i) => i)).slice(0, n).map((i) => set.files[i]));
