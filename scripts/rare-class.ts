@@ -35,7 +35,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { initBackend, describeBackend } from '../src/engine/index.js';
 import { createLogger, type Logger } from '../src/util/log.js';
-import { Rng, deriveSeed } from '../src/util/rng.js';
+import { Rng, deriveSeed, offsetSeed } from '../src/util/rng.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../src/util/atomic.js';
 import { CellganError } from '../src/util/errors.js';
 import * as v from '../src/util/validate.js';
@@ -292,7 +292,7 @@ async function main(): Promise<void> {
   const syntheticDir = path.join(out, 'synthetic');
   const need = Math.max(1, target - (trainCounts[rare] ?? 0));
   if (!(await exists(path.join(syntheticDir, 'manifest.jsonl')))) {
-    await generate({ model: ganDir, count: need, className: rare, out: syntheticDir, seed: argv.seed + 1, force: true, logger });
+    await generate({ model: ganDir, count: need, className: rare, out: syntheticDir, seed: offsetSeed(argv.seed, 1), force: true, logger });
   }
   const synthDir = path.join(out, 'export-synthetic');
   if (!(await exists(path.join(synthDir, 'manifest.jsonl')))) {
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     }
     const synthD = path.join(out, 'synthetic-finetune');
     if (!(await exists(path.join(synthD, 'manifest.jsonl')))) {
-      await generate({ model: ftDir, count: need, className: rare, out: synthD, seed: argv.seed + 1, force: true, logger });
+      await generate({ model: ftDir, count: need, className: rare, out: synthD, seed: offsetSeed(argv.seed, 1), force: true, logger });
     }
     const exportD = path.join(out, 'export-finetune');
     if (!(await exists(path.join(exportD, 'manifest.jsonl')))) {
