@@ -262,6 +262,30 @@ async function main(): Promise<void> {
 
   const realCounts = Object.entries(trainCounts).sort().map(([c, n]) => ({ class: c, real: n, augmented: 0, synthetic: 0 }));
   const countsOf = (c: Record<string, Record<string, number>>) => Object.entries(c).sort().map(([cls, o]) => ({ class: cls, real: o.real ?? 0, augmented: o.augmented ?? 0, synthetic: o.synthetic ?? 0 }));
+  const classicAugment = 'flip,rot90,color';
+  const need = Math.max(1, target - (trainCounts[rare] ?? 0));
+
+  /** Brings the GAN run in `dir` to `iters` iterations: `start` makes it, a shorter run is resumed. */
+  const trainOrResume = async (label: string, dir: string, iters: number, start: () => Promise<unknown>): Promise<void> => {
+    const run = await readRun(dir).catch(() => undefined);
+    if (run?.latest === undefined) await start();
+    else if (run.latest < iters) {
+      logger.info(`${label}: resuming the GAN from iteration ${run.latest}`);
+      await train({ resume: dir, iters, logger });
+    }
+  };
+  /** The balanced training set of a synthetic arm: `need` rare-class images of `model`, exported synthetic first. */
+  const syntheticExport = async (label: string, model: string, syntheticDir: string, exportDir: string) => {
+    if (!(await exists(path.join(syntheticDir, 'manifest.jsonl')))) {
+      // Offset from the GAN's own seed so the samples' noise is not the training noise.
+      await generate({ model, count: need, className: rare, out: syntheticDir, seed: offsetSeed(argv.seed, 1), force: true, logger });
+    }
+    if (!(await exists(path.join(exportDir, 'manifest.jsonl')))) {
+      logger.info(`${label}: exporting a balanced dataset, synthetic images first`);
+      await exportDataset({ data: argv.data, split: splitFile, synthetic: [syntheticDir], perClass: target, augment: classicAugment, mix: 'synthetic-first', out: exportDir, seed: argv.seed, force: true, logger });
+    }
+    return exportAsDataset(exportDir);
+  };
 
   // (a) real only.
   const a = await arm('a-real', 'real images only', dataset, split, realCounts);
@@ -270,36 +294,22 @@ async function main(): Promise<void> {
   const classicDir = path.join(out, 'export-classic');
   if (!(await exists(path.join(classicDir, 'manifest.jsonl')))) {
     logger.info('arm b: exporting a balanced dataset with classic augmentation');
-    await exportDataset({ data: argv.data, split: splitFile, perClass: target, augment: 'flip,rot90,color', out: classicDir, seed: argv.seed, force: true, logger });
+    await exportDataset({ data: argv.data, split: splitFile, perClass: target, augment: classicAugment, out: classicDir, seed: argv.seed, force: true, logger });
   }
   const classic = await exportAsDataset(classicDir);
   const b = await arm('b-classic', 'real + classic augmentation (flip, rot90, colour)', classic.dataset, classic.split, countsOf(classic.counts));
 
   // (c) real + cellgan synthetic (+ classic where synthetic images run out).
   const ganDir = path.join(out, 'gan');
-  const ganRun = await readRun(ganDir).catch(() => undefined);
-  if (ganRun?.latest !== undefined && ganRun.latest < argv.ganIters) {
-    logger.info(`arm c: resuming the DCGAN from iteration ${ganRun.latest}`);
-    await train({ resume: ganDir, iters: argv.ganIters, logger });
-  } else if (ganRun?.latest === undefined) {
+  await trainOrResume('arm c', ganDir, argv.ganIters, () => {
     logger.info(`arm c: training a DCGAN on the ${k} real ${rare} images (${argv.ganIters} iterations)`);
-    await train({
+    return train({
       data: argv.data, split: splitFile, className: rare, size: argv.size, iters: argv.ganIters, batch: argv.ganBatch,
       gWidth: argv.ganWidth, dWidth: argv.ganWidth, diffAugment: argv.diffAugment, emaDecay: argv.emaDecay, seed: argv.seed, workers: argv.workers, out: ganDir, force: true,
       checkpointEvery: Math.max(50, Math.round(argv.ganIters / 10)), gridEvery: Math.max(50, Math.round(argv.ganIters / 10)), logger,
     });
-  }
-  const syntheticDir = path.join(out, 'synthetic');
-  const need = Math.max(1, target - (trainCounts[rare] ?? 0));
-  if (!(await exists(path.join(syntheticDir, 'manifest.jsonl')))) {
-    await generate({ model: ganDir, count: need, className: rare, out: syntheticDir, seed: offsetSeed(argv.seed, 1), force: true, logger });
-  }
-  const synthDir = path.join(out, 'export-synthetic');
-  if (!(await exists(path.join(synthDir, 'manifest.jsonl')))) {
-    logger.info('arm c: exporting a balanced dataset, synthetic images first');
-    await exportDataset({ data: argv.data, split: splitFile, synthetic: [syntheticDir], perClass: target, augment: 'flip,rot90,color', mix: 'synthetic-first', out: synthDir, seed: argv.seed, force: true, logger });
-  }
-  const synth = await exportAsDataset(synthDir);
+  });
+  const synth = await syntheticExport('arm c', ganDir, path.join(out, 'synthetic'), path.join(out, 'export-synthetic'));
   const c = await arm('c-cellgan', 'real + cellgan synthetic (+ classic augmentation)', synth.dataset, synth.split, countsOf(synth.counts));
 
   // (d) real + synthetic from a pretrained model that never saw the rare class, fine-tuned on
@@ -312,25 +322,14 @@ async function main(): Promise<void> {
     }
     await assertNoTestLeak(parent.options.options.data, parent.options.options.split, split, argv.init);
     const ftDir = path.join(out, 'gan-finetune');
-    const ftRun = await readRun(ftDir).catch(() => undefined);
-    if (ftRun?.latest !== undefined && ftRun.latest < argv.initIters) {
-      await train({ resume: ftDir, iters: argv.initIters, logger });
-    } else if (ftRun?.latest === undefined) {
+    await trainOrResume('arm d', ftDir, argv.initIters, () => {
       logger.info(`arm d: fine-tuning ${argv.init} on the reduced training split (${argv.initIters} iterations, FreezeD ${argv.freezeD})`);
-      await train({
+      return train({
         data: argv.data, split: splitFile, conditional: true, init: argv.init, iters: argv.initIters, freezeD: argv.freezeD, seed: argv.seed,
         workers: argv.workers, out: ftDir, force: true, checkpointEvery: Math.max(50, Math.round(argv.initIters / 5)), gridEvery: Math.max(50, Math.round(argv.initIters / 5)), logger,
       });
-    }
-    const synthD = path.join(out, 'synthetic-finetune');
-    if (!(await exists(path.join(synthD, 'manifest.jsonl')))) {
-      await generate({ model: ftDir, count: need, className: rare, out: synthD, seed: offsetSeed(argv.seed, 1), force: true, logger });
-    }
-    const exportD = path.join(out, 'export-finetune');
-    if (!(await exists(path.join(exportD, 'manifest.jsonl')))) {
-      await exportDataset({ data: argv.data, split: splitFile, synthetic: [synthD], perClass: target, augment: 'flip,rot90,color', mix: 'synthetic-first', out: exportD, seed: argv.seed, force: true, logger });
-    }
-    const fine = await exportAsDataset(exportD);
+    });
+    const fine = await syntheticExport('arm d', ftDir, path.join(out, 'synthetic-finetune'), path.join(out, 'export-finetune'));
     d = await arm('d-pretrained', `real + synthetic from ${path.basename(argv.init)} fine-tuned (+ classic augmentation)`, fine.dataset, fine.split, countsOf(fine.counts));
   }
 
