@@ -43,6 +43,7 @@ import { chartToPng, type ChartSpec } from '../util/charts.js';
 import { writeFileAtomic, writeJsonAtomic, exists } from '../util/atomic.js';
 import { hashFile } from '../util/hash.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { roundSeconds } from '../util/progress.js';
 import { Rng, deriveSeed, offsetSeed } from '../util/rng.js';
 import { CellganError } from '../util/errors.js';
 import * as v from '../util/validate.js';
@@ -273,7 +274,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       const before = lineage.reduce((a, x) => ({ it: a.it + x.iterations, wall: a.wall + x.wall_s, cpu: a.cpu + x.cpu_s }), { it: 0, wall: 0, cpu: 0 });
       if (lineage.length) {
         for (const [i, p] of curve.entries()) {
-          curve[i] = { ...p, iteration: p.iteration + before.it, run_iteration: p.iteration, wall_s: round(p.wall_s + before.wall, 1), cpu_s: round(p.cpu_s + before.cpu, 1) };
+          curve[i] = { ...p, iteration: p.iteration + before.it, run_iteration: p.iteration, wall_s: roundSeconds(p.wall_s + before.wall), cpu_s: roundSeconds(p.cpu_s + before.cpu) };
         }
       }
       const last = curve[curve.length - 1];
@@ -389,7 +390,7 @@ async function scoreCheckpoint(
     const state = JSON.parse(await fs.readFile(path.join(runDir, 'checkpoints', checkpointName(ck), 'state.json'), 'utf8')) as { wallTimeS: number; cpuTimeS?: number };
     const vals = Object.values(perClass);
     return {
-      iteration: ck, wall_s: round(state.wallTimeS, 1), cpu_s: round(state.cpuTimeS ?? NaN, 1), gan_test: ganTest,
+      iteration: ck, wall_s: roundSeconds(state.wallTimeS), cpu_s: roundSeconds(state.cpuTimeS ?? NaN), gan_test: ganTest,
       fid_mean: meanOrNull(vals.map((x) => x.fid)), kid_mean: meanOrNull(vals.map((x) => x.kid)), per_class: perClass,
       diversity_ratio: round(mean(vals.map((x) => x.diversity_ratio)), 4),
     };

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { tf, powerIterateModel, type LayersModel, type Tensor } from '../engine/index.js';
 import { CellganError } from '../util/errors.js';
 import { hashBytes, hashFile } from '../util/hash.js';
+import { roundSeconds } from '../util/progress.js';
 import { loadDataset, readSplit, selectSplit } from '../data/index.js';
 import { checkpointName, readRun } from './checkpoint.js';
 import { weightNames, type ModelSpec } from './models.js';
@@ -244,8 +245,7 @@ export async function trainingLineage(options: RunOptionsFile, runDir?: string):
       throw new CellganError(`the --init parent changed since the run started from it (now checkpoint ${parent.record.checkpoint}, sha256 ${parent.record.sha256.slice(0, 12)}; the run recorded ${rec.checkpoint}, ${rec.sha256.slice(0, 12)})`, { file: rec.path });
     }
     const state = JSON.parse(await fs.readFile(path.join(parent.checkpointDir, 'state.json'), 'utf8')) as { iteration: number; wallTimeS: number; cpuTimeS?: number };
-    const round1 = (x: number) => Math.round(x * 10) / 10;
-    steps.unshift({ path: rec.path, sha256: rec.sha256, recipe: rec.recipe, iterations: state.iteration, wall_s: round1(state.wallTimeS), cpu_s: round1(state.cpuTimeS ?? NaN) });
+    steps.unshift({ path: rec.path, sha256: rec.sha256, recipe: rec.recipe, iterations: state.iteration, wall_s: roundSeconds(state.wallTimeS), cpu_s: roundSeconds(state.cpuTimeS ?? NaN) });
     const packed = await fs.readFile(path.join(rec.path, LINEAGE), 'utf8').catch(() => null);
     if (packed !== null) { steps.unshift(...(JSON.parse(packed) as LineageStep[])); break; }
     rec = parent.options.parent;

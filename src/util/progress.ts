@@ -75,6 +75,15 @@ export function statusIntervalS(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n >= 0 ? n : STATUS_INTERVAL_S;
 }
 
+/**
+ * Rounds a duration in seconds to milliseconds: the one precision every recorded wall or CPU
+ * time is kept at (bench curves, model lineage), so two checkpoints a few milliseconds apart stay
+ * ordered and a child's record of its parent's cost equals the parent's own record.
+ */
+export function roundSeconds(s: number): number {
+  return Number.isFinite(s) ? Math.round(s * 1000) / 1000 : s;
+}
+
 /** Rounds to 3 significant digits (losses in status lines). */
 export function round3(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;

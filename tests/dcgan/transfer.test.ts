@@ -7,6 +7,7 @@ import { train, readRun, generate, checkpointName, packModel, trainingLineage, L
 import { tf, initBackend } from '../../src/engine/index.js';
 import { makeSplit, writeSplit } from '../../src/data/index.js';
 import { hashBytes } from '../../src/util/hash.js';
+import { roundSeconds } from '../../src/util/progress.js';
 import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
 
 const tmp = tempDir('cellgan-transfer-');
@@ -122,7 +123,7 @@ describe('train --init', () => {
     const model = out('shipped'); // packed from the 4-iteration parent by the test above
     const child = out('from-shipped'); // 2 iterations from it
     const parentState = JSON.parse(await fs.readFile(path.join(parentRun, 'checkpoints', checkpointName(4), 'state.json'), 'utf8'));
-    const first = { path: path.resolve(model), iterations: 4, cpu_s: Math.round(parentState.cpuTimeS * 10) / 10, recipe: 'sngan' };
+    const first = { path: path.resolve(model), iterations: 4, cpu_s: roundSeconds(parentState.cpuTimeS), recipe: 'sngan' };
     expect(await trainingLineage((await readRun(child)).options)).toEqual([expect.objectContaining(first)]);
     const model2 = out('shipped-2');
     await packModel({ run: child, out: model2 });
