@@ -249,7 +249,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       const upTo = run.checkpoints.filter((ck) => o.until === undefined || ck <= o.until);
       const scored = upTo.filter((ck, i) => ck % o.scoreEvery === 0 || i === upTo.length - 1);
       if (!scored.length) throw new CellganError(`the run has no checkpoint to score${o.until === undefined ? '' : ` up to iteration ${o.until}`}`, { file: o.run });
-      const runClasses = run.classes.filter((c) => classes.includes(c));
+      const runClasses = run.outputClasses.filter((c) => classes.includes(c));
       // A run that (or whose --init ancestors) trained on a test image would be scored on cells it saw.
       const seen = await heldOutImageSeenBy(run.runDir, dataset, split, ['test']);
       if (seen) {

@@ -322,3 +322,32 @@ export function selectSplit(dataset: Dataset, split: SplitFile, subset: SplitNam
   }
   return dataset.items.filter((i) => wanted.has(i.file));
 }
+
+/**
+ * Items relabelled by a finer labels-CSV column (e.g. PBC's fine_class, which splits ig into its
+ * stages): each item's label becomes its value there, and `groups` maps every such label to the
+ * class it lies within. A missing column, an empty value or a value under two classes is refused,
+ * naming the file.
+ */
+export function refineLabels(dataset: Dataset, items: DatasetItem[], column: string): { items: DatasetItem[]; groups: Record<string, string> } {
+  const file = dataset.labelsFile ?? dataset.root;
+  if (dataset.source !== 'csv') throw new CellganError('--condition names a labels-CSV column, but the data is class folders (pass --labels)', { file, exitCode: 2 });
+  const columns = dataset.columns ?? [];
+  if (!columns.includes(column) || ['file', 'class'].includes(column.toLowerCase())) {
+    throw new CellganError(`--condition: expected a column of the labels file other than file and class (it has: ${columns.join(', ')}), received ${JSON.stringify(column)}`, { file, exitCode: 2 });
+  }
+  const groups: Record<string, string> = {};
+  const example: Record<string, string> = {};
+  const refined = items.map((item) => {
+    const value = (item.meta?.[column] ?? '').trim();
+    const problem = classNameProblem(value);
+    if (problem) throw new CellganError(`${item.file}: ${column} is not usable as a class (${problem})`, { file });
+    if (groups[value] !== undefined && groups[value] !== item.label) {
+      throw new CellganError(`${column} "${value}" lies within two classes, ${groups[value]} (e.g. ${example[value]}) and ${item.label} (${item.file}); each must lie within one`, { file });
+    }
+    groups[value] = item.label;
+    example[value] ??= item.file;
+    return { ...item, label: value };
+  });
+  return { items: refined, groups };
+}

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { loadDataset, readSplit, selectSplit, classNameProblem, DATA_OPTION, LABELS_OPTION } from './dataset.js';
+export { loadDataset, readSplit, selectSplit, refineLabels, classNameProblem, DATA_OPTION, LABELS_OPTION } from './dataset.js';
 export type { LoadDatasetOptions } from './dataset.js';
 export { decodeImage, decodeImageBytes, decodeImages, decodeBatches, encodePng, encodeGridPng, describeSharpError, describeDecodeFailure, MAX_INPUT_PIXELS, IMAGE_SIZES } from './image.js';
 export { checkImage, checkImages } from './check.js';

@@ -121,5 +121,10 @@ export async function readRun(runDir: string): Promise<RunInfo> {
     throw new CellganError('not a cellgan DCGAN run (options.json has no model/classes)', { file });
   }
   const checkpoints = await listCheckpoints(runDir);
-  return { runDir: path.resolve(runDir), options, classes: options.classes, checkpoints, latest: checkpoints.at(-1) };
+  return { runDir: path.resolve(runDir), options, classes: options.classes, outputClasses: outputClasses(options), checkpoints, latest: checkpoints.at(-1) };
+}
+
+/** The classes a run's images are written under (its conditions' classes with --condition). */
+export function outputClasses(options: Pick<RunOptionsFile, 'classes' | 'classGroups'>): string[] {
+  return options.classGroups ? [...new Set(Object.values(options.classGroups))].sort() : options.classes;
 }

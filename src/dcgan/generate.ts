@@ -1,6 +1,7 @@
 /**
  * `generate`: sample a trained run into a synthetic ImageFolder
- * (<out>/<class>/<index>.png) plus manifest.jsonl. The noise of image i of
+ * (<out>/<class>/<index>.png, or <out>/<class>/<condition>-<index>.png for a
+ * model trained with --condition) plus manifest.jsonl. The noise of image i of
  * class c comes from Rng(`${seed}/${c}/${i}`), so it does not depend on the
  * batch size or on the other images: any row of the manifest can be
  * regenerated alone. Batch norm runs in inference mode (moving statistics)
@@ -22,7 +23,7 @@ import { encodePng } from '../data/index.js';
 import { buildGenerator, type ModelSpec } from './models.js';
 import { runGenerator } from './step.js';
 import { checkpointName, loadModelWeights, readRun, CHECKPOINT_OPTION } from './checkpoint.js';
-import type { GenerateOptions, GenerateResult, ManifestRow } from './types.js';
+import type { GenerateOptions, GenerateResult, ManifestRow, RunInfo } from './types.js';
 
 /** The noise vector of sample `index` of `className` (independent of batching). */
 export function sampleNoise(seed: number, className: string, index: number, nz: number): Float32Array {
@@ -33,6 +34,30 @@ export function sampleNoise(seed: number, className: string, index: number, nz: 
 /** Folder-safe name of a class (class names come from folder names, but CSV labels may hold anything). */
 function classDir(name: string): string {
   return name.replace(/[/\\\0]/g, '_').replace(/^\.+/, '_') || '_';
+}
+
+/** What generate writes: `count` images of the model class `condition`, into the folder of class `folder`. */
+export interface GenerationShare { folder: string; condition: string; count: number }
+
+/**
+ * Per class, `count` images. A model trained with --condition writes each class's images from its
+ * conditions in their training proportions (largest remainder), or with `byCondition` one folder
+ * per condition.
+ */
+export function generationPlan(run: Pick<RunInfo, 'classes' | 'outputClasses' | 'options'>, count: number, byCondition: boolean): GenerationShare[] {
+  const groups = run.options.classGroups;
+  if (!groups || byCondition) return run.classes.map((c) => ({ folder: c, condition: c, count }));
+  return run.outputClasses.flatMap((folder) => {
+    const members = run.classes.filter((c) => groups[c] === folder);
+    const weights = members.map((c) => run.options.imagesPerClass[c] ?? 0);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const exact = weights.map((w) => (total > 0 ? (count * w) / total : count / members.length));
+    const quota = exact.map(Math.floor);
+    const order = exact.map((x, i) => i).sort((a, b) => (exact[b] - quota[b]) - (exact[a] - quota[a]) || a - b);
+    const missing = count - quota.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < missing; k++) quota[order[k]]++;
+    return members.map((condition, i) => ({ folder, condition, count: quota[i] })).filter((x) => x.count > 0);
+  });
 }
 
 /** generate's options (src/util/options.ts): the library resolves them, the CLI parses them. */
@@ -46,6 +71,7 @@ export const GENERATE_OPTIONS = {
   batch: { ...integer(1, 4096), default: 64, help: 'images per generator call (memory bound; does not change the images)' },
   force: FORCE_OPTION,
   raw: { ...boolean, help: 'sample the raw generator instead of generator_ema (recorded in manifest.jsonl)' },
+  byCondition: { ...boolean, help: 'a model trained with --condition: one folder per condition (e.g. ig\'s stages) instead of per class' },
 } satisfies OptionTable;
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
@@ -60,13 +86,16 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   if (!run.checkpoints.includes(ck)) {
     throw new CellganError(`no checkpoint ${ck}; available: ${run.checkpoints.join(', ')}`, { file: path.join(modelDir, 'checkpoints'), exitCode: 2 });
   }
-  let classes = run.classes;
+  let shares = generationPlan(run, count, o.byCondition ?? false);
   if (o.className !== undefined) {
-    if (!classes.includes(o.className)) {
-      throw new CellganError(`the model does not make class ${JSON.stringify(o.className)}; it makes ${classes.join(', ')}`, { file: modelDir, exitCode: 2 });
+    const folders = [...new Set(shares.map((x) => x.folder))];
+    if (!folders.includes(o.className)) {
+      throw new CellganError(`the model does not make class ${JSON.stringify(o.className)}; it makes ${folders.join(', ')}`, { file: modelDir, exitCode: 2 });
     }
-    classes = [o.className];
+    shares = shares.filter((x) => x.folder === o.className);
   }
+  const classes = [...new Set(shares.map((x) => x.folder))];
+  const grouped = run.options.classGroups !== undefined;
   await assertWritableOutput(out, o.force ?? false);
   if (path.resolve(out) === run.runDir || run.runDir.startsWith(out + path.sep)) {
     throw new CellganError('the output folder would replace the model run', { file: out, exitCode: 2 });
@@ -78,21 +107,23 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const counts: Record<string, number> = {};
   try {
     await loadModelWeights(generator, path.join(ckDir, o.raw ? 'generator' : 'generator_ema'));
-    const progress = new Progress({ label: 'generate', total: count * classes.length, unit: 'img', imagesPerUnit: 1, enabled: options.progress, logger });
+    const progress = new Progress({ label: 'generate', total: shares.reduce((a, x) => a + x.count, 0), unit: 'img', imagesPerUnit: 1, enabled: options.progress, logger });
     await buildDirAtomic(out, async (staging) => {
       const manifest = createWriteStream(path.join(staging, 'manifest.jsonl'));
       const manifestDone = new Promise<void>((resolve, reject) => { manifest.on('error', reject); manifest.on('finish', resolve); });
       manifestDone.catch(() => {});
       try {
-        for (const cls of classes) {
+        for (const { folder: cls, condition, count: quota } of shares) {
           const dir = classDir(cls);
-          await fs.mkdir(path.join(staging, dir));
-          const label = run.classes.indexOf(cls);
-          for (let start = 0; start < count; start += batch) {
+          await fs.mkdir(path.join(staging, dir), { recursive: true });
+          const label = run.classes.indexOf(condition);
+          // A class's images from several conditions are told apart by their names.
+          const prefix = grouped && !o.byCondition ? `${classDir(condition)}-` : '';
+          for (let start = 0; start < quota; start += batch) {
             if (options.signal?.aborted) throw new InterruptedError('generation interrupted; nothing was written');
-            const n = Math.min(batch, count - start);
+            const n = Math.min(batch, quota - start);
             const noise = new Float32Array(n * spec.nz);
-            for (let k = 0; k < n; k++) noise.set(sampleNoise(seed, cls, start + k, spec.nz), k * spec.nz);
+            for (let k = 0; k < n; k++) noise.set(sampleNoise(seed, condition, start + k, spec.nz), k * spec.nz);
             const images = tf.tidy(() => {
               const z = tf.tensor2d(noise, [n, spec.nz]);
               let y;
@@ -112,9 +143,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
             const per = spec.size * spec.size * 3;
             for (let k = 0; k < n; k++) {
               const index = start + k;
-              const file = `${dir}/${String(index).padStart(6, '0')}.png`;
+              const file = `${dir}/${prefix}${String(index).padStart(6, '0')}.png`;
               await fs.writeFile(path.join(staging, file), await encodePng(pixels.subarray(k * per, (k + 1) * per), spec.size));
-              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}) };
+              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}), ...(grouped ? { condition } : {}) };
               if (!manifest.write(JSON.stringify(row) + '\n')) await once(manifest, 'drain');
             }
             counts[cls] = (counts[cls] ?? 0) + n;

@@ -1,6 +1,6 @@
 export { train, CONDITIONAL_METHOD, meanPairwiseDistance } from './train.js';
 export { TRAIN_OPTIONS, TRAIN_SETTINGS, TRAIN_DEFAULTS } from './train-options.js';
-export { generate, sampleNoise, GENERATE_OPTIONS } from './generate.js';
+export { generate, generationPlan, sampleNoise, GENERATE_OPTIONS, type GenerationShare } from './generate.js';
 export { readRun, listCheckpoints, loadModelWeights, saveModel, checkpointName } from './checkpoint.js';
 export { buildGenerator, buildDiscriminator, weightNames, MODEL_SIZES } from './models.js';
 export type { ModelSpec } from './models.js';

@@ -30,6 +30,11 @@ export const TRAIN_SETTINGS = {
   split: { ...text, help: 'split file: train only on its train subset' },
   className: { ...text, flag: 'class', help: 'train one model for this class' },
   conditional: { ...boolean, help: 'one class-conditional model for all classes' },
+  condition: {
+    ...text, defaultHelp: 'the class column',
+    help: 'conditional, with a labels CSV: the column whose values the model is conditioned on, e.g. PBC\'s fine_class (ig\'s stages); '
+      + 'each value must lie within one class, under which generate writes its images (in their training proportions)',
+  },
   size: { ...oneOf(MODEL_SIZES), default: 64, help: `image size: ${MODEL_SIZES.join(', ')}` },
   iters: { ...integer(1), required: true, help: 'total iterations of the run (also with --resume)' },
   recipe: {
@@ -71,7 +76,7 @@ export const TRAIN_SETTINGS = {
     help: 'weight of the mode-seeking term (MSGAN): G is paid for different noises giving different images of a class; 0 = off',
   },
   init: { ...text, help: 'fine-tune: start G and D from this run folder or model (e.g. models/pbc-64); its settings become the defaults' },
-  initClass: { ...text, defaultHelp: 'the mean of its classes', help: 'fine-tune: a class the --init model lacks starts from this class of it' },
+  initClass: { ...text, defaultHelp: 'with --condition the class it lies within, if the --init model has it; else the mean of its classes', help: 'fine-tune: a class the --init model lacks starts from this class of it' },
   freezeD: { ...integer(0, 16), default: 0, help: 'fine-tune (FreezeD): keep the first N conv blocks of D fixed' },
   logEvery: { ...integer(1), default: 10, help: 'iterations per stats.jsonl line' },
   gridEvery: { ...integer(1), default: 250, help: 'iterations per sample grid' },

@@ -22,12 +22,12 @@ import { Rng, type RngState } from '../util/rng.js';
 import { silentLogger, withLogFile, type Logger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { chartToPng } from '../util/charts.js';
-import { loadDataset, readSplit, selectSplit, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
+import { loadDataset, readSplit, selectSplit, refineLabels, decodeImages, encodeGridPng, readJsonl, type DatasetItem } from '../data/index.js';
 import type { Dataset, SplitFile } from '../data/types.js';
 import { VERSION } from '../version.js';
 import { sampleAugmentParams } from './diffaugment.js';
 import { Adam } from './adam.js';
-import { frozenDiscriminatorWeights, heldOutImageSeenBy, initFromParent, readParent, type Parent } from './transfer.js';
+import { frozenDiscriminatorWeights, heldOutImageSeenBy, initFromParent, initSources, readParent, type Parent } from './transfer.js';
 import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES } from './recipes.js';
 import { TRAIN_OPTIONS, TRAIN_SETTINGS } from './train-options.js';
@@ -89,6 +89,7 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   // (sngan-aux) applies to conditional runs only; an explicit --aux-weight with --class is refused below.
   const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false };
   const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
+  if (t.condition !== undefined && !o.conditional) throw new OptionError('--condition needs --conditional (it names what one conditional model is conditioned on)');
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
   if (parent) {
@@ -107,17 +108,21 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
     conditional: Boolean(t.conditional),
     init: parent ? parent.record.path : null,
     initClass: t.initClass ?? null,
+    condition: t.condition ?? null,
   };
 }
 
 /** Training images kept as bytes (a quarter of float32) and turned into float batches on demand. */
 interface TrainingSet { bytes: Uint8Array; labels: Int32Array; count: number; size: number }
 
-async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: TrainingSet; classes: string[]; perClass: Record<string, number>; skipped: { file: string; reason: string }[]; dataset: Dataset; split: SplitFile | null }> {
+async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: TrainingSet; classes: string[]; classGroups: Record<string, string> | null; perClass: Record<string, number>; skipped: { file: string; reason: string }[]; dataset: Dataset; split: SplitFile | null }> {
   const dataset = await loadDataset(opts.data, opts.labels ? { labels: opts.labels } : {});
   const split = opts.split ? await readSplit(opts.split) : null;
   let items: DatasetItem[] = dataset.items;
   if (split) items = selectSplit(dataset, split, 'train');
+  // --condition: the model's classes are a finer column's values; each keeps the class it lies within.
+  let classGroups: Record<string, string> | null = null;
+  if (opts.condition) ({ items, groups: classGroups } = refineLabels(dataset, items, opts.condition));
   let classes: string[];
   if (opts.className !== null) {
     if (!dataset.classes.includes(opts.className)) {
@@ -148,7 +153,7 @@ async function loadTrainingSet(opts: Resolved, logger: Logger): Promise<{ set: T
   if (!count) throw new CellganError('none of the training images could be decoded', { file: opts.data });
   const perClass: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
   for (let i = 0; i < count; i++) perClass[classes[labels[i]]]++;
-  return { set: { bytes: bytes.subarray(0, count * per), labels: labels.subarray(0, count), count, size: opts.size }, classes, perClass, skipped, dataset, split };
+  return { set: { bytes: bytes.subarray(0, count * per), labels: labels.subarray(0, count), count, size: opts.size }, classes, classGroups, perClass, skipped, dataset, split };
 }
 
 function imagesToFloats(set: TrainingSet, indices: number[]): Float32Array {
@@ -401,7 +406,7 @@ async function openRunFolder(run: RunPlan, data: TrainingData, backend: BackendI
   let runFile: RunOptionsFile;
   if (run.resume) {
     runFile = run.resume.runFile;
-    if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
+    if (opts.conditional && (data.classes.join('\n') !== runFile.classes.join('\n') || JSON.stringify(data.classGroups ?? null) !== JSON.stringify(runFile.classGroups ?? null))) {
       throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
     }
     runFile.options.iters = iters;
@@ -409,6 +414,7 @@ async function openRunFolder(run: RunPlan, data: TrainingData, backend: BackendI
   } else {
     runFile = {
       format: 'cellgan-dcgan-run/1', options: opts, model: spec, classes: data.classes,
+      ...(data.classGroups ? { classGroups: data.classGroups } : {}),
       conditionalMethod: opts.conditional ? conditionalMethod(opts.gConditioning) : null,
       trainImages: data.set.count, imagesPerClass: data.perClass, skippedImages: data.skipped,
       backend: { name: backend.name, package: backend.package, tfjsVersion: backend.tfjsVersion },
@@ -498,7 +504,7 @@ async function restoreCheckpoint({ run, net, st, statsFile, logger }: Training, 
 async function startRun({ run, data, spec, net, logger, checkpoint }: Training, backend: BackendInfo): Promise<string> {
   const { parent, opts } = run;
   if (parent) {
-    await initFromParent(parent, net, spec, data.classes, opts.initClass);
+    await initFromParent(parent, net, spec, data.classes, initSources(parent.options.classes, data.classes, opts.initClass, data.classGroups));
     logger.info({ init: parent.record.path, checkpoint: parent.record.checkpoint, sha256: parent.record.sha256, frozen_d_weights: net.frozen.length }, 'fine-tuning from a trained model');
   }
   updateEma(net.gEma, net.g, 0);

@@ -8,8 +8,9 @@
  * by its stable name except the class-indexed rows of a conditional model
  * (the label rows of G's first dense layer, the per-class gains and biases
  * of conditional batch norm, D's projection embedding): a class the parent
- * knows gets its own row; a new class gets the row of `initClass`, or the
- * mean of the parent's rows when none is named. D's class heads (d_aux,
+ * knows gets its own row; a new class gets the row of the parent class
+ * `initFrom` names for it (--init-class, or with --condition the class it lies
+ * within), or the mean of the parent's rows when none is named. D's class heads (d_aux,
  * d_twin: one output per class) are remapped the same way along their
  * class axis; a parent without such a head leaves the child's freshly
  * initialised one.
@@ -75,13 +76,13 @@ function classRowOffset(name: string, spec: ModelSpec): number | null {
 const CLASS_HEAD = /^d_(aux|twin)\//;
 
 /** Rows of `t` (from the parent) rearranged for the child's classes. */
-function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: string[], initClass: string | null): Tensor {
+function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: string[], initFrom: Record<string, string>): Tensor {
   return tf.tidy(() => {
     const fixed = offset > 0 ? tf.slice(t, [0, 0], [offset, -1]) : null;
     const rows = tf.slice(t, [offset, 0], [parentClasses.length, -1]);
     const mean = tf.mean(rows, 0, true);
     const pick = classes.map((c) => {
-      const k = parentClasses.indexOf(c) >= 0 ? parentClasses.indexOf(c) : initClass !== null ? parentClasses.indexOf(initClass) : -1;
+      const k = parentClasses.indexOf(c) >= 0 ? parentClasses.indexOf(c) : initFrom[c] !== undefined ? parentClasses.indexOf(initFrom[c]) : -1;
       return k >= 0 ? tf.slice(rows, [k, 0], [1, -1]) : mean;
     });
     return tf.concat(fixed ? [fixed, ...pick] : pick, 0);
@@ -89,10 +90,10 @@ function remapRows(t: Tensor, offset: number, parentClasses: string[], classes: 
 }
 
 /** The last axis of `t` (a kernel's columns, or a bias) rearranged for the child's classes. */
-function remapColumns(t: Tensor, parentClasses: string[], classes: string[], initClass: string | null): Tensor {
+function remapColumns(t: Tensor, parentClasses: string[], classes: string[], initFrom: Record<string, string>): Tensor {
   return tf.tidy(() => {
     const asRows = t.rank === 1 ? tf.reshape(t, [t.shape[0], 1]) : tf.transpose(t);
-    const rows = remapRows(asRows, 0, parentClasses, classes, initClass);
+    const rows = remapRows(asRows, 0, parentClasses, classes, initFrom);
     return t.rank === 1 ? tf.reshape(rows, [classes.length]) : tf.transpose(rows);
   });
 }
@@ -103,8 +104,23 @@ async function readWeights(dir: string): Promise<tf.NamedTensorMap> {
   return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, manifest.weightsManifest[0].weights);
 }
 
+/**
+ * The parent class each of the child's new classes starts from: `initClass` when given, else with
+ * --condition the class it lies within when the parent has it; a class left out starts from the mean.
+ */
+export function initSources(parentClasses: string[], classes: string[], initClass: string | null, classGroups: Record<string, string> | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of classes) {
+    if (parentClasses.includes(c)) continue;
+    const group = classGroups?.[c];
+    const source = initClass ?? (group !== undefined && parentClasses.includes(group) ? group : null);
+    if (source !== null) out[c] = source;
+  }
+  return out;
+}
+
 /** Loads the parent's weights into the child's G, EMA and D (see the file comment). */
-export async function initFromParent(parent: Parent, models: { g: LayersModel; gEma: LayersModel; d: LayersModel }, spec: ModelSpec, classes: string[], initClass: string | null): Promise<void> {
+export async function initFromParent(parent: Parent, models: { g: LayersModel; gEma: LayersModel; d: LayersModel }, spec: ModelSpec, classes: string[], initFrom: Record<string, string>): Promise<void> {
   const parentClasses = parent.options.classes;
   const conditional = spec.numClasses > 0;
   for (const [part, targets] of [['generator_ema', [models.g, models.gEma]], ['discriminator', [models.d]]] as const) {
@@ -126,8 +142,8 @@ export async function initFromParent(parent: Parent, models: { g: LayersModel; g
             return;
           }
           const offset = conditional ? classRowOffset(name, spec) : null;
-          const value = offset !== null ? remapRows(t, offset, parentClasses, classes, initClass)
-            : conditional && CLASS_HEAD.test(name) && !/\/sn_[uv]$/.test(name) ? remapColumns(t, parentClasses, classes, initClass)
+          const value = offset !== null ? remapRows(t, offset, parentClasses, classes, initFrom)
+            : conditional && CLASS_HEAD.test(name) && !/\/sn_[uv]$/.test(name) ? remapColumns(t, parentClasses, classes, initFrom)
               : t;
           if (value.shape.join('x') !== w.shape.join('x')) {
             throw new CellganError(`weight ${name} of the --init model has shape ${t.shape} but this run needs ${w.shape}`, { file, exitCode: 2 });

@@ -17,6 +17,8 @@ export interface TrainOptions {
   className?: string;
   /** …or one class-conditional model for all classes (exactly one of the two). */
   conditional?: boolean;
+  /** Conditional, with a labels CSV: the column whose values are the model's classes (each within one class). */
+  condition?: string;
   /** Named recipe (recipes.ts) whose settings fill every option not given. */
   recipe?: RecipeName;
   /** Image size: one of MODEL_SIZES. */
@@ -148,9 +150,17 @@ export interface RunOptionsFile {
     collapseThreshold: number; collapseAfter: number;
     /** Absent in runs made before the option existed (= 0). */
     workers?: number;
+    /** The labels-CSV column whose values are the model's classes (absent in older runs = null). */
+    condition?: string | null;
   };
   model: ModelSpec;
+  /** The model's classes: the values of options.condition when given, else the data's classes. */
   classes: string[];
+  /**
+   * With options.condition: each of the model's classes → the data class its images belong to
+   * (generate writes, and score and export count, under these). Absent otherwise.
+   */
+  classGroups?: Record<string, string>;
   conditionalMethod: string | null;
   trainImages: number;
   imagesPerClass: Record<string, number>;
@@ -168,7 +178,10 @@ export interface RunOptionsFile {
 export interface RunInfo {
   runDir: string;
   options: RunOptionsFile;
+  /** The model's classes (its conditions). */
   classes: string[];
+  /** The classes its images are written under: classGroups' values when it has them, else `classes`. */
+  outputClasses: string[];
   /** Completed checkpoint iterations, ascending. */
   checkpoints: number[];
   latest?: number;
@@ -184,6 +197,8 @@ export interface GenerateOptions {
   count: number;
   /** Only this class (conditional models make every class otherwise). */
   className?: string;
+  /** A model trained with --condition: one folder per condition instead of per class. */
+  byCondition?: boolean;
   out: string;
   seed?: number;
   batch?: number;
@@ -201,6 +216,8 @@ export interface ManifestRow {
   generator: 'generator_ema' | 'generator';
   /** sha256 of the model the run was fine-tuned from (train --init), when it was. */
   parent_sha256?: string;
+  /** The model class (condition) that made it, when the model was trained with --condition. */
+  condition?: string;
 }
 
 export interface GenerateResult {
