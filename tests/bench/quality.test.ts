@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, SAMPLES } from '../helpers/env.js';
 import { initBackend } from '../../src/engine/index.js';
 import { runQualityBench, resolveQualityOptions, type QualityResult } from '../../src/bench/quality.js';
-import { generate } from '../../src/dcgan/index.js';
+import { generate, readRun } from '../../src/dcgan/index.js';
 import { featureDistances, loadClassifier, predictImages, readSyntheticFolder, trainClassifier } from '../../src/metrics/index.js';
 import { makeSplit } from '../../src/data/index.js';
 import { decodeLabeled } from '../../src/metrics/images.js';
@@ -105,6 +105,15 @@ describe('quality benchmark', () => {
     expect(matched.curve).toEqual(r.curve);
   });
 
+  it('a run conditioned on a finer column (--condition) is scored under the classes its conditions lie within', async () => {
+    const staged = await runQualityBench({
+      ...tiny(work), iters: 2, run: path.join(work, 'runs', 'staged'), out: path.join(work, 'staged.json'), ganTrain: false,
+      trainOverrides: { ...tiny(work).trainOverrides, labels: path.join(SAMPLES, 'labels.csv'), condition: 'fine_class' },
+    });
+    expect(Object.keys((await readRun(path.join(work, 'runs', 'staged'))).options.classGroups ?? {})).toContain('metamyelocyte');
+    expect(Object.keys(staged.curve[1].gan_test.per_class).sort()).toEqual(Object.keys(r.curve[1].gan_test.per_class).sort());
+  });
+
   it('a fine-tuned run (--init) is placed after its parent: iterations and CPU time continue the parent\'s', async () => {
     const parent = resolveQualityOptions(tiny(work)).run;
     const ft = await runQualityBench({
@@ -114,7 +123,7 @@ describe('quality benchmark', () => {
     expect(ft.lineage).toEqual([expect.objectContaining({ path: parent, iterations: 4, cpu_s: r.cpu_s, wall_s: r.wall_s })]);
     expect(ft.curve.map((p) => [p.iteration, p.run_iteration])).toEqual([[4, 0], [6, 2]]);
     expect(ft.curve[0].cpu_s).toBeGreaterThanOrEqual(r.cpu_s);
-    // The curve rounds to 0.1 s and two tiny iterations can cost less: compare the checkpoints' own clocks.
+    // The curve rounds to the millisecond and two tiny iterations can cost less: compare the checkpoints' own clocks.
     expect(ft.curve[1].cpu_s).toBeGreaterThanOrEqual(ft.curve[0].cpu_s);
     const cpuAt = async (ck: string) => (JSON.parse(await fs.readFile(path.join(work, 'runs', 'fine-tune', 'checkpoints', ck, 'state.json'), 'utf8')) as { cpuTimeS: number }).cpuTimeS;
     expect(await cpuAt('00000002')).toBeGreaterThan(await cpuAt('00000000'));
