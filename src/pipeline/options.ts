@@ -60,6 +60,8 @@ export interface PipelineOptions {
    * recipe are used; the budget gives the iterations.
    */
   init?: string;
+  /** Condition the conditional GAN on this labels-CSV column (train --condition); needs `labels`. */
+  condition?: string;
   /**
    * Run only this shard's share of the train stage (per-class mode), into
    * the same folder, then stop: `"I/N"` or a resolved shard (see shard.ts
@@ -81,6 +83,7 @@ export interface ResolvedPipelineOptions {
   seed: number;
   workers: number;
   init?: string;
+  condition?: string;
   shard?: Shard;
 }
 
@@ -141,6 +144,7 @@ export const PIPELINE_OPTIONS = {
   ...PIPELINE_INPUT_OPTIONS,
   ...nestedIn(BUDGET_OVERRIDE_OPTIONS, 'overrides'),
   init: INIT_OPTION,
+  condition: { ...TRAIN_SETTINGS.condition, help: 'the labels-CSV column the GAN is conditioned on, e.g. fine_class (train --condition; needs --labels, conditional mode, no --classes); its images are still generated, scored and exported under their classes' },
   workers: PIPELINE_WORKERS_OPTION,
   mode: { ...oneOf(PIPELINE_MODES), default: 'conditional', help: 'one class-conditional GAN, or one GAN per class' },
   shard: SHARD_OPTION,
@@ -178,6 +182,13 @@ export async function resolvePipelineOptions(opts: PipelineOptions): Promise<Res
     if (!(await exists(path.join(init, 'options.json')))) throw new CellganError('not a cellgan run or model folder (no options.json)', { file: opts.init });
   }
   const classes = o.classes && [...o.classes].sort();
+  const condition = o.condition;
+  if (condition !== undefined) {
+    if (mode !== 'conditional') throw v.invalid('--mode', '"conditional" with --condition (it conditions one conditional model)', mode);
+    if (o.labels === undefined) throw new OptionError('--condition names a column of the labels CSV: pass --labels');
+    // The select stage copies class folders, which have no such column.
+    if (classes) throw new OptionError('--condition does not go with --classes (the selected copy has class folders, not the CSV\'s columns)');
+  }
   const shard = o.shard;
   if (shard !== undefined) {
     if (mode !== 'per-class') throw new OptionError(`--shard splits the per-class GANs over processes: expected --mode per-class, received --mode ${mode} (a conditional GAN is one run)`);
@@ -192,5 +203,5 @@ export async function resolvePipelineOptions(opts: PipelineOptions): Promise<Res
   // The data fingerprint would include our own outputs, and inputs are never written to.
   const dataRoot = st.isDirectory() ? data : path.dirname(data);
   if (inside(dataRoot, out)) throw new CellganError('the pipeline folder must not be inside the data folder (inputs are never modified)', { file: opts.out });
-  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers, shard, ...(init ? { init } : {}) };
+  return { data, labels, out, classes, budgetName, budget, size, mode, seed, workers, shard, ...(init ? { init } : {}), ...(condition ? { condition } : {}) };
 }

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { StageDefinition } from '../../src/pipeline/runner.js';
 import { fingerprintData, stableStringify } from '../../src/pipeline/state.js';
 import { runPipeline, type PipelineOptions } from '../../src/pipeline/pipeline.js';
+import { resolvePipelineOptions } from '../../src/pipeline/options.js';
 import { REPO, SAMPLES, tempDir } from '../helpers/env.js';
 
 const recorded = vi.hoisted(() => ({ stages: [] as StageDefinition[] }));
@@ -67,6 +68,17 @@ describe('stage keys (pipeline folders written by earlier versions must still re
       'score {"epochs":20,"seed":1,"size":64} ["split","generate"] {"data":"<data>"}',
       'export {"augment":"flip,rot90,color","mix":"synthetic-first","perClass":"max+200","seed":1} ["split","generate"] {"data":"<data>"}',
     ]);
+  });
+
+  it('--condition is part of the train stage\'s key (only when given) and is refused without --labels, in per-class mode or with --classes', async () => {
+    const labels = path.join(SAMPLES, 'labels.csv');
+    const train = (await keys({ budget: 'test', labels, condition: 'fine_class' }, 'condition')).find((k) => k.startsWith('train '));
+    expect(train).toContain('"condition":"fine_class"');
+    expect((await keys({ budget: 'test', labels }, 'no-condition')).find((k) => k.startsWith('train '))).not.toContain('"condition"');
+    const base = { data: SAMPLES, out: path.join(tmp.dir, 'refused'), condition: 'fine_class' };
+    await expect(resolvePipelineOptions(base)).rejects.toThrow(/--condition names a column of the labels CSV: pass --labels/);
+    await expect(resolvePipelineOptions({ ...base, labels, mode: 'per-class' })).rejects.toThrow(/Expected "conditional" with --condition .* for --mode but received "per-class"/);
+    await expect(resolvePipelineOptions({ ...base, labels, classes: 'basophil,ig' })).rejects.toThrow(/does not go with --classes/);
   });
 
   it('a shard: the stages before train, then the train stage it shares', async () => {

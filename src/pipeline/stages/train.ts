@@ -27,13 +27,14 @@ type TrainResult = Awaited<ReturnType<typeof train>>;
  * conditional or per-class runs).
  */
 function trainOptions(ctx: PipelineContext) {
-  const { mode, size, seed, workers, init, budget } = ctx.options;
+  const { mode, size, seed, workers, init, condition, budget } = ctx.options;
   return {
     mode, size, iters: budget.iters, checkpointEvery: budget.checkpointEvery, seed,
     // A fine-tune takes its architecture and recipe from the parent; the budget gives how long.
     ...(init ? { init } : { recipe: budget.recipe, batch: budget.batch, gWidth: budget.gWidth, dWidth: budget.dWidth, diffAugment: budget.diffAugment, emaDecay: budget.emaDecay }),
     // Only when set, so pipeline folders from before this option keep their train stage (train()'s default is 0).
     ...(workers ? { workers } : {}),
+    ...(condition ? { condition } : {}),
   };
 }
 
