@@ -51,7 +51,8 @@ export function generationPlan(run: Pick<RunInfo, 'classes' | 'outputClasses' | 
     const members = run.classes.filter((c) => groups[c] === folder);
     const weights = members.map((c) => run.options.imagesPerClass[c] ?? 0);
     const total = weights.reduce((a, b) => a + b, 0);
-    const exact = weights.map((w) => (total > 0 ? (count * w) / total : count / members.length));
+    // Every condition has training images (it came from them), so total > 0.
+    const exact = weights.map((w) => (count * w) / total);
     const quota = exact.map(Math.floor);
     const order = exact.map((x, i) => i).sort((a, b) => (exact[b] - quota[b]) - (exact[a] - quota[a]) || a - b);
     const missing = count - quota.reduce((a, b) => a + b, 0);

@@ -406,8 +406,11 @@ async function openRunFolder(run: RunPlan, data: TrainingData, backend: BackendI
   let runFile: RunOptionsFile;
   if (run.resume) {
     runFile = run.resume.runFile;
-    if (opts.conditional && (data.classes.join('\n') !== runFile.classes.join('\n') || JSON.stringify(data.classGroups ?? null) !== JSON.stringify(runFile.classGroups ?? null))) {
+    if (opts.conditional && data.classes.join('\n') !== runFile.classes.join('\n')) {
       throw new CellganError(`the data's classes (${data.classes.join(', ')}) differ from the run's (${runFile.classes.join(', ')})`, { file: opts.data });
+    }
+    if (JSON.stringify(data.classGroups ?? null) !== JSON.stringify(runFile.classGroups ?? null)) {
+      throw new CellganError(`the data puts the run's --condition values under other classes than the run recorded (${JSON.stringify(data.classGroups)} against ${JSON.stringify(runFile.classGroups ?? null)})`, { file: opts.data });
     }
     runFile.options.iters = iters;
     runFile.resumes.push({ fromIteration: run.resume.from, iters, backend: backend.name, time: new Date().toISOString() });
