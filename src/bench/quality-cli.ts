@@ -25,6 +25,7 @@ export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
   --per-class N            synthetic images per class per checkpoint (default ${d.perClass})
   --gan-train-per-class N  synthetic images per class for GAN-train, or 'match': as many in all as the
                            real training split has (default ${d.ganTrainPerClass})
+  --gan-train-draws N      GAN-train draws (fresh synthetic set and classifier seed each) to average (default ${d.ganTrainDraws})
   --reference-epochs N     (default ${d.referenceEpochs})
   --workers N              (default ${d.workers})
   --seed N                 (default ${d.seed})
@@ -37,7 +38,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
     options: {
       recipe: { type: 'string' }, iters: { type: 'string' }, data: { type: 'string' }, work: { type: 'string' }, run: { type: 'string' },
       split: { type: 'string' }, reference: { type: 'string' }, 'no-train': { type: 'boolean', default: false }, 'no-gan-train': { type: 'boolean', default: false }, size: { type: 'string' },
-      'checkpoint-every': { type: 'string' }, 'score-every': { type: 'string' }, until: { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' },
+      'checkpoint-every': { type: 'string' }, 'score-every': { type: 'string' }, until: { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' }, 'gan-train-draws': { type: 'string' },
       'reference-epochs': { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string' }, 'train-json': { type: 'string' },
       out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
@@ -53,6 +54,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
     recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
     split: values.split, reference: values.reference, train: !values['no-train'], ganTrain: !values['no-gan-train'], size: num(values.size),
     checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: values['gan-train-per-class'] === 'match' ? 'match' : num(values['gan-train-per-class']),
+    ganTrainDraws: num(values['gan-train-draws']),
     referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
     out: values.out, logger,
   });
@@ -69,6 +71,7 @@ export function qualityTable(r: QualityResult): string {
     L.push(`${String(p.iteration).padStart(9)}  ${(p.wall_s / 3600).toFixed(2).padStart(6)}  ${(p.cpu_s / 3600).toFixed(2).padStart(5)}  ${pct(p.gan_test.accuracy.value).padStart(10)}  ${pct(p.gan_test.balanced_accuracy.value).padStart(6)}  ${(p.fid_mean ?? NaN).toFixed(1).padStart(8)}  ${((p.kid_mean ?? NaN) * 1e3).toFixed(1).padStart(12)}  ${p.diversity_ratio.toFixed(3).padStart(9)}`);
   }
   L.push(`baseline ${pct(r.baseline.accuracy.value)} %, GAN-train ${pct(r.gan_train?.accuracy.value)} %, GAN-test ${pct(r.gan_test.accuracy.value)} % (iteration ${r.gan_test.iteration})`);
+  if (r.gan_train?.draws) L.push(`GAN-train draws: ${r.gan_train.draws.map((x) => `${pct(x.accuracy)} (noise seed ${x.noise_seed})`).join(', ')}`);
   L.push('GAN-test per class: ' + Object.entries(r.gan_test.per_class).map(([c, x]) => `${c} ${pct(x)}`).join(', '));
   return L.join('\n');
 }

@@ -34,7 +34,8 @@ import { heldOutImageSeenBy, trainingLineage, type LineageStep } from '../dcgan/
 import type { TrainOptions } from '../dcgan/types.js';
 import {
   trainClassifier, trainOnImages, carveValidation, SYNTHETIC_VAL_FRACTION, matchingSyntheticPerClass, loadClassifier, readClassifierInfo, checkTrainedOn, predictImages, computeMetrics, toPart,
-  loadFeatureExtractor, computeFeatures, distancesBetween, readSyntheticFolder, type LoadedClassifier, type FeatureSet, type ScorePart,
+  loadFeatureExtractor, computeFeatures, distancesBetween, readSyntheticFolder, confusionMatrix, getMetric, bootstrapStatistic,
+  type LoadedClassifier, type FeatureSet, type ScorePart, type MetricDefinition,
 } from '../metrics/index.js';
 import { batchFloats, decodeLabeled, type LabeledImages } from '../metrics/images.js';
 import { rowsOf } from '../metrics/distances/index.js';
@@ -72,6 +73,12 @@ export const QUALITY_DEFAULTS = {
    * 1,638 per class 63.9 % [61.3, 66.6]; more images of the same generator did not help.)
    */
   ganTrainPerClass: 'match' as number | 'match',
+  /**
+   * GAN-train draws: each a fresh synthetic set (other noise) and a fresh classifier seed; the
+   * result is their mean. One draw is a noisy figure: the same generator (v4 + 1,500, 300 per
+   * class) scored 78.5, 80.9, 80.5 and 81.4 % with four noise seeds (notes/dcgan.md, session 16).
+   */
+  ganTrainDraws: 1,
   referenceEpochs: 14,
   workers: Math.min(2, os.availableParallelism()),
   kidSubsets: 100,
@@ -99,6 +106,8 @@ export interface QualityBenchOptions {
   perClass?: number;
   /** A count, or 'match' (the real training split's size; see QUALITY_DEFAULTS). */
   ganTrainPerClass?: number | 'match';
+  /** GAN-train draws to average (see QUALITY_DEFAULTS). */
+  ganTrainDraws?: number;
   referenceEpochs?: number;
   /** Cap of real training images per class for the reference classifier (tiny runs and tests only). */
   referenceMaxPerClass?: number;
@@ -135,6 +144,18 @@ export interface CurvePoint {
   diversity_ratio: number;
 }
 
+export interface GanTrainSummary { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null>; iteration: number; n_train: number }
+export interface GanTrainDraw { noise_seed: number; classifier_seed: number; accuracy: number | null; balanced_accuracy: number | null }
+/** One draw as cached: its summary and its predictions of the real test images (to pool draws). */
+interface GanTrainDrawResult extends GanTrainSummary { seeds: GanTrainSeeds; y_true?: number[]; y_pred?: number[] }
+
+/** The seeds of GAN-train draw `draw` (0 is the single-draw bench's): its synthetic set's noise and its classifier's. */
+export interface GanTrainSeeds { noise: number; classifier: number }
+export function ganTrainSeeds(seed: number, draw: number): GanTrainSeeds {
+  // Noise offsets disjoint from the curve's (1_000_000 + seed) and from each other.
+  return { noise: offsetSeed(seed, 2_000_000 + 100_000 * draw), classifier: offsetSeed(seed, draw) };
+}
+
 export interface QualityResult {
   format: 'cellgan-quality-bench';
   version: 1;
@@ -155,7 +176,11 @@ export interface QualityResult {
   /** The --init ancestors the run started from, oldest first, with the cost each added (empty for a run from scratch). */
   lineage: LineageStep[];
   baseline: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null> };
-  gan_train: { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null>; iteration: number; n_train: number } | null;
+  /**
+   * With several draws: their mean (per class too), its CI a bootstrap over the real test
+   * images of the mean over draws, and each draw's seeds and figures in `draws`.
+   */
+  gan_train: (GanTrainSummary & { draws?: GanTrainDraw[] }) | null;
   gan_test: CurvePoint['gan_test'] & { iteration: number };
   curve: CurvePoint[];
   settings: Record<string, unknown>;
@@ -163,7 +188,7 @@ export interface QualityResult {
 
 interface Resolved {
   data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
-  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: number | 'match';
+  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: number | 'match'; ganTrainDraws: number;
   referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; ganTrain: boolean; resamples: number;
   kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
 }
@@ -188,6 +213,7 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     until: o.until === undefined ? undefined : v.integer('--until', o.until, 0),
     perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
     ganTrainPerClass: (o.ganTrainPerClass ?? d.ganTrainPerClass) === 'match' ? 'match' : v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
+    ganTrainDraws: v.integer('--gan-train-draws', o.ganTrainDraws ?? d.ganTrainDraws, 1, 10),
     referenceEpochs: v.integer('--reference-epochs', o.referenceEpochs ?? d.referenceEpochs, 1, 1000),
     referenceMaxPerClass: o.referenceMaxPerClass === undefined ? undefined : v.integer('--reference-max-per-class', o.referenceMaxPerClass, 1),
     workers: v.integer('--workers', o.workers ?? d.workers, 0, 64),
@@ -286,15 +312,19 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       const ganTrainPerClass = o.ganTrainPerClass === 'match'
         ? matchingSyntheticPerClass(trainItems.filter((i) => runClasses.includes(i.label)).length, runClasses.length)
         : o.ganTrainPerClass;
-      const ganTrainFile = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${ganTrainPerClass}.json`);
       let ganTrain: QualityResult['gan_train'] = null;
       if (o.ganTrain && runClasses.length >= 2) {
-        if (await exists(ganTrainFile)) ganTrain = JSON.parse(await fs.readFile(ganTrainFile, 'utf8')) as QualityResult['gan_train'];
-        else {
-          ganTrain = await ganTrainScore(o, ganTrainPerClass, run.runDir, lastCheckpoint, runClasses, testItems, reference, logger);
-          await writeJsonAtomic(ganTrainFile, ganTrain);
+        const draws: GanTrainDrawResult[] = [];
+        for (let d = 0; d < o.ganTrainDraws; d++) {
+          const file = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${ganTrainPerClass}${d ? `-draw${d}` : ''}.json`);
+          const old = (await exists(file)) ? JSON.parse(await fs.readFile(file, 'utf8')) as GanTrainDrawResult : undefined;
+          // Pooling needs each draw's predictions (a cache from before draws holds only the summary).
+          if (old && (o.ganTrainDraws === 1 || old.y_pred)) { draws.push(old); continue; }
+          const fresh = await ganTrainScore(o, ganTrainPerClass, run.runDir, lastCheckpoint, runClasses, testItems, reference, ganTrainSeeds(o.seed, d), logger);
+          await writeJsonAtomic(file, fresh);
+          draws.push(fresh);
         }
-        if (ganTrain) ganTrain = { ...ganTrain, iteration: last.iteration };
+        ganTrain = { ...(draws.length === 1 ? summaryOfDraw(draws[0]) : poolDraws(draws, runClasses, o)), iteration: last.iteration };
       }
 
       // ---- 6. write -----------------------------------------------------------
@@ -315,7 +345,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         wall_s: last.wall_s, cpu_s: last.cpu_s, lineage,
         baseline, gan_train: ganTrain, gan_test: { ...last.gan_test, iteration: last.iteration }, curve,
         settings: {
-          per_class: o.perClass, gan_train_per_class: ganTrainPerClass, gan_train_size: o.ganTrainPerClass === 'match' ? 'match: as many as the real training split' : 'given', seed: o.seed, workers: o.workers,
+          per_class: o.perClass, gan_train_per_class: ganTrainPerClass, gan_train_draws: o.ganTrainDraws, gan_train_size: o.ganTrainPerClass === 'match' ? 'match: as many as the real training split' : 'given', seed: o.seed, workers: o.workers,
           fid_real: 'real test split', features: extractor.description, bootstrap_resamples: o.resamples,
           model: run.options.model, train_options: jsonable(run.options.options),
         },
@@ -399,33 +429,72 @@ async function scoreCheckpoint(
   }
 }
 
-async function ganTrainScore(o: Resolved, perClass: number, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, logger: Logger): Promise<NonNullable<QualityResult['gan_train']>> {
+async function ganTrainScore(
+  o: Resolved, perClass: number, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, seeds: GanTrainSeeds, logger: Logger,
+): Promise<GanTrainDrawResult> {
   const scratch = path.join(o.work, 'scratch', `gan-train-${process.pid}`);
   try {
-    logger.info(`quality: GAN-train on ${perClass} synthetic images per class of checkpoint ${ck}`);
-    await sampleCheckpoint(runDir, ck, perClass, 2_000_000 + o.seed, scratch);
+    logger.info(`quality: GAN-train on ${perClass} synthetic images per class of checkpoint ${ck} (noise seed ${seeds.noise}, classifier seed ${seeds.classifier})`);
+    await sampleCheckpoint(runDir, ck, perClass, seeds.noise, scratch);
     const synthetic = await readSyntheticFolder(scratch);
     const items = synthetic.items.filter((i) => runClasses.includes(i.label));
-    const { train: tr, val } = carveValidation(items, SYNTHETIC_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', o.seed)));
+    const { train: tr, val } = carveValidation(items, SYNTHETIC_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', seeds.classifier)));
     const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
     const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');
     // The reference's own recipe, so GAN-train and the baseline differ only in their training images.
     const t = reference.info.training;
     const gan = await trainOnImages({
       classes: runClasses, train: trainSet, val: valSet, dataDescription: `${runDir} checkpoint ${ck}`, size: o.size,
-      epochs: o.referenceEpochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: o.seed, architecture: reference.info.architecture,
+      epochs: o.referenceEpochs, batchSize: t.batchSize, learningRate: t.learningRate, seed: seeds.classifier, architecture: reference.info.architecture,
       workers: o.workers, logger,
     }, 'carved-from-train');
     try {
       const test = await decodeLabeled(testItems.filter((i) => runClasses.includes(i.label)), runClasses, o.size, logger, 'real test images');
       const e = predictImages(gan.model, test, runClasses.length);
-      return { ...summary(toPart(computeMetrics(e.yTrue, e.yPred, runClasses, { resamples: o.resamples, seed: o.seed }), 'synthetic images', 'real test split', trainSet.labels.length)), iteration: ck, n_train: trainSet.labels.length };
+      return {
+        ...summary(toPart(computeMetrics(e.yTrue, e.yPred, runClasses, { resamples: o.resamples, seed: o.seed }), 'synthetic images', 'real test split', trainSet.labels.length)),
+        iteration: ck, n_train: trainSet.labels.length, seeds, y_true: Array.from(e.yTrue), y_pred: Array.from(e.yPred),
+      };
     } finally {
       gan.model.dispose();
     }
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** A draw's figures without its seeds and predictions. */
+function summaryOfDraw(d: GanTrainDrawResult): GanTrainSummary {
+  return { accuracy: d.accuracy, balanced_accuracy: d.balanced_accuracy, per_class: d.per_class, iteration: d.iteration, n_train: d.n_train };
+}
+
+/**
+ * Several draws as one figure: the mean accuracy (and per class), with a CI from resampling the
+ * real test images (every draw predicted the same images) and taking the mean over draws, so the
+ * interval covers the test set's sampling; the draws' own spread is in `draws`.
+ */
+function poolDraws(draws: GanTrainDrawResult[], classes: string[], o: Resolved): GanTrainSummary & { draws: GanTrainDraw[] } {
+  const yTrue = draws[0].y_true!;
+  const K = classes.length;
+  const meanOver = (metric: MetricDefinition, idx: ArrayLike<number>): number => {
+    const t = Int32Array.from(idx, (i) => yTrue[i]);
+    return mean(draws.map((d) => metric.fromConfusion(confusionMatrix(t, Int32Array.from(idx, (i) => d.y_pred![i]), K), classes) as number));
+  };
+  const all = Int32Array.from(yTrue, (_, i) => i);
+  const estimate = (name: string): Estimate => {
+    const metric = getMetric(name);
+    const ci = bootstrapStatistic(yTrue.length, (idx) => meanOver(metric, idx), { resamples: o.resamples, seed: o.seed });
+    return { value: meanOver(metric, all), ci95: o.resamples ? ci : [null, null] };
+  };
+  const perClass = Object.fromEntries(classes.filter((c) => draws[0].per_class[c] !== undefined).map((c) => {
+    const xs = draws.map((d) => d.per_class[c]);
+    return [c, xs.every((x): x is number => x !== null && x !== undefined) ? mean(xs) : null];
+  }));
+  return {
+    accuracy: estimate('accuracy'), balanced_accuracy: estimate('balanced_accuracy'), per_class: perClass,
+    iteration: draws[0].iteration, n_train: draws[0].n_train,
+    draws: draws.map((d) => ({ noise_seed: d.seeds.noise, classifier_seed: d.seeds.classifier, accuracy: d.accuracy.value, balanced_accuracy: d.balanced_accuracy.value })),
+  };
 }
 
 function summary(p: ScorePart, onlyClasses?: string[]): CurvePoint['gan_test'] {

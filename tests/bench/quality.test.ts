@@ -105,6 +105,34 @@ describe('quality benchmark', () => {
     expect(matched.curve).toEqual(r.curve);
   });
 
+  it('GAN-train over several draws is their mean; draw 0 is the single-draw figure, the others use other noise and classifier seeds', async () => {
+    const drawn = await runQualityBench({ ...tiny(work), train: false, ganTrainDraws: 3, out: path.join(work, 'drawn.json') });
+    const draws = drawn.gan_train!.draws!;
+    expect(draws).toHaveLength(3);
+    expect(draws[0].accuracy).toBe(r.gan_train!.accuracy.value);
+    expect(new Set(draws.map((d) => d.noise_seed)).size).toBe(3);
+    expect(new Set(draws.map((d) => d.classifier_seed)).size).toBe(3);
+    const mean = draws.reduce((a, d) => a + d.accuracy!, 0) / 3;
+    expect(drawn.gan_train!.accuracy.value).toBeCloseTo(mean, 12);
+    const [lo, hi] = drawn.gan_train!.accuracy.ci95 as [number, number];
+    expect(lo).toBeLessThanOrEqual(mean);
+    expect(hi).toBeGreaterThanOrEqual(mean);
+    // Each draw's cached predictions: the draws differ, and the per-class figures are their means.
+    const cache = path.join(drawn.run, 'quality', (await fs.readdir(path.join(drawn.run, 'quality')))[0]);
+    const cached = await Promise.all(['', '-draw1', '-draw2'].map(async (x) =>
+      JSON.parse(await fs.readFile(path.join(cache, `gan-train-00000004-6${x}.json`), 'utf8')) as { y_true: number[]; y_pred: number[] }));
+    expect(cached[1].y_pred).not.toEqual(cached[0].y_pred);
+    expect(cached[2].y_pred).not.toEqual(cached[1].y_pred);
+    const classes = Object.keys(drawn.gan_train!.per_class);
+    classes.forEach((c, k) => {
+      const recall = cached.map(({ y_true, y_pred }) => y_true.filter((t, i) => t === k && y_pred[i] === k).length / y_true.filter((t) => t === k).length);
+      expect(drawn.gan_train!.per_class[c]).toBeCloseTo(recall.reduce((a, b) => a + b, 0) / 3, 12);
+    });
+    expect(drawn.settings.gan_train_draws).toBe(3);
+    expect(r.gan_train!.draws).toBeUndefined();
+    expect(drawn.curve).toEqual(r.curve);
+  });
+
   it('a run conditioned on a finer column (--condition) is scored under the classes its conditions lie within', async () => {
     const staged = await runQualityBench({
       ...tiny(work), iters: 2, run: path.join(work, 'runs', 'staged'), out: path.join(work, 'staged.json'), ganTrain: false,
@@ -160,5 +188,6 @@ describe('quality benchmark', () => {
     expect(() => resolveQualityOptions({ until: -1 })).toThrow(/--until/);
     expect(() => resolveQualityOptions({ ganTrainPerClass: 'many' as never })).toThrow(/--gan-train-per-class/);
     expect(resolveQualityOptions({}).ganTrainPerClass).toBe('match');
+    expect(() => resolveQualityOptions({ ganTrainDraws: 0 })).toThrow(/--gan-train-draws/);
   });
 });
