@@ -30,6 +30,8 @@ export interface SyntheticImage {
   index?: number;
   /** generator_ema or generator (generate --raw), from the manifest. */
   generator?: string;
+  /** The factor on the noise (generate --noise-scale), from the manifest when not 1. */
+  noiseScale?: number;
 }
 
 export interface SyntheticFolder {
@@ -100,6 +102,7 @@ export async function scanSyntheticFolder(dir: string, dirIndex = 0, opts: ScanS
         seed: typeof row.seed === 'number' ? row.seed : undefined,
         index: typeof row.index === 'number' ? row.index : undefined,
         generator: typeof row.generator === 'string' ? row.generator : undefined,
+        noiseScale: typeof row.noise_scale === 'number' ? row.noise_scale : undefined,
       });
     }
   } else {
@@ -131,5 +134,6 @@ export function syntheticSource(img: SyntheticImage): string {
   if (img.index !== undefined) parts.push(`index=${img.index}`);
   // The EMA generator is the default; only the raw one is named (older sources stay as they were).
   if (img.generator !== undefined && img.generator !== 'generator_ema') parts.push(`generator=${img.generator}`);
+  if (img.noiseScale !== undefined && img.noiseScale !== 1) parts.push(`noise_scale=${img.noiseScale}`);
   return parts.join(' ');
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { tf, ensureBackend } from '../engine/index.js';
 import { CellganError, InterruptedError } from '../util/errors.js';
-import { resolveOptions, text, integer, seed, boolean, FORCE_OPTION, type OptionTable } from '../util/options.js';
+import { resolveOptions, text, integer, number, seed, boolean, FORCE_OPTION, type OptionTable } from '../util/options.js';
 import { buildDirAtomic, assertWritableOutput } from '../util/atomic.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { silentLogger } from '../util/log.js';
@@ -72,6 +72,10 @@ export const GENERATE_OPTIONS = {
   batch: { ...integer(1, 4096), default: 64, help: 'images per generator call (memory bound; does not change the images)' },
   force: FORCE_OPTION,
   raw: { ...boolean, help: 'sample the raw generator instead of generator_ema (recorded in manifest.jsonl)' },
+  noiseScale: {
+    ...number(0, 4, { exclusiveMin: true }), default: 1,
+    help: 'multiply every noise vector by this (1: the distribution G was trained on; below 1 more typical cells, above 1 more varied ones; recorded in manifest.jsonl)',
+  },
   byCondition: { ...boolean, help: 'a model trained with --condition: one folder per condition (e.g. ig\'s stages) instead of per class' },
 } satisfies OptionTable;
 
@@ -125,6 +129,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
             const n = Math.min(batch, quota - start);
             const noise = new Float32Array(n * spec.nz);
             for (let k = 0; k < n; k++) noise.set(sampleNoise(seed, condition, start + k, spec.nz), k * spec.nz);
+            if (o.noiseScale !== 1) for (let i = 0; i < noise.length; i++) noise[i] *= o.noiseScale;
             const images = tf.tidy(() => {
               const z = tf.tensor2d(noise, [n, spec.nz]);
               let y;
@@ -146,7 +151,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
               const index = start + k;
               const file = `${dir}/${prefix}${String(index).padStart(6, '0')}.png`;
               await fs.writeFile(path.join(staging, file), await encodePng(pixels.subarray(k * per, (k + 1) * per), spec.size));
-              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}), ...(grouped ? { condition } : {}) };
+              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(o.noiseScale !== 1 ? { noise_scale: o.noiseScale } : {}), ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}), ...(grouped ? { condition } : {}) };
               if (!manifest.write(JSON.stringify(row) + '\n')) await once(manifest, 'drain');
             }
             counts[cls] = (counts[cls] ?? 0) + n;

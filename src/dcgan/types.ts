@@ -205,6 +205,8 @@ export interface GenerateOptions {
   force?: boolean;
   /** Use generator (raw) instead of generator_ema. */
   raw?: boolean;
+  /** Factor on every noise vector (default 1). */
+  noiseScale?: number;
   logger?: Logger;
   signal?: AbortSignal;
   progress?: boolean;
@@ -214,6 +216,8 @@ export interface ManifestRow {
   file: string; class: string; run: string; checkpoint: number; seed: number; index: number;
   /** Which saved generator of the checkpoint made it: generator_ema (default) or generator (generate --raw). */
   generator: 'generator_ema' | 'generator';
+  /** The factor on the noise (generate --noise-scale), when not 1. */
+  noise_scale?: number;
   /** sha256 of the model the run was fine-tuned from (train --init), when it was. */
   parent_sha256?: string;
   /** The model class (condition) that made it, when the model was trained with --condition. */

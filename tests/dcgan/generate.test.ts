@@ -7,6 +7,7 @@ import { train, generate, type ManifestRow } from '../../src/dcgan/index.js';
 import { tf, initBackend } from '../../src/engine/index.js';
 import { tinyOptions, readJsonl } from './helpers.js';
 import { encodeGridPng } from '../../src/data/image.js';
+import { scanSyntheticFolder, syntheticSource } from '../../src/data/index.js';
 
 const tmp = tempDir('cellgan-generate-');
 const run = path.join(tmp.dir, 'run');
@@ -88,6 +89,21 @@ describe('generate', () => {
     expect(Buffer.compare(again, await fs.readFile(path.join(out('raw'), row.file)))).toBe(0);
     await generate({ model: run, count: 2, className: 'ig', out: out('ema'), seed: 4 });
     expect(Buffer.compare(again, await fs.readFile(path.join(out('ema'), row.file)))).not.toBe(0);
+  });
+
+  it('--noise-scale changes the images, is recorded in the manifest and in the source an export records, and regenerates from its row', async () => {
+    await generate({ model: run, count: 2, className: 'ig', out: out('wide'), seed: 4, noiseScale: 1.5 });
+    const rows = await readJsonl<ManifestRow>(path.join(out('wide'), 'manifest.jsonl'));
+    expect(rows.map((r) => r.noise_scale)).toEqual([1.5, 1.5]);
+    const row = rows[1];
+    await generate({ model: row.run, checkpoint: row.checkpoint, count: row.index + 1, className: row.class, out: out('wide-again'), seed: row.seed, noiseScale: row.noise_scale });
+    const again = await fs.readFile(path.join(out('wide-again'), row.file));
+    expect(Buffer.compare(again, await fs.readFile(path.join(out('wide'), row.file)))).toBe(0);
+    expect(Buffer.compare(again, await fs.readFile(path.join(out('ema'), row.file)))).not.toBe(0);
+    const [scanned] = (await scanSyntheticFolder(out('wide'))).images;
+    expect(syntheticSource(scanned)).toMatch(/ noise_scale=1\.5$/);
+    expect((await readJsonl<ManifestRow>(path.join(out('ema'), 'manifest.jsonl')))[0].noise_scale).toBeUndefined();
+    await expect(generate({ model: run, count: 1, out: out('zero'), noiseScale: 0 })).rejects.toThrow(/--noise-scale/);
   });
 
   it('refuses a non-empty --out without force, unknown classes and checkpoints; keeps tensors flat', async () => {
