@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../util/log.js';
-import { QUALITY_DEFAULTS, runQualityBench, type QualityResult } from './quality.js';
+import { QUALITY_DEFAULTS, runQualityBench, type GanTrainSize, type QualityResult } from './quality.js';
 import type { TrainOptions } from '../dcgan/types.js';
 
 const d = QUALITY_DEFAULTS;
@@ -23,8 +23,9 @@ export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
   --score-every N          score only checkpoints at multiples of N run iterations, and the last (default ${d.scoreEvery}: all)
   --until N                the last checkpoint to score, by run iteration (default: the latest); GAN-train is computed there
   --per-class N            synthetic images per class per checkpoint (default ${d.perClass})
-  --gan-train-per-class N  synthetic images per class for GAN-train, or 'match': as many in all as the
-                           real training split has (default ${d.ganTrainPerClass})
+  --gan-train-per-class N  synthetic images per class for GAN-train; 'match': of every class as many as
+                           the real training split has; 'balanced': as many in all, equal per class
+                           (default ${d.ganTrainPerClass})
   --gan-train-draws N      GAN-train draws (fresh synthetic set and classifier seed each) to average (default ${d.ganTrainDraws})
   --reference-epochs N     (default ${d.referenceEpochs})
   --workers N              (default ${d.workers})
@@ -53,12 +54,17 @@ export async function qualityMain(argv: string[]): Promise<void> {
   const r = await runQualityBench({
     recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
     split: values.split, reference: values.reference, train: !values['no-train'], ganTrain: !values['no-gan-train'], size: num(values.size),
-    checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: values['gan-train-per-class'] === 'match' ? 'match' : num(values['gan-train-per-class']),
+    checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: sizeArg(values['gan-train-per-class']),
     ganTrainDraws: num(values['gan-train-draws']),
     referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
     out: values.out, logger,
   });
   console.log(qualityTable(r));
+}
+
+/** A count, or a named size ('match', 'balanced'; the library checks the name). */
+function sizeArg(x: string | undefined): GanTrainSize | undefined {
+  return x === undefined ? undefined : /^\d+$/.test(x) ? Number(x) : x as GanTrainSize;
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : (x * 100).toFixed(1));

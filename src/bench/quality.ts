@@ -66,13 +66,15 @@ export const QUALITY_DEFAULTS = {
   /** Synthetic images per class at every checkpoint (GAN-test, FID/KID, diversity). */
   perClass: 200,
   /**
-   * Synthetic images per class for the final GAN-train classifier. 'match': as many in all as
-   * the real training split has (after the tenth carved off for early stopping), so GAN-train
-   * and the baseline differ only in where their images came from, not in how many there are.
-   * (Measured on models/pbc-64, notes/dcgan.md session 10: 500 per class gave 67.4 % [64.8, 70.1],
-   * 1,638 per class 63.9 % [61.3, 66.6]; more images of the same generator did not help.)
+   * Synthetic images per class for the final GAN-train classifier. 'match': of every class as
+   * many as the real training split has of it (after the tenth carved off for early stopping),
+   * so GAN-train and the baseline differ only in where their images came from, not in how many
+   * there are of each class (Classification Accuracy Score, Ravuri & Vinyals 2019, samples the
+   * training set's labels the same way). 'balanced': the same total, equal per class (what
+   * 'match' meant until session 16). (More images of one generator: notes/dcgan.md session 10,
+   * 500 per class 67.4 %, 1,638 per class 63.9 % on v3.)
    */
-  ganTrainPerClass: 'match' as number | 'match',
+  ganTrainPerClass: 'match' as GanTrainSize,
   /**
    * GAN-train draws: each a fresh synthetic set (other noise) and a fresh classifier seed; the
    * result is their mean. One draw is a noisy figure: the same generator (v4 + 1,500, 300 per
@@ -83,6 +85,23 @@ export const QUALITY_DEFAULTS = {
   workers: Math.min(2, os.availableParallelism()),
   kidSubsets: 100,
 } as const;
+
+/** How many synthetic images GAN-train trains on: per class, or 'match' / 'balanced' (see QUALITY_DEFAULTS). */
+export type GanTrainSize = number | 'match' | 'balanced';
+const GAN_TRAIN_SIZES = ['match', 'balanced'] as const;
+function ganTrainSize(x: unknown): GanTrainSize {
+  return typeof x === 'string' && (GAN_TRAIN_SIZES as readonly string[]).includes(x) ? x as GanTrainSize : v.integer(`--gan-train-per-class (${GAN_TRAIN_SIZES.join(', ')} or a count)`, x, 2, 1_000_000);
+}
+
+/** Synthetic images of each class for GAN-train, given the real training split's images of the run's classes. */
+export function ganTrainCounts(size: GanTrainSize, realTrain: DatasetItem[], classes: string[]): Record<string, number> {
+  if (typeof size === 'number') return Object.fromEntries(classes.map((c) => [c, size]));
+  if (size === 'balanced') {
+    const n = matchingSyntheticPerClass(realTrain.filter((i) => classes.includes(i.label)).length, classes.length);
+    return Object.fromEntries(classes.map((c) => [c, n]));
+  }
+  return Object.fromEntries(classes.map((c) => [c, matchingSyntheticPerClass(realTrain.filter((i) => i.label === c).length, 1)]));
+}
 
 export interface QualityBenchOptions {
   data?: string;
@@ -105,7 +124,7 @@ export interface QualityBenchOptions {
   until?: number;
   perClass?: number;
   /** A count, or 'match' (the real training split's size; see QUALITY_DEFAULTS). */
-  ganTrainPerClass?: number | 'match';
+  ganTrainPerClass?: GanTrainSize;
   /** GAN-train draws to average (see QUALITY_DEFAULTS). */
   ganTrainDraws?: number;
   referenceEpochs?: number;
@@ -188,7 +207,7 @@ export interface QualityResult {
 
 interface Resolved {
   data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
-  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: number | 'match'; ganTrainDraws: number;
+  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: GanTrainSize; ganTrainDraws: number;
   referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; ganTrain: boolean; resamples: number;
   kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
 }
@@ -212,7 +231,7 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     scoreEvery: v.integer('--score-every', o.scoreEvery ?? d.scoreEvery, 1),
     until: o.until === undefined ? undefined : v.integer('--until', o.until, 0),
     perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
-    ganTrainPerClass: (o.ganTrainPerClass ?? d.ganTrainPerClass) === 'match' ? 'match' : v.integer('--gan-train-per-class', o.ganTrainPerClass ?? d.ganTrainPerClass, 2, 1_000_000),
+    ganTrainPerClass: ganTrainSize(o.ganTrainPerClass ?? d.ganTrainPerClass),
     ganTrainDraws: v.integer('--gan-train-draws', o.ganTrainDraws ?? d.ganTrainDraws, 1, 10),
     referenceEpochs: v.integer('--reference-epochs', o.referenceEpochs ?? d.referenceEpochs, 1, 1000),
     referenceMaxPerClass: o.referenceMaxPerClass === undefined ? undefined : v.integer('--reference-max-per-class', o.referenceMaxPerClass, 1),
@@ -309,14 +328,15 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       // ---- 5. final: GAN-train and the baseline -----------------------------
       const baseEval = predictImages(reference.model, realTest, classes.length);
       const baseline = summary(toPart(computeMetrics(baseEval.yTrue, baseEval.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'real test split', trainItems.length));
-      const ganTrainPerClass = o.ganTrainPerClass === 'match'
-        ? matchingSyntheticPerClass(trainItems.filter((i) => runClasses.includes(i.label)).length, runClasses.length)
-        : o.ganTrainPerClass;
+      const ganTrainPerClass = ganTrainCounts(o.ganTrainPerClass, trainItems, runClasses);
+      const counts = new Set(Object.values(ganTrainPerClass));
+      // Cache key: the count when every class has the same (as before 'match' went per class), else 'match'.
+      const sizeKey = counts.size === 1 ? String([...counts][0]) : o.ganTrainPerClass;
       let ganTrain: QualityResult['gan_train'] = null;
       if (o.ganTrain && runClasses.length >= 2) {
         const draws: GanTrainDrawResult[] = [];
         for (let d = 0; d < o.ganTrainDraws; d++) {
-          const file = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${ganTrainPerClass}${d ? `-draw${d}` : ''}.json`);
+          const file = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${sizeKey}${d ? `-draw${d}` : ''}.json`);
           const old = (await exists(file)) ? JSON.parse(await fs.readFile(file, 'utf8')) as GanTrainDrawResult : undefined;
           // Pooling needs each draw's predictions (a cache from before draws holds only the summary).
           if (old && (o.ganTrainDraws === 1 || old.y_pred)) { draws.push(old); continue; }
@@ -345,7 +365,9 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         wall_s: last.wall_s, cpu_s: last.cpu_s, lineage,
         baseline, gan_train: ganTrain, gan_test: { ...last.gan_test, iteration: last.iteration }, curve,
         settings: {
-          per_class: o.perClass, gan_train_per_class: ganTrainPerClass, gan_train_draws: o.ganTrainDraws, gan_train_size: o.ganTrainPerClass === 'match' ? 'match: as many as the real training split' : 'given', seed: o.seed, workers: o.workers,
+          per_class: o.perClass, gan_train_per_class: counts.size === 1 ? [...counts][0] : ganTrainPerClass, gan_train_draws: o.ganTrainDraws,
+          gan_train_size: { match: 'match: of every class as many as the real training split has', balanced: 'balanced: as many in all as the real training split, equal per class' }[String(o.ganTrainPerClass)] ?? 'given',
+          seed: o.seed, workers: o.workers,
           fid_real: 'real test split', features: extractor.description, bootstrap_resamples: o.resamples,
           model: run.options.model, train_options: jsonable(run.options.options),
         },
@@ -390,10 +412,26 @@ async function referenceClassifier(o: Resolved, dataset: Dataset, split: SplitFi
   return loadClassifier(dir);
 }
 
-/** Samples `perClass` images per class from checkpoint `ck` into a scratch folder (as `cellgan generate` writes them). */
-async function sampleCheckpoint(runDir: string, ck: number, perClass: number, seed: number, scratch: string): Promise<string> {
-  await generate({ model: runDir, checkpoint: ck, count: perClass, out: scratch, seed, force: true, progress: false });
-  return scratch;
+/**
+ * Samples checkpoint `ck` into a scratch folder as `cellgan generate` writes it: `perClass` images
+ * of every class, or per class its own count (one generate call per class, into <scratch>/<k>).
+ * Returns the images.
+ */
+async function sampleCheckpoint(runDir: string, ck: number, perClass: number | Record<string, number>, seed: number, scratch: string): Promise<DatasetItem[]> {
+  const counts = typeof perClass === 'number' ? [] : Object.entries(perClass);
+  if (typeof perClass === 'number' || new Set(counts.map(([, n]) => n)).size === 1) {
+    const count = typeof perClass === 'number' ? perClass : counts[0][1];
+    await generate({ model: runDir, checkpoint: ck, count, out: scratch, seed, force: true, progress: false });
+    return (await readSyntheticFolder(scratch)).items;
+  }
+  await fs.rm(scratch, { recursive: true, force: true });
+  const items: DatasetItem[] = [];
+  for (const [k, [className, count]] of counts.entries()) {
+    const dir = path.join(scratch, String(k));
+    await generate({ model: runDir, checkpoint: ck, className, count, out: dir, seed, force: true, progress: false });
+    items.push(...(await readSyntheticFolder(dir)).items);
+  }
+  return items;
 }
 
 async function scoreCheckpoint(
@@ -403,9 +441,7 @@ async function scoreCheckpoint(
   const scratch = path.join(o.work, 'scratch', `ck-${process.pid}`);
   try {
     // Seed 1_000_000 + seed: noise disjoint from training's grids and from GAN-train's set.
-    await sampleCheckpoint(runDir, ck, o.perClass, offsetSeed(o.seed, 1_000_000), scratch);
-    const synthetic = await readSyntheticFolder(scratch);
-    const items = synthetic.items.filter((i) => runClasses.includes(i.label));
+    const items = (await sampleCheckpoint(runDir, ck, o.perClass, offsetSeed(o.seed, 1_000_000), scratch)).filter((i) => runClasses.includes(i.label));
     const set = await decodeLabeled(items, classes, o.size, logger, 'synthetic images');
     const e = predictImages(reference.model, set, classes.length);
     const ganTest = summary(toPart(computeMetrics(e.yTrue, e.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'synthetic images', 0), runClasses);
@@ -430,14 +466,12 @@ async function scoreCheckpoint(
 }
 
 async function ganTrainScore(
-  o: Resolved, perClass: number, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, seeds: GanTrainSeeds, logger: Logger,
+  o: Resolved, perClass: Record<string, number>, runDir: string, ck: number, runClasses: string[], testItems: DatasetItem[], reference: LoadedClassifier, seeds: GanTrainSeeds, logger: Logger,
 ): Promise<GanTrainDrawResult> {
   const scratch = path.join(o.work, 'scratch', `gan-train-${process.pid}`);
   try {
-    logger.info(`quality: GAN-train on ${perClass} synthetic images per class of checkpoint ${ck} (noise seed ${seeds.noise}, classifier seed ${seeds.classifier})`);
-    await sampleCheckpoint(runDir, ck, perClass, seeds.noise, scratch);
-    const synthetic = await readSyntheticFolder(scratch);
-    const items = synthetic.items.filter((i) => runClasses.includes(i.label));
+    logger.info(`quality: GAN-train on synthetic images of checkpoint ${ck} (${Object.entries(perClass).map(([c, n]) => `${c} ${n}`).join(', ')}; noise seed ${seeds.noise}, classifier seed ${seeds.classifier})`);
+    const items = (await sampleCheckpoint(runDir, ck, perClass, seeds.noise, scratch)).filter((i) => runClasses.includes(i.label));
     const { train: tr, val } = carveValidation(items, SYNTHETIC_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', seeds.classifier)));
     const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
     const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, SAMPLES } from '../helpers/env.js';
 import { initBackend } from '../../src/engine/index.js';
-import { runQualityBench, resolveQualityOptions, type QualityResult } from '../../src/bench/quality.js';
+import { runQualityBench, resolveQualityOptions, ganTrainCounts, type QualityResult } from '../../src/bench/quality.js';
 import { generate, readRun } from '../../src/dcgan/index.js';
 import { featureDistances, loadClassifier, predictImages, readSyntheticFolder, trainClassifier } from '../../src/metrics/index.js';
-import { makeSplit } from '../../src/data/index.js';
+import { makeSplit, loadDataset, readSplit, selectSplit } from '../../src/data/index.js';
 import { decodeLabeled } from '../../src/metrics/images.js';
 
 const tmp = tempDir('cellgan-quality-');
@@ -95,14 +95,34 @@ describe('quality benchmark', () => {
     expect(until2.gan_test.iteration).toBe(2);
   });
 
-  it("GAN-train 'match' trains on as many synthetic images as the real training split has", async () => {
-    const matched = await runQualityBench({ ...tiny(work), train: false, ganTrainPerClass: 'match', out: path.join(work, 'matched.json') });
-    const classes = Object.keys(matched.baseline.per_class).length;
-    expect(matched.settings.gan_train_per_class).toBe(Math.ceil(matched.split.train / classes / 0.9));
-    expect(matched.settings.gan_train_per_class).not.toBe(r.settings.gan_train_per_class);
+  it("GAN-train 'match' trains on as many synthetic images of every class as the real training split has, 'balanced' on as many in all", async () => {
+    // pbc-mini has 30 images of every class: an uneven copy (half its basophils), so 'match' differs from 'balanced'.
+    const uneven = path.join(tmp.dir, 'uneven');
+    await fs.cp(SAMPLES, uneven, { recursive: true, filter: (src) => !src.endsWith('.csv') });
+    for (const f of (await fs.readdir(path.join(uneven, 'basophil'))).sort().slice(15)) await fs.rm(path.join(uneven, 'basophil', f));
+    const unevenWork = path.join(tmp.dir, 'uneven-work');
+    const options = { ...tiny(unevenWork), data: uneven };
+    const base = await runQualityBench({ ...options, ganTrain: false, out: path.join(unevenWork, 'curve.json') });
+    const dataset = await loadDataset(uneven);
+    const split = await readSplit(path.join(unevenWork, 'split.json'));
+    const real = selectSplit(dataset, split, 'train');
+    const classes = [...new Set(real.map((i) => i.label))].sort();
+    const counts = ganTrainCounts('match', real, classes);
+    expect(new Set(Object.values(counts)).size).toBeGreaterThan(1);
+    for (const c of classes) expect(counts[c]).toBe(Math.ceil(real.filter((i) => i.label === c).length / 0.9));
+    const balanced = ganTrainCounts('balanced', real, classes);
+    expect(Object.values(balanced)).toEqual(classes.map(() => Math.ceil(real.length / classes.length / 0.9)));
+    expect(ganTrainCounts(5, real, classes)).toEqual(Object.fromEntries(classes.map((c) => [c, 5])));
+
+    const matched = await runQualityBench({ ...options, train: false, ganTrainPerClass: 'match', out: path.join(unevenWork, 'matched.json') });
+    expect(matched.settings.gan_train_per_class).toEqual(counts);
     // Per class, a tenth (rounded) of the samples goes to early stopping: the rest is the real count, give or take one per class.
-    expect(Math.abs(matched.gan_train!.n_train - matched.split.train)).toBeLessThanOrEqual(classes);
-    expect(matched.curve).toEqual(r.curve);
+    expect(Math.abs(matched.gan_train!.n_train - matched.split.train)).toBeLessThanOrEqual(classes.length);
+    expect(matched.curve).toEqual(base.curve);
+    const even = await runQualityBench({ ...options, train: false, ganTrainPerClass: 'balanced', out: path.join(unevenWork, 'balanced.json') });
+    expect(even.settings.gan_train_per_class).toBe(balanced[classes[0]]);
+    expect(Math.abs(even.gan_train!.n_train - even.split.train)).toBeLessThanOrEqual(classes.length);
+    expect(even.gan_train!.accuracy).not.toEqual(matched.gan_train!.accuracy);
   });
 
   it('GAN-train over several draws is their mean; draw 0 is the single-draw figure, the others use other noise and classifier seeds', async () => {
@@ -186,7 +206,8 @@ describe('quality benchmark', () => {
     expect(() => resolveQualityOptions({ size: 48 })).toThrow(/for --size/);
     expect(() => resolveQualityOptions({ scoreEvery: 0 })).toThrow(/--score-every/);
     expect(() => resolveQualityOptions({ until: -1 })).toThrow(/--until/);
-    expect(() => resolveQualityOptions({ ganTrainPerClass: 'many' as never })).toThrow(/--gan-train-per-class/);
+    expect(() => resolveQualityOptions({ ganTrainPerClass: 'many' as never })).toThrow(/--gan-train-per-class \(match, balanced or a count\)/);
+    expect(resolveQualityOptions({ ganTrainPerClass: 'balanced' }).ganTrainPerClass).toBe('balanced');
     expect(resolveQualityOptions({}).ganTrainPerClass).toBe('match');
     expect(() => resolveQualityOptions({ ganTrainDraws: 0 })).toThrow(/--gan-train-draws/);
   });
