@@ -123,7 +123,7 @@ export interface QualityBenchOptions {
   /** The last checkpoint to score (its run iteration; default the latest): GAN-train is computed there. */
   until?: number;
   perClass?: number;
-  /** A count, or 'match' (the real training split's size; see QUALITY_DEFAULTS). */
+  /** A count per class, 'match' (each class as the real training split has it) or 'balanced' (see QUALITY_DEFAULTS). */
   ganTrainPerClass?: GanTrainSize;
   /** GAN-train draws to average (see QUALITY_DEFAULTS). */
   ganTrainDraws?: number;
