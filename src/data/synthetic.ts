@@ -32,6 +32,8 @@ export interface SyntheticImage {
   generator?: string;
   /** The factor on the noise (generate --noise-scale), from the manifest when not 1. */
   noiseScale?: number;
+  /** Batches of standing batch-norm statistics (generate --standing-stats), from the manifest when not 0. */
+  standingStats?: number;
 }
 
 export interface SyntheticFolder {
@@ -103,6 +105,7 @@ export async function scanSyntheticFolder(dir: string, dirIndex = 0, opts: ScanS
         index: typeof row.index === 'number' ? row.index : undefined,
         generator: typeof row.generator === 'string' ? row.generator : undefined,
         noiseScale: typeof row.noise_scale === 'number' ? row.noise_scale : undefined,
+        standingStats: typeof row.standing_stats === 'number' ? row.standing_stats : undefined,
       });
     }
   } else {
@@ -135,5 +138,6 @@ export function syntheticSource(img: SyntheticImage): string {
   // The EMA generator is the default; only the raw one is named (older sources stay as they were).
   if (img.generator !== undefined && img.generator !== 'generator_ema') parts.push(`generator=${img.generator}`);
   if (img.noiseScale !== undefined && img.noiseScale !== 1) parts.push(`noise_scale=${img.noiseScale}`);
+  if (img.standingStats) parts.push(`standing_stats=${img.standingStats}`);
   return parts.join(' ');
 }

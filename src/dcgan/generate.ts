@@ -5,14 +5,15 @@
  * class c comes from Rng(`${seed}/${c}/${i}`), so it does not depend on the
  * batch size or on the other images: any row of the manifest can be
  * regenerated alone. Batch norm runs in inference mode (moving statistics)
- * for the same reason. Memory is bounded by one batch; the folder is built in
+ * for the same reason; `standingStats` first recomputes those statistics from
+ * noise that depends only on the seed, so that stays true. Memory is bounded by one batch; the folder is built in
  * a staging folder and renamed into place.
  */
 import { createWriteStream } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { tf, ensureBackend } from '../engine/index.js';
+import { tf, ensureBackend, standingBatchNormStatistics, type LayersModel } from '../engine/index.js';
 import { CellganError, InterruptedError } from '../util/errors.js';
 import { resolveOptions, text, integer, number, seed, boolean, FORCE_OPTION, type OptionTable } from '../util/options.js';
 import { buildDirAtomic, assertWritableOutput } from '../util/atomic.js';
@@ -76,8 +77,32 @@ export const GENERATE_OPTIONS = {
     ...number(0, 4, { exclusiveMin: true }), default: 1,
     help: 'multiply every noise vector by this (1: the distribution G was trained on; below 1 more typical cells, above 1 more varied ones; recorded in manifest.jsonl)',
   },
+  standingStats: {
+    ...integer(0, 10_000), default: 0,
+    help: 'before sampling, replace the generator\'s batch-norm statistics by their average over this many training-mode batches of random classes (BigGAN\'s standing statistics; 0 keeps the stored ones; recorded in manifest.jsonl)',
+  },
   byCondition: { ...boolean, help: 'a model trained with --condition: one folder per condition (e.g. ig\'s stages) instead of per class' },
 } satisfies OptionTable;
+
+/**
+ * Sets the generator's batch-norm moving statistics to their average over
+ * `steps` training-mode batches of `batch` images (the training batch), each
+ * image of a uniformly drawn class (as train draws G's labels), the noise and
+ * classes from `deriveSeed(seed, 'standing-stats')` alone: any subset of the
+ * images can be regenerated with the same statistics.
+ */
+export function standingStatistics(generator: LayersModel, spec: ModelSpec, batch: number, seed: number, steps: number): void {
+  const rng = new Rng(deriveSeed(seed, 'standing-stats'));
+  standingBatchNormStatistics(generator, steps, () => {
+    const noise = rng.normals(batch * spec.nz);
+    const labels = spec.numClasses > 0 ? Array.from({ length: batch }, () => rng.int(spec.numClasses)) : [];
+    tf.tidy(() => {
+      const z = tf.tensor2d(noise, [batch, spec.nz]);
+      const y = spec.numClasses > 0 ? tf.oneHot(tf.tensor1d(labels, 'int32'), spec.numClasses).toFloat() as tf.Tensor2D : undefined;
+      runGenerator(generator, z, y, true);
+    });
+  });
+}
 
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const o = resolveOptions(GENERATE_OPTIONS, options);
@@ -112,6 +137,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const counts: Record<string, number> = {};
   try {
     await loadModelWeights(generator, path.join(ckDir, o.raw ? 'generator' : 'generator_ema'));
+    if (o.standingStats > 0) standingStatistics(generator, spec, run.options.options.batch, seed, o.standingStats);
     const progress = new Progress({ label: 'generate', total: shares.reduce((a, x) => a + x.count, 0), unit: 'img', imagesPerUnit: 1, enabled: options.progress, logger });
     await buildDirAtomic(out, async (staging) => {
       const manifest = createWriteStream(path.join(staging, 'manifest.jsonl'));
@@ -151,7 +177,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
               const index = start + k;
               const file = `${dir}/${prefix}${String(index).padStart(6, '0')}.png`;
               await fs.writeFile(path.join(staging, file), await encodePng(pixels.subarray(k * per, (k + 1) * per), spec.size));
-              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(o.noiseScale !== 1 ? { noise_scale: o.noiseScale } : {}), ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}), ...(grouped ? { condition } : {}) };
+              const row: ManifestRow = { file, class: cls, run: run.runDir, checkpoint: ck, seed, index, generator: o.raw ? 'generator' : 'generator_ema', ...(o.noiseScale !== 1 ? { noise_scale: o.noiseScale } : {}), ...(o.standingStats > 0 ? { standing_stats: o.standingStats } : {}), ...(run.options.parent ? { parent_sha256: run.options.parent.sha256 } : {}), ...(grouped ? { condition } : {}) };
               if (!manifest.write(JSON.stringify(row) + '\n')) await once(manifest, 'drain');
             }
             counts[cls] = (counts[cls] ?? 0) + n;

@@ -207,6 +207,8 @@ export interface GenerateOptions {
   raw?: boolean;
   /** Factor on every noise vector (default 1). */
   noiseScale?: number;
+  /** Batches of standing batch-norm statistics computed before sampling (0 = the stored statistics). */
+  standingStats?: number;
   logger?: Logger;
   signal?: AbortSignal;
   progress?: boolean;
@@ -218,6 +220,8 @@ export interface ManifestRow {
   generator: 'generator_ema' | 'generator';
   /** The factor on the noise (generate --noise-scale), when not 1. */
   noise_scale?: number;
+  /** Batches of standing batch-norm statistics (generate --standing-stats), when not 0. */
+  standing_stats?: number;
   /** sha256 of the model the run was fine-tuned from (train --init), when it was. */
   parent_sha256?: string;
   /** The model class (condition) that made it, when the model was trained with --condition. */

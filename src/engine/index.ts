@@ -2,7 +2,7 @@ export { tf } from './tf.js';
 export type * from './tf.js';
 export { initBackend, ensureBackend, deferBackend, currentBackend, describeBackend, isBackendName, BACKENDS } from './backend.js';
 export type { BackendName, BackendInfo } from './backend.js';
-export { batchNormalizationLayer, conv2dLayer, spectralNormConv2dLayer, spectralNormDenseLayer, powerIterateModel, isSpectralNormLayer } from './layers.js';
+export { batchNormalizationLayer, standingBatchNormStatistics, conv2dLayer, spectralNormConv2dLayer, spectralNormDenseLayer, powerIterateModel, isSpectralNormLayer } from './layers.js';
 export type { SpectralNormLayer } from './layers.js';
 export { registerCustomKernels, stockKernel, customKernelNames } from './kernels/index.js';
 export { WorkerPool, moduleUrl, packTensors, unpackTensors, splitRows, sliceRows, weightedSum, DataParallelStep, shardTask } from './parallel/index.js';

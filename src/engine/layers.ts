@@ -143,6 +143,32 @@ export function batchNormalizationLayer(args: BatchNormArgs = {}): tf.layers.Lay
 }
 
 /**
+ * Replaces the moving statistics of every batch-norm layer of `model` by the
+ * plain average of its batch statistics over `steps` calls of `forward` (each
+ * must run the model once in training mode and dispose what it makes): the
+ * "standing statistics" of BigGAN (Brock et al. 2019, appendix C.1). Why: a
+ * generator's EMA weights are averaged, but the moving statistics beside them
+ * come from the raw generator's last ~10 batches, so they describe a different
+ * network. The layer's own update v ← v − (v − batch)·(1 − momentum) becomes a
+ * running mean with momentum 1 − 1/t at step t; momentum is restored after.
+ * Returns the number of batch-norm layers updated.
+ */
+export function standingBatchNormStatistics(model: tf.LayersModel, steps: number, forward: (step: number) => void): number {
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`standing statistics: expected a whole number of steps ≥ 1, received ${steps}`);
+  const layers = model.layers.filter((l) => l instanceof StockBatchNormalization) as unknown as BatchNormFields[];
+  const momenta = layers.map((l) => l.momentum);
+  try {
+    for (let t = 1; t <= steps; t++) {
+      for (const l of layers) l.momentum = 1 - 1 / t;
+      forward(t - 1);
+    }
+  } finally {
+    layers.forEach((l, i) => { l.momentum = momenta[i]; });
+  }
+  return layers.length;
+}
+
+/**
  * Spectral normalisation (Miyato et al. 2018, "Spectral Normalization for
  * Generative Adversarial Networks"): the layer uses W / σ(W), σ the largest
  * singular value of the kernel as a (K × out) matrix M, estimated by power

@@ -106,6 +106,24 @@ describe('generate', () => {
     await expect(generate({ model: run, count: 1, out: out('zero'), noiseScale: 0 })).rejects.toThrow(/--noise-scale/);
   });
 
+  it('--standing-stats recomputes batch norm from the seed alone: changes the images, is recorded, regenerates from its row, keeps tensors flat', async () => {
+    const before = tf.memory().numTensors;
+    await generate({ model: run, count: 3, out: out('standing'), seed: 4, standingStats: 3 });
+    expect(tf.memory().numTensors).toBe(before);
+    const rows = await readJsonl<ManifestRow>(path.join(out('standing'), 'manifest.jsonl'));
+    expect(new Set(rows.map((r) => r.standing_stats))).toEqual(new Set([3]));
+    const row = rows.find((r) => r.class === 'ig' && r.index === 1)!;
+    // Alone, as a smaller set of one class: the statistics do not depend on what else is made.
+    await generate({ model: row.run, checkpoint: row.checkpoint, count: row.index + 1, className: row.class, out: out('standing-again'), seed: row.seed, standingStats: row.standing_stats });
+    const again = await fs.readFile(path.join(out('standing-again'), row.file));
+    expect(Buffer.compare(again, await fs.readFile(path.join(out('standing'), row.file)))).toBe(0);
+    // The stored statistics (out('ema') holds ig 0 and 1 at seed 4) give other pixels.
+    expect(Buffer.compare(again, await fs.readFile(path.join(out('ema'), row.file)))).not.toBe(0);
+    const scanned = (await scanSyntheticFolder(out('standing'))).images.find((x) => x.file === row.file)!;
+    expect(syntheticSource(scanned)).toMatch(/ standing_stats=3$/);
+    await expect(generate({ model: run, count: 1, out: out('standing-bad'), standingStats: 1.5 })).rejects.toThrow(/--standing-stats/);
+  });
+
   it('refuses a non-empty --out without force, unknown classes and checkpoints; keeps tensors flat', async () => {
     await fs.mkdir(out('busy')); await fs.writeFile(path.join(out('busy'), 'x'), '');
     await expect(generate({ model: run, count: 1, out: out('busy') })).rejects.toThrow(/not empty.*--force/);

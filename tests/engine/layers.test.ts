@@ -7,9 +7,11 @@
  * - batchNormalizationLayer: in training mode the two fused kernels give the
  *   same output, gradients and moving statistics as tf.moments + tf.batchNorm,
  *   on cpu and on wasm.
+ * - standingBatchNormStatistics: the moving statistics become the plain mean
+ *   of the batch statistics, whatever they were, and momentum is restored.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNormalizationLayer, conv2dLayer, initBackend, tf } from '../../src/engine/index.js';
+import { batchNormalizationLayer, conv2dLayer, initBackend, standingBatchNormStatistics, tf } from '../../src/engine/index.js';
 import { Rng } from '../../src/util/rng.js';
 
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
@@ -157,5 +159,43 @@ describe('batchNormalizationLayer', () => {
     for (let i = 0; i < 3; i++) step();
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
+  });
+});
+
+describe('standingBatchNormStatistics', () => {
+  it('sets the moving mean and variance to the mean of the batch statistics, restores momentum, keeps tensors flat', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend(backend);
+      const input = tf.input({ shape: [2, 2, 3] });
+      const bn = batchNormalizationLayer({ momentum: 0.9, name: 'bn' });
+      const model = tf.model({ inputs: input, outputs: bn.apply(input) as tf.SymbolicTensor });
+      const rng = new Rng(11);
+      const batches = [0, 1, 2, 3].map((k) => { const b = rng.normals(5 * 2 * 2 * 3); for (let i = 0; i < b.length; i++) b[i] = b[i] * (1 + k) + k; return b; });
+      // Stale statistics first, as a generator's EMA copy has them.
+      tf.tidy(() => { model.apply(tf.tensor4d(new Rng(12).normals(5 * 12).map((v) => v * 9 + 40), [5, 2, 2, 3]), { training: true }); });
+      const before = tf.memory().numTensors;
+      const updated = standingBatchNormStatistics(model, batches.length, (step) => {
+        tf.tidy(() => { model.apply(tf.tensor4d(batches[step], [5, 2, 2, 3]), { training: true }); });
+      });
+      expect(updated).toBe(1);
+      expect(tf.memory().numTensors).toBe(before);
+      // Expected: per channel, the mean over batches of each batch's mean and biased variance.
+      const mean = [0, 0, 0], variance = [0, 0, 0];
+      for (const b of batches) {
+        for (let c = 0; c < 3; c++) {
+          const v = Array.from({ length: 20 }, (_, i) => b[i * 3 + c]);
+          const m = v.reduce((a, x) => a + x, 0) / 20;
+          mean[c] += m / batches.length;
+          variance[c] += v.reduce((a, x) => a + (x - m) ** 2, 0) / 20 / batches.length;
+        }
+      }
+      const [movingMean, movingVariance] = bn.getWeights().slice(2).map((w) => Array.from(w.dataSync()));
+      movingMean.forEach((v, c) => expect(v).toBeCloseTo(mean[c], 4));
+      movingVariance.forEach((v, c) => expect(v).toBeCloseTo(variance[c], 4));
+      expect((bn as unknown as { momentum: number }).momentum).toBe(0.9);
+      expect(() => standingBatchNormStatistics(model, 0, () => {})).toThrow(/steps/);
+      model.dispose();
+    }
+    await initBackend('cpu');
   });
 });
