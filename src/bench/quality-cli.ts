@@ -27,6 +27,7 @@ export const QUALITY_USAGE = `usage: npm run bench -- --cases quality [options]
                            the real training split has; 'balanced': as many in all, equal per class
                            (default ${d.ganTrainPerClass})
   --gan-train-draws N      GAN-train draws (fresh synthetic set and classifier seed each) to average (default ${d.ganTrainDraws})
+  --standing-stats N       sample with standing batch-norm statistics over N batches (generate --standing-stats; default ${d.standingStats})
   --reference-epochs N     (default ${d.referenceEpochs})
   --workers N              (default ${d.workers})
   --seed N                 (default ${d.seed})
@@ -39,7 +40,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
     options: {
       recipe: { type: 'string' }, iters: { type: 'string' }, data: { type: 'string' }, work: { type: 'string' }, run: { type: 'string' },
       split: { type: 'string' }, reference: { type: 'string' }, 'no-train': { type: 'boolean', default: false }, 'no-gan-train': { type: 'boolean', default: false }, size: { type: 'string' },
-      'checkpoint-every': { type: 'string' }, 'score-every': { type: 'string' }, until: { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' }, 'gan-train-draws': { type: 'string' },
+      'checkpoint-every': { type: 'string' }, 'score-every': { type: 'string' }, until: { type: 'string' }, 'per-class': { type: 'string' }, 'gan-train-per-class': { type: 'string' }, 'gan-train-draws': { type: 'string' }, 'standing-stats': { type: 'string' },
       'reference-epochs': { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string' }, 'train-json': { type: 'string' },
       out: { type: 'string' }, help: { type: 'boolean', default: false },
     },
@@ -55,7 +56,7 @@ export async function qualityMain(argv: string[]): Promise<void> {
     recipe: values.recipe as QualityResult['recipe'] | undefined, iters: num(values.iters), data: values.data, work: values.work, run: values.run,
     split: values.split, reference: values.reference, train: !values['no-train'], ganTrain: !values['no-gan-train'], size: num(values.size),
     checkpointEvery: num(values['checkpoint-every']), scoreEvery: num(values['score-every']), until: num(values.until), perClass: num(values['per-class']), ganTrainPerClass: sizeArg(values['gan-train-per-class']),
-    ganTrainDraws: num(values['gan-train-draws']),
+    ganTrainDraws: num(values['gan-train-draws']), standingStats: num(values['standing-stats']),
     referenceEpochs: num(values['reference-epochs']), workers: num(values.workers), seed: num(values.seed), trainOverrides: overrides,
     out: values.out, logger,
   });

@@ -29,7 +29,7 @@ import { promises as fs } from 'node:fs';
 import { ensureBackend, describeBackend } from '../engine/index.js';
 import { loadDataset, readSplit, selectSplit, makeSplit, writeSplit } from '../data/index.js';
 import type { Dataset, DatasetItem, SplitFile } from '../data/types.js';
-import { train, generate, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, equivalentRecipe, recipeDifferences, type RecipeName } from '../dcgan/index.js';
+import { train, generate, GENERATE_OPTIONS, readRun, meanPairwiseDistance, checkpointName, RECIPE_NAMES, DEFAULT_RECIPE, equivalentRecipe, recipeDifferences, type RecipeName } from '../dcgan/index.js';
 import { heldOutImageSeenBy, trainingLineage, type LineageStep } from '../dcgan/transfer.js';
 import type { TrainOptions } from '../dcgan/types.js';
 import {
@@ -81,6 +81,8 @@ export const QUALITY_DEFAULTS = {
    * class) scored 78.5, 80.9, 80.5 and 81.4 % with four noise seeds (notes/dcgan.md, session 16).
    */
   ganTrainDraws: 1,
+  /** Standing batch-norm statistics for every sample the bench draws (generate --standing-stats; 0 = the stored statistics). */
+  standingStats: GENERATE_OPTIONS.standingStats.default,
   referenceEpochs: 14,
   workers: Math.min(2, os.availableParallelism()),
   kidSubsets: 100,
@@ -127,6 +129,8 @@ export interface QualityBenchOptions {
   ganTrainPerClass?: GanTrainSize;
   /** GAN-train draws to average (see QUALITY_DEFAULTS). */
   ganTrainDraws?: number;
+  /** Standing batch-norm statistics batches for every sample (see QUALITY_DEFAULTS). */
+  standingStats?: number;
   referenceEpochs?: number;
   /** Cap of real training images per class for the reference classifier (tiny runs and tests only). */
   referenceMaxPerClass?: number;
@@ -207,7 +211,7 @@ export interface QualityResult {
 
 interface Resolved {
   data: string; work: string; split: string | undefined; run: string; reference: string | undefined; recipe: RecipeName;
-  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: GanTrainSize; ganTrainDraws: number;
+  iters: number; size: number; seed: number; checkpointEvery: number; scoreEvery: number; until: number | undefined; perClass: number; ganTrainPerClass: GanTrainSize; ganTrainDraws: number; standingStats: number;
   referenceEpochs: number; referenceMaxPerClass: number | undefined; workers: number; train: boolean; ganTrain: boolean; resamples: number;
   kidSubsets: number; out: string; overrides: Partial<TrainOptions>;
 }
@@ -233,6 +237,7 @@ export function resolveQualityOptions(o: QualityBenchOptions): Resolved {
     perClass: v.integer('--per-class', o.perClass ?? d.perClass, 2, 100_000),
     ganTrainPerClass: ganTrainSize(o.ganTrainPerClass ?? d.ganTrainPerClass),
     ganTrainDraws: v.integer('--gan-train-draws', o.ganTrainDraws ?? d.ganTrainDraws, 1, 10),
+    standingStats: GENERATE_OPTIONS.standingStats.check(o.standingStats ?? d.standingStats, '--standing-stats'),
     referenceEpochs: v.integer('--reference-epochs', o.referenceEpochs ?? d.referenceEpochs, 1, 1000),
     referenceMaxPerClass: o.referenceMaxPerClass === undefined ? undefined : v.integer('--reference-max-per-class', o.referenceMaxPerClass, 1),
     workers: v.integer('--workers', o.workers ?? d.workers, 0, 64),
@@ -305,9 +310,11 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       // ---- 4. the curve: every checkpoint -----------------------------------
       const curve: CurvePoint[] = [];
       // Cached per split and reference: a point scored against other test images or another ruler is another point.
+      // Samples drawn with standing statistics are other samples: their own cache files.
+      const sampling = o.standingStats ? `-ss${o.standingStats}` : '';
       const cached = path.join(o.run, 'quality', (await hashFile(splitFile)).slice(0, 8) + '-' + (await hashFile(path.join(reference.dir, 'weights.bin'))).slice(0, 8));
       for (const ck of scored) {
-        const file = path.join(cached, `${checkpointName(ck)}-${o.perClass}.json`);
+        const file = path.join(cached, `${checkpointName(ck)}-${o.perClass}${sampling}.json`);
         if (await exists(file)) { curve.push(JSON.parse(await fs.readFile(file, 'utf8')) as CurvePoint); continue; }
         logger.info(`quality: scoring checkpoint ${ck}`);
         const point = await scoreCheckpoint(o, run.runDir, ck, reference, extractor, classes, runClasses, realByClass, realDiversity, logger);
@@ -336,7 +343,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
       if (o.ganTrain && runClasses.length >= 2) {
         const draws: GanTrainDrawResult[] = [];
         for (let d = 0; d < o.ganTrainDraws; d++) {
-          const file = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${sizeKey}${d ? `-draw${d}` : ''}.json`);
+          const file = path.join(cached, `gan-train-${checkpointName(lastCheckpoint)}-${sizeKey}${sampling}${d ? `-draw${d}` : ''}.json`);
           const old = (await exists(file)) ? JSON.parse(await fs.readFile(file, 'utf8')) as GanTrainDrawResult : undefined;
           // Pooling needs each draw's predictions (a cache from before draws holds only the summary).
           if (old && (o.ganTrainDraws === 1 || old.y_pred)) { draws.push(old); continue; }
@@ -365,7 +372,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
         wall_s: last.wall_s, cpu_s: last.cpu_s, lineage,
         baseline, gan_train: ganTrain, gan_test: { ...last.gan_test, iteration: last.iteration }, curve,
         settings: {
-          per_class: o.perClass, gan_train_per_class: counts.size === 1 ? [...counts][0] : ganTrainPerClass, gan_train_draws: o.ganTrainDraws,
+          per_class: o.perClass, gan_train_per_class: counts.size === 1 ? [...counts][0] : ganTrainPerClass, gan_train_draws: o.ganTrainDraws, standing_stats: o.standingStats,
           gan_train_size: { match: 'match: of every class as many as the real training split has', balanced: 'balanced: as many in all as the real training split, equal per class' }[String(o.ganTrainPerClass)] ?? 'given',
           seed: o.seed, workers: o.workers,
           fid_real: 'real test split', features: extractor.description, bootstrap_resamples: o.resamples,
@@ -417,18 +424,18 @@ async function referenceClassifier(o: Resolved, dataset: Dataset, split: SplitFi
  * of every class, or per class its own count (one generate call per class, into <scratch>/<k>).
  * Returns the images.
  */
-async function sampleCheckpoint(runDir: string, ck: number, perClass: number | Record<string, number>, seed: number, scratch: string): Promise<DatasetItem[]> {
+async function sampleCheckpoint(runDir: string, ck: number, perClass: number | Record<string, number>, seed: number, standingStats: number, scratch: string): Promise<DatasetItem[]> {
   const counts = typeof perClass === 'number' ? [] : Object.entries(perClass);
   if (typeof perClass === 'number' || new Set(counts.map(([, n]) => n)).size === 1) {
     const count = typeof perClass === 'number' ? perClass : counts[0][1];
-    await generate({ model: runDir, checkpoint: ck, count, out: scratch, seed, force: true, progress: false });
+    await generate({ model: runDir, checkpoint: ck, count, out: scratch, seed, standingStats, force: true, progress: false });
     return (await readSyntheticFolder(scratch)).items;
   }
   await fs.rm(scratch, { recursive: true, force: true });
   const items: DatasetItem[] = [];
   for (const [k, [className, count]] of counts.entries()) {
     const dir = path.join(scratch, String(k));
-    await generate({ model: runDir, checkpoint: ck, className, count, out: dir, seed, force: true, progress: false });
+    await generate({ model: runDir, checkpoint: ck, className, count, out: dir, seed, standingStats, force: true, progress: false });
     items.push(...(await readSyntheticFolder(dir)).items);
   }
   return items;
@@ -441,7 +448,7 @@ async function scoreCheckpoint(
   const scratch = path.join(o.work, 'scratch', `ck-${process.pid}`);
   try {
     // Seed 1_000_000 + seed: noise disjoint from training's grids and from GAN-train's set.
-    const items = (await sampleCheckpoint(runDir, ck, o.perClass, offsetSeed(o.seed, 1_000_000), scratch)).filter((i) => runClasses.includes(i.label));
+    const items = (await sampleCheckpoint(runDir, ck, o.perClass, offsetSeed(o.seed, 1_000_000), o.standingStats, scratch)).filter((i) => runClasses.includes(i.label));
     const set = await decodeLabeled(items, classes, o.size, logger, 'synthetic images');
     const e = predictImages(reference.model, set, classes.length);
     const ganTest = summary(toPart(computeMetrics(e.yTrue, e.yPred, classes, { resamples: o.resamples, seed: o.seed }), 'real train split', 'synthetic images', 0), runClasses);
@@ -471,7 +478,7 @@ async function ganTrainScore(
   const scratch = path.join(o.work, 'scratch', `gan-train-${process.pid}`);
   try {
     logger.info(`quality: GAN-train on synthetic images of checkpoint ${ck} (${Object.entries(perClass).map(([c, n]) => `${c} ${n}`).join(', ')}; noise seed ${seeds.noise}, classifier seed ${seeds.classifier})`);
-    const items = (await sampleCheckpoint(runDir, ck, perClass, seeds.noise, scratch)).filter((i) => runClasses.includes(i.label));
+    const items = (await sampleCheckpoint(runDir, ck, perClass, seeds.noise, o.standingStats, scratch)).filter((i) => runClasses.includes(i.label));
     const { train: tr, val } = carveValidation(items, SYNTHETIC_VAL_FRACTION, new Rng(deriveSeed('quality-gan-train', seeds.classifier)));
     const trainSet = await decodeLabeled(tr, runClasses, o.size, logger, 'synthetic images');
     const valSet = await decodeLabeled(val, runClasses, o.size, logger, 'synthetic images');

@@ -200,6 +200,20 @@ describe('quality benchmark', () => {
       .rejects.toThrow(/the classifier was trained on \d+ images that are not this split's \d+ training images/);
   });
 
+  it('--standing-stats scores other samples: cached apart, recorded in the settings, the default run\'s cache untouched', async () => {
+    const standing = await runQualityBench({ ...tiny(work), train: false, standingStats: 2, out: path.join(work, 'standing.json') });
+    expect(standing.settings.standing_stats).toBe(2);
+    expect(r.settings.standing_stats).toBe(0);
+    expect(standing.curve.map((p) => p.iteration)).toEqual(r.curve.map((p) => p.iteration));
+    // Other batch-norm statistics make other pixels, hence other features and distances.
+    expect(standing.curve.at(-1)!.fid_mean).not.toBe(r.curve.at(-1)!.fid_mean);
+    const files = (await fs.readdir(path.join(r.run, 'quality'), { recursive: true })).map(String);
+    expect(files.filter((f) => f.endsWith('-ss2.json')).length).toBe(r.curve.length + 1); // every point and the GAN-train draw
+    const again = await runQualityBench({ ...tiny(work), train: false });
+    expect(again.curve).toEqual(r.curve);
+    expect(again.gan_train).toEqual(r.gan_train);
+  });
+
   it('rejects bad options up front', () => {
     expect(() => resolveQualityOptions({ recipe: 'stylegan' as never })).toThrow(/one of.*for --recipe/);
     expect(() => resolveQualityOptions({ iters: 0 })).toThrow(/--iters/);
@@ -210,5 +224,6 @@ describe('quality benchmark', () => {
     expect(resolveQualityOptions({ ganTrainPerClass: 'balanced' }).ganTrainPerClass).toBe('balanced');
     expect(resolveQualityOptions({}).ganTrainPerClass).toBe('match');
     expect(() => resolveQualityOptions({ ganTrainDraws: 0 })).toThrow(/--gan-train-draws/);
+    expect(() => resolveQualityOptions({ standingStats: -1 })).toThrow(/--standing-stats/);
   });
 });
