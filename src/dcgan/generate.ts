@@ -6,8 +6,8 @@
  * batch size or on the other images: any row of the manifest can be
  * regenerated alone. Batch norm runs in inference mode (moving statistics)
  * for the same reason; `standingStats` first recomputes those statistics from
- * noise that depends only on the seed, so that stays true. Memory is bounded by one batch; the folder is built in
- * a staging folder and renamed into place.
+ * noise that depends only on the seed, so that stays true. Memory is bounded
+ * by one batch; the folder is built in a staging folder and renamed into place.
  */
 import { createWriteStream } from 'node:fs';
 import { promises as fs } from 'node:fs';
@@ -22,7 +22,7 @@ import { silentLogger } from '../util/log.js';
 import { Progress } from '../util/progress.js';
 import { encodePng } from '../data/index.js';
 import { buildGenerator, type ModelSpec } from './models.js';
-import { runGenerator } from './step.js';
+import { oneHot, runGenerator } from './step.js';
 import { checkpointName, loadModelWeights, readRun, CHECKPOINT_OPTION } from './checkpoint.js';
 import type { GenerateOptions, GenerateResult, ManifestRow, RunInfo } from './types.js';
 
@@ -91,15 +91,13 @@ export const GENERATE_OPTIONS = {
  * classes from `deriveSeed(seed, 'standing-stats')` alone: any subset of the
  * images can be regenerated with the same statistics.
  */
-export function standingStatistics(generator: LayersModel, spec: ModelSpec, batch: number, seed: number, steps: number): void {
+function standingStatistics(generator: LayersModel, spec: ModelSpec, batch: number, seed: number, steps: number): void {
   const rng = new Rng(deriveSeed(seed, 'standing-stats'));
   standingBatchNormStatistics(generator, steps, () => {
     const noise = rng.normals(batch * spec.nz);
-    const labels = spec.numClasses > 0 ? Array.from({ length: batch }, () => rng.int(spec.numClasses)) : [];
+    const labels = spec.numClasses > 0 ? Array.from({ length: batch }, () => rng.int(spec.numClasses)) : undefined;
     tf.tidy(() => {
-      const z = tf.tensor2d(noise, [batch, spec.nz]);
-      const y = spec.numClasses > 0 ? tf.oneHot(tf.tensor1d(labels, 'int32'), spec.numClasses).toFloat() as tf.Tensor2D : undefined;
-      runGenerator(generator, z, y, true);
+      runGenerator(generator, tf.tensor2d(noise, [batch, spec.nz]), labels && oneHot(labels, spec.numClasses), true);
     });
   });
 }
@@ -157,14 +155,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
             for (let k = 0; k < n; k++) noise.set(sampleNoise(seed, condition, start + k, spec.nz), k * spec.nz);
             if (o.noiseScale !== 1) for (let i = 0; i < noise.length; i++) noise[i] *= o.noiseScale;
             const images = tf.tidy(() => {
-              const z = tf.tensor2d(noise, [n, spec.nz]);
-              let y;
-              if (spec.numClasses > 0) {
-                const oh = new Float32Array(n * spec.numClasses);
-                for (let k = 0; k < n; k++) oh[k * spec.numClasses + label] = 1;
-                y = tf.tensor2d(oh, [n, spec.numClasses]);
-              }
-              return runGenerator(generator, z, y, false);
+              const y = spec.numClasses > 0 ? oneHot(new Array<number>(n).fill(label), spec.numClasses) : undefined;
+              return runGenerator(generator, tf.tensor2d(noise, [n, spec.nz]), y, false);
             });
             // Read the pixels outside tidy: tidy walks whatever it returns looking
             // for tensors, and a Float32Array is walked element by element (a

@@ -147,6 +147,13 @@ function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
 }
 
 /** Runs G on noise (training-mode batch norm). */
+/** Rows of one-hot class labels, as G and D take them. */
+export function oneHot(indices: number[], classes: number): Tensor2D {
+  const data = new Float32Array(indices.length * classes);
+  indices.forEach((c, i) => { data[i * classes + c] = 1; });
+  return tf.tensor2d(data, [indices.length, classes]);
+}
+
 export function runGenerator(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
   return generator.apply(withLabels(noise, labels), { training }) as Tensor4D;
 }

@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tf, ensureBackend, powerIterateModel, type BackendInfo, type LayersModel, type Tensor2D, type Tensor4D } from '../engine/index.js';
+import { tf, ensureBackend, powerIterateModel, type BackendInfo, type LayersModel, type Tensor4D } from '../engine/index.js';
 import { CellganError, OptionError } from '../util/errors.js';
 import * as v from '../util/validate.js';
 import { resolveOptions, checkOption } from '../util/options.js';
@@ -32,7 +32,7 @@ import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES } from './recipes.js';
 import { TRAIN_OPTIONS, TRAIN_SETTINGS } from './train-options.js';
 import { buildDiscriminator, buildGenerator, stages, type ModelSpec, type GConditioning } from './models.js';
-import { disposeGrads, runGenerator, updateEma } from './step.js';
+import { disposeGrads, oneHot, runGenerator, updateEma } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
@@ -206,12 +206,6 @@ function nextBatch(state: SamplerState, rng: Rng, count: number, batch: number):
 /** Normals in pairs, so the Rng never holds a spare normal (which its saved state drops). */
 function evenNormals(rng: Rng, n: number): Float32Array {
   return n % 2 === 0 ? rng.normals(n) : rng.normals(n + 1).subarray(0, n);
-}
-
-function oneHot(indices: number[], classes: number): Tensor2D {
-  const data = new Float32Array(indices.length * classes);
-  indices.forEach((c, i) => { data[i * classes + c] = 1; });
-  return tf.tensor2d(data, [indices.length, classes]);
 }
 
 /** Mean RMS pixel distance over all pairs of `n` images: the diversity probe of the collapse alarm (and of the quality benchmark). */
