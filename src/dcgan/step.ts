@@ -146,7 +146,6 @@ function withLabels(x: Tensor, labels?: Tensor2D): Tensor | Tensor[] {
   return labels ? [x, labels] : x;
 }
 
-/** Runs G on noise (training-mode batch norm). */
 /** Rows of one-hot class labels, as G and D take them. */
 export function oneHot(indices: number[], classes: number): Tensor2D {
   const data = new Float32Array(indices.length * classes);
@@ -154,6 +153,7 @@ export function oneHot(indices: number[], classes: number): Tensor2D {
   return tf.tensor2d(data, [indices.length, classes]);
 }
 
+/** Runs G on noise (and one-hot labels for a conditional G); `training` selects batch norm's batch or moving statistics. */
 export function runGenerator(generator: LayersModel, noise: Tensor2D, labels: Tensor2D | undefined, training: boolean): Tensor4D {
   return generator.apply(withLabels(noise, labels), { training }) as Tensor4D;
 }
