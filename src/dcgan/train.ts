@@ -233,8 +233,16 @@ function sample(generator: LayersModel, noise: Float32Array, labels: number[] | 
   try { return images.dataSync() as Float32Array; } finally { images.dispose(); }
 }
 
+/**
+ * Sums of the losses since the last stats row. Checkpointed with the loop state, so a run stopped
+ * between two rows and resumed logs the same row as an uninterrupted run (not the mean of the
+ * iterations since the resume).
+ */
+interface LogWindow { d: number; g: number; real: number; fake: number; dAux: number; gAux: number; n: number; ms: number; nMs: number }
+const emptyLogWindow = (): LogWindow => ({ d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 });
+
 /** wallTimeS / cpuTimeS: training time summed over the run's sessions (CPU: every thread of the process, workers included). */
-interface LoopState { iteration: number; rng: Rng; sampler: SamplerState; wallTimeS: number; cpuTimeS: number }
+interface LoopState { iteration: number; rng: Rng; sampler: SamplerState; wallTimeS: number; cpuTimeS: number; logWindow: LogWindow }
 
 async function writeCheckpoint(runDir: string, st: LoopState, models: { g: LayersModel; gEma: LayersModel; d: LayersModel }, opts: { gOpt: Adam; dOpt: Adam }, keep: number, faults: TrainOptions['faults'], logger: Logger): Promise<string> {
   const dir = path.join(runDir, 'checkpoints', checkpointName(st.iteration));
@@ -250,6 +258,7 @@ async function writeCheckpoint(runDir: string, st: LoopState, models: { g: Layer
       await saveTensors(path.join(staging, 'optimizer_d'), opts.dOpt.stateTensors(), { step: opts.dOpt.step, config: opts.dOpt.config });
       await fs.writeFile(path.join(staging, 'state.json'), JSON.stringify({
         format: CHECKPOINT_FORMAT, iteration: st.iteration, rng: st.rng.state(), sampler: st.sampler, wallTimeS: st.wallTimeS, cpuTimeS: st.cpuTimeS,
+        logWindow: st.logWindow,
       }));
     }, { force: true });
   } catch (err) {
@@ -310,7 +319,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const { logger, spec } = await openRunFolder(run, data, backend, parentLogger);
   const net = buildNetworks(spec, run.opts);
-  const st: LoopState = { iteration: 0, rng: new Rng(run.opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0 };
+  const st: LoopState = { iteration: 0, rng: new Rng(run.opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0, logWindow: emptyLogWindow() };
   const session: Session = { lastCheckpoint: '', interrupted: false };
   let stepper: GradientStep = localStep(run.opts.loss, run.opts.auxWeight, run.opts.modeSeekingWeight);
   try {
@@ -488,8 +497,9 @@ async function restoreCheckpoint({ run, net, st, statsFile, logger }: Training, 
     const { tensors, extra } = await loadTensors(path.join(ck, name));
     try { opt.setState(extra.step as number, tensors); } finally { for (const t of Object.values(tensors)) t.dispose(); }
   }
-  const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number; cpuTimeS?: number };
-  Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS, cpuTimeS: state.cpuTimeS ?? 0 });
+  const state = JSON.parse(await fs.readFile(path.join(ck, 'state.json'), 'utf8')) as { iteration: number; rng: RngState; sampler: SamplerState; wallTimeS: number; cpuTimeS?: number; logWindow?: LogWindow };
+  // Checkpoints written before the window was saved resume with an empty one.
+  Object.assign(st, { iteration: state.iteration, rng: new Rng(state.rng), sampler: state.sampler, wallTimeS: state.wallTimeS, cpuTimeS: state.cpuTimeS ?? 0, logWindow: state.logWindow ?? emptyLogWindow() });
   // Stats logged after the checkpoint are redone by this run.
   const kept = (await readStats(statsFile)).filter((s) => s.iteration <= st.iteration);
   await writeFileAtomic(statsFile, kept.map((s) => JSON.stringify(s) + '\n').join(''));
@@ -557,7 +567,6 @@ async function trainingLoop(t: Training, monitor: Monitor): Promise<void> {
   const { run: { runDir, iters, opts }, options, data, spec, net: { g, d, gEma, gOpt, dOpt }, stepper, st, session, logger, statsFile } = t;
   const C = data.classes.length;
   const progress = new Progress({ label: 'train', total: iters, start: st.iteration, unit: 'it', imagesPerUnit: opts.batch, enabled: options.progress, logger });
-  const acc = { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 };
   let windowStart = performance.now();
   let windowIters = 0;
   let lastCurve = 0;
@@ -602,7 +611,7 @@ async function trainingLoop(t: Training, monitor: Monitor): Promise<void> {
       if (gg.modeSeekingRatio) {
         // NaN when a batch (or a worker's shard) had no same-label pair: not logged.
         const ms = gg.modeSeekingRatio.dataSync()[0];
-        if (Number.isFinite(ms)) { acc.ms += ms; acc.nMs++; }
+        if (Number.isFinite(ms)) { st.logWindow.ms += ms; st.logWindow.nMs++; }
         gg.modeSeekingRatio.dispose();
       }
       gg.loss.dispose();
@@ -618,6 +627,7 @@ async function trainingLoop(t: Training, monitor: Monitor): Promise<void> {
     st.wallTimeS += (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     st.cpuTimeS += (c.user + c.system) / 1e6;
+    const acc = st.logWindow;
     acc.d += dLoss; acc.g += gLoss; acc.real += dReal; acc.fake += dFake; acc.dAux += dAux; acc.gAux += gAux; acc.n++;
     windowIters++;
 
@@ -640,7 +650,7 @@ async function trainingLoop(t: Training, monitor: Monitor): Promise<void> {
       await fs.appendFile(statsFile, JSON.stringify(stats) + '\n');
       logger.debug(stats, 'stats');
       session.lastStats = stats;
-      Object.assign(acc, { d: 0, g: 0, real: 0, fake: 0, dAux: 0, gAux: 0, n: 0, ms: 0, nMs: 0 });
+      st.logWindow = emptyLogWindow();
       windowStart = performance.now(); windowIters = 0;
       progress.setValues({ D: stats.d_loss, G: stats.g_loss });
     }
