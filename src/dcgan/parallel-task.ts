@@ -6,7 +6,7 @@
  */
 import { shardTask, tf, type Scalar, type Tensor2D, type Tensor4D } from '../engine/index.js';
 import { buildDiscriminator, buildGenerator, type ModelSpec } from './models.js';
-import { discriminatorGradients, generatorGradients, type GanLoss } from './step.js';
+import { discriminatorGradients, generatorGradients, type StepLosses } from './step.js';
 import type { AugmentParams } from './diffaugment.js';
 
 export interface ShardTensor { values: Float32Array; shape: number[] }
@@ -26,11 +26,8 @@ export interface DiscriminatorShard extends GeneratorShard {
 /** What every worker rebuilds its models and step.ts' losses from. */
 export interface GanTaskOptions {
   spec: ModelSpec;
-  loss: GanLoss;
-  /** Weight of the auxiliary-classifier loss (step.ts; 0 = off). */
-  auxWeight: number;
-  /** Weight of the mode-seeking term (step.ts; 0 = off; pairs within the shard). */
-  modeSeekingWeight: number;
+  /** step.ts' losses (mode-seeking pairs are within the shard). */
+  losses: StepLosses;
 }
 
 function tensor<T extends tf.Tensor>(t: ShardTensor): T;
@@ -61,7 +58,7 @@ export const createTask = shardTask((options: GanTaskOptions) => {
           augmentReal: s.augmentReal, augmentFake: s.augmentFake,
         };
         try {
-          const { grads, ...stats } = discriminatorGradients(g, d, batch, options.loss, options.auxWeight);
+          const { grads, ...stats } = discriminatorGradients(g, d, batch, options.losses);
           return { grads, numbers: numbers(stats) };
         } finally {
           tf.dispose([batch.real, batch.realLabels, batch.noise, batch.fakeLabels]);
@@ -70,7 +67,7 @@ export const createTask = shardTask((options: GanTaskOptions) => {
       generator(s: GeneratorShard) {
         const batch = { noise: tensor<Tensor2D>(s.noise), fakeLabels: tensor<Tensor2D>(s.fakeLabels), augmentFake: s.augmentFake };
         try {
-          const { grads, ...stats } = generatorGradients(g, d, batch, options.loss, options.auxWeight, options.modeSeekingWeight);
+          const { grads, ...stats } = generatorGradients(g, d, batch, options.losses);
           return { grads, numbers: numbers(stats) };
         } finally {
           tf.dispose([batch.noise, batch.fakeLabels]);

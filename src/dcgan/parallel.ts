@@ -12,7 +12,7 @@
  */
 import { DataParallelStep, moduleUrl, sliceRows, tf, type LayersModel, type Scalar, type Tensor } from '../engine/index.js';
 import type { ModelSpec } from './models.js';
-import { discriminatorGradients, generatorGradients, type GanLoss, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
+import { DEFAULT_STEP_LOSSES, discriminatorGradients, generatorGradients, type StepLosses, type DiscriminatorBatch, type DiscriminatorGradients, type GeneratorBatch, type GeneratorGradients } from './step.js';
 import type { DiscriminatorShard, GanTaskOptions, GeneratorShard, ShardTensor } from './parallel-task.js';
 import type { AugmentParams } from './diffaugment.js';
 
@@ -28,11 +28,11 @@ export interface GradientStep {
 }
 
 /** step.ts in this thread. */
-export function localStep(loss: GanLoss = 'bce', auxWeight = 0, modeSeekingWeight = 0): GradientStep {
+export function localStep(losses: Partial<StepLosses> = {}): GradientStep {
   return {
     workers: 0,
-    discriminatorGradients: async (g, d, b) => discriminatorGradients(g, d, b, loss, auxWeight),
-    generatorGradients: async (g, d, b) => generatorGradients(g, d, b, loss, auxWeight, modeSeekingWeight),
+    discriminatorGradients: async (g, d, b) => discriminatorGradients(g, d, b, losses),
+    generatorGradients: async (g, d, b) => generatorGradients(g, d, b, losses),
     close: async () => {},
     workerTensorCounts: async () => [],
   };
@@ -43,12 +43,8 @@ export interface ParallelStepOptions {
   workers: number;
   /** tfjs backend in the workers (default wasm). */
   backend?: string;
-  /** The GAN loss (default 'bce'). */
-  loss?: GanLoss;
-  /** Weight of the auxiliary-classifier loss (default 0 = off). */
-  auxWeight?: number;
-  /** Weight of the mode-seeking term (default 0 = off; pairs within a shard). */
-  modeSeekingWeight?: number;
+  /** step.ts' losses (DEFAULT_STEP_LOSSES where absent; mode-seeking pairs are within a shard). */
+  losses?: Partial<StepLosses>;
 }
 
 /** A batch tensor's values, read once per call, and a shard's rows of them. */
@@ -76,8 +72,8 @@ function scalars(numbers: Record<string, number>): Record<string, Scalar> {
 /** Starts `workers` threads that rebuild the models of `spec`. Close it when done. */
 export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOptions): Promise<GradientStep> {
   // Everything but the pool's own settings goes to the workers' step.ts as it is.
-  const { workers, backend, ...stepOptions } = opts;
-  const options: GanTaskOptions = { spec, ...stepOptions, loss: opts.loss ?? 'bce', auxWeight: opts.auxWeight ?? 0, modeSeekingWeight: opts.modeSeekingWeight ?? 0 };
+  const { workers, backend, losses } = opts;
+  const options: GanTaskOptions = { spec, losses: { ...DEFAULT_STEP_LOSSES, ...losses } };
   const step = await DataParallelStep.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options, workers, backend, combine: 'mean' });
   return {
     workers: step.workers,

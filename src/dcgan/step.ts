@@ -30,6 +30,16 @@
  * λ·(CE(y, aux(G)) − CE(y, twin(G))), which in the limit matches G's class
  * posterior to the real one instead of sharpening it.
  *
+ * Joint classifier (`auxJoint`, with the twin head; ADC-GAN, Hou et al.
+ * 2022): the two heads' logits form ONE softmax over 2K classes, "real k"
+ * (d_aux) and "generated k" (d_twin). D learns real images as real y and G's
+ * images as generated y, L_D += λ·(CE(real y, x) + CE(generated y, G(z, y)));
+ * G gets λ·(CE(real y, G) − CE(generated y, G)). Because the classifier sees
+ * both kinds in one softmax it is aware of G, and G's term drives its joint
+ * distribution of images and labels toward the real one rather than toward
+ * the images easiest to classify (the loss of intra-class diversity that
+ * AC-GAN's generator-agnostic classifier causes).
+ *
  * Mode seeking (`modeSeekingWeight` λ_ms > 0; MSGAN, Mao et al. 2019): for
  * pairs of G's images with the same label, the ratio r of their distance to
  * the distance of their noises; L_G += λ_ms / (mean r + ε). G is paid for
@@ -68,11 +78,30 @@ function discriminate(discriminator: LayersModel, x: Tensor, labels: Tensor2D | 
   return Array.isArray(out) ? { logit: out[0], classLogits: out[1], twinLogits: out[2] } : { logit: out };
 }
 
-/** The auxiliary-classifier term, or null when it is off (λ = 0, no head or no labels). */
-function auxTerm(auxWeight: number, labels: Tensor2D | undefined, classLogits: Tensor | undefined): Scalar | null {
-  if (!(auxWeight > 0)) return null;
-  if (!labels || !classLogits) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
-  return classLoss(labels, classLogits);
+/** The losses of one training step (train's options of the same names). */
+export interface StepLosses {
+  /** The GAN loss (default 'bce'). */
+  loss: GanLoss;
+  /** Weight λ of the auxiliary-classifier terms (default 0 = off). */
+  auxWeight: number;
+  /** With the twin head: one softmax over both heads' 2K classes (ADC-GAN; default false = TAC-GAN's two softmaxes). */
+  auxJoint: boolean;
+  /** Weight of the mode-seeking term (default 0 = off). */
+  modeSeekingWeight: number;
+}
+
+export const DEFAULT_STEP_LOSSES: StepLosses = { loss: 'bce', auxWeight: 0, auxJoint: false, modeSeekingWeight: 0 };
+
+/** Throws unless D has the class heads the aux terms need: the aux head, and the twin head for auxJoint. */
+function assertClassHeads(losses: StepLosses, labels: Tensor2D | undefined, out: { classLogits?: Tensor; twinLogits?: Tensor }): void {
+  if (!labels || !out.classLogits) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
+  if (losses.auxJoint && !out.twinLogits) throw new Error('auxJoint needs a discriminator with the twin classifier head');
+}
+
+/** Cross-entropy of the joint 2K-class softmax (aux logits, then twin logits) against "real y" (asReal) or "generated y". */
+function jointClassLoss(labels: Tensor2D, out: { classLogits?: Tensor; twinLogits?: Tensor }, asReal: boolean): Scalar {
+  const none = tf.zerosLike(labels);
+  return classLoss(tf.concat(asReal ? [labels, none] : [none, labels], 1), tf.concat([out.classLogits!, out.twinLogits!], 1));
 }
 
 export interface DiscriminatorBatch {
@@ -159,7 +188,8 @@ export function runGenerator(generator: LayersModel, noise: Tensor2D, labels: Te
 }
 
 /** Gradients of L_D w.r.t. D's weights; G is only run forward (its output is a constant here). */
-export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch, loss: GanLoss = 'bce', auxWeight = 0): DiscriminatorGradients {
+export function discriminatorGradients(generator: LayersModel, discriminator: LayersModel, batch: DiscriminatorBatch, losses: Partial<StepLosses> = {}): DiscriminatorGradients {
+  const l: StepLosses = { ...DEFAULT_STEP_LOSSES, ...losses };
   const fake = tf.tidy(() => runGenerator(generator, batch.noise, batch.fakeLabels, true));
   try {
     let realProb: Scalar | undefined, fakeProb: Scalar | undefined, auxLoss: Scalar | undefined;
@@ -171,12 +201,19 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
       const onFake = discriminate(discriminator, fk, batch.fakeLabels);
       realProb = tf.keep(tf.mean(tf.sigmoid(onReal.logit)) as Scalar);
       fakeProb = tf.keep(tf.mean(tf.sigmoid(onFake.logit)) as Scalar);
-      const adversarial = discriminatorLoss(loss, onReal.logit, onFake.logit);
-      const aux = auxTerm(auxWeight, batch.realLabels, onReal.classLogits);
-      if (!aux) return adversarial;
+      const adversarial = discriminatorLoss(l.loss, onReal.logit, onFake.logit);
+      if (!(l.auxWeight > 0)) return adversarial;
+      assertClassHeads(l, batch.realLabels, onReal);
+      let aux: Scalar, other: Scalar | null;
+      if (l.auxJoint) {
+        aux = jointClassLoss(batch.realLabels!, onReal, true);
+        other = jointClassLoss(batch.fakeLabels!, onFake, false);
+      } else {
+        aux = classLoss(batch.realLabels!, onReal.classLogits!);
+        other = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
+      }
       auxLoss = tf.keep(aux);
-      const twin = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
-      return tf.add(adversarial, tf.mul(twin ? tf.add(aux, twin) : aux, auxWeight)) as Scalar;
+      return tf.add(adversarial, tf.mul(other ? tf.add(aux, other) : aux, l.auxWeight)) as Scalar;
     }, vars);
     return { grads: gradsByStableName(discriminator, grads), loss: value, realProb: realProb!, fakeProb: fakeProb!, ...(auxLoss ? { auxLoss } : {}) };
   } finally {
@@ -185,25 +222,28 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
 }
 
 /** Gradients of L_G w.r.t. G's weights (D is run forward in training mode, its weights are not differentiated). */
-export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, loss: GanLoss = 'bce', auxWeight = 0, modeSeekingWeight = 0): GeneratorGradients {
+export function generatorGradients(generator: LayersModel, discriminator: LayersModel, batch: GeneratorBatch, losses: Partial<StepLosses> = {}): GeneratorGradients {
+  const l: StepLosses = { ...DEFAULT_STEP_LOSSES, ...losses };
   const vars = generator.trainableWeights.map((w) => w.read() as Variable);
   let auxLoss: Scalar | undefined, msRatio: Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const fake = runGenerator(generator, batch.noise, batch.fakeLabels, true);
     const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
     const onFake = discriminate(discriminator, fk, batch.fakeLabels);
-    let total = generatorLoss(loss, onFake.logit);
-    const aux = auxTerm(auxWeight, batch.fakeLabels, onFake.classLogits);
-    if (aux) {
+    let total = generatorLoss(l.loss, onFake.logit);
+    if (l.auxWeight > 0) {
+      assertClassHeads(l, batch.fakeLabels, onFake);
+      const y = batch.fakeLabels!;
+      const aux = l.auxJoint ? jointClassLoss(y, onFake, true) : classLoss(y, onFake.classLogits!);
+      const twin = l.auxJoint ? jointClassLoss(y, onFake, false) : onFake.twinLogits ? classLoss(y, onFake.twinLogits) : null;
       auxLoss = tf.keep(aux);
-      const twin = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
-      total = tf.add(total, tf.mul(twin ? tf.sub(aux, twin) : aux, auxWeight)) as Scalar;
+      total = tf.add(total, tf.mul(twin ? tf.sub(aux, twin) : aux, l.auxWeight)) as Scalar;
     }
-    if (modeSeekingWeight > 0) {
+    if (l.modeSeekingWeight > 0) {
       const ms = modeSeekingRatio(fake, batch.noise, batch.fakeLabels);
       // Reported as NaN when the batch has no same-label pair, so every shard names the same statistics.
       msRatio = tf.keep(ms ?? tf.scalar(NaN));
-      if (ms) total = tf.add(total, tf.div(modeSeekingWeight, tf.add(ms, MODE_SEEKING_EPS))) as Scalar;
+      if (ms) total = tf.add(total, tf.div(l.modeSeekingWeight, tf.add(ms, MODE_SEEKING_EPS))) as Scalar;
     }
     return total;
   }, vars);

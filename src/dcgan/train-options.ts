@@ -71,6 +71,10 @@ export const TRAIN_SETTINGS = {
     ...boolean, defaultHelp: byRecipe('auxTwin'),
     help: 'with --aux-weight: a twin classifier on G\'s images (TAC-GAN) so the aux term matches G\'s classes to the real ones instead of sharpening them',
   },
+  auxJoint: {
+    ...boolean, defaultHelp: byRecipe('auxJoint'),
+    help: 'with --aux-twin: one softmax over both heads, real against generated images of each class (ADC-GAN), so G matches the real classes without sharpening them',
+  },
   modeSeekingWeight: {
     ...number(0, 100), defaultHelp: byRecipe('modeSeekingWeight'),
     help: 'weight of the mode-seeking term (MSGAN): G is paid for different noises giving different images of a class; 0 = off',

@@ -32,7 +32,7 @@ import type { Recipe } from './recipes.js';
 import { DEFAULT_RECIPE, RECIPES } from './recipes.js';
 import { TRAIN_OPTIONS, TRAIN_SETTINGS } from './train-options.js';
 import { buildDiscriminator, buildGenerator, stages, type ModelSpec, type GConditioning } from './models.js';
-import { disposeGrads, oneHot, runGenerator, updateEma } from './step.js';
+import { disposeGrads, oneHot, runGenerator, updateEma, type StepLosses } from './step.js';
 import { createParallelStep, localStep, type GradientStep } from './parallel.js';
 import { workerBackendFor } from '../engine/parallel/index.js';
 import { CHECKPOINT_FORMAT, checkpointName, listCheckpoints, loadModelWeights, loadTensors, readRun, saveModel, saveTensors } from './checkpoint.js';
@@ -49,7 +49,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, modeSeekingWeight: r.modeSeekingWeight };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, modeSeekingWeight: r.modeSeekingWeight };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -60,7 +60,7 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
@@ -87,11 +87,12 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   }
   // A one-class model has no classes for an auxiliary classifier to learn: a recipe's aux term
   // (sngan-aux) applies to conditional runs only; an explicit --aux-weight with --class is refused below.
-  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false };
+  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false };
   const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
   if (t.condition !== undefined && !o.conditional) throw new OptionError('--condition needs --conditional (it names what one conditional model is conditioned on)');
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
+  if (t.auxJoint && !t.auxTwin) throw new OptionError('--aux-joint needs --aux-twin (the joint softmax spans the auxiliary and the twin heads)');
   if (parent) {
     // The parent's weights are the starting point: same shapes, and D has only so many blocks to freeze.
     const p = recipeOfRun(parent.options);
@@ -321,7 +322,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const net = buildNetworks(spec, run.opts);
   const st: LoopState = { iteration: 0, rng: new Rng(run.opts.seed).fork('train'), sampler: { order: [], cursor: 0, epoch: 0 }, wallTimeS: 0, cpuTimeS: 0, logWindow: emptyLogWindow() };
   const session: Session = { lastCheckpoint: '', interrupted: false };
-  let stepper: GradientStep = localStep(run.opts.loss, run.opts.auxWeight, run.opts.modeSeekingWeight);
+  let stepper: GradientStep = localStep(stepLosses(run.opts));
   try {
     stepper = await workerGradientStep(run.opts, spec, backend, logger) ?? stepper;
     const t: Training = {
@@ -458,7 +459,12 @@ async function workerGradientStep(opts: Resolved, spec: ModelSpec, backend: Back
   if (!(workers > 0)) return undefined;
   const w = workerBackendFor(backend, workers);
   if (w.warning) logger.warn(w.warning);
-  return createParallelStep(spec, { workers, backend: w.backend, loss: opts.loss, auxWeight: opts.auxWeight, modeSeekingWeight: opts.modeSeekingWeight });
+  return createParallelStep(spec, { workers, backend: w.backend, losses: stepLosses(opts) });
+}
+
+/** The run's settings that step.ts' losses read. */
+function stepLosses(opts: Resolved): StepLosses {
+  return { loss: opts.loss, auxWeight: opts.auxWeight, auxJoint: opts.auxJoint, modeSeekingWeight: opts.modeSeekingWeight };
 }
 
 /** What a run has done so far in this call. */

@@ -63,6 +63,8 @@ export interface TrainOptions {
   auxWeight?: number;
   /** With auxWeight > 0: add the twin classifier (TAC-GAN) so the aux term matches, not sharpens, G's classes. */
   auxTwin?: boolean;
+  /** With auxTwin: one softmax over the aux and twin heads, real k against generated k (ADC-GAN), instead of two (TAC-GAN). */
+  auxJoint?: boolean;
   /** Weight of the mode-seeking term (MSGAN; step.ts): G is paid for different noises giving different images of a class (0 = off). */
   modeSeekingWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
@@ -144,6 +146,8 @@ export interface RunOptionsFile {
     init: string | null; initClass: string | null; freezeD: number;
     /** Absent in runs made before the options existed (= 0, false). */
     auxWeight: number; auxTwin: boolean;
+    /** Absent in runs made before the option existed (= false). */
+    auxJoint: boolean;
     /** Absent in runs made before the option existed (= 0). */
     modeSeekingWeight: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;

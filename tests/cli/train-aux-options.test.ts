@@ -18,12 +18,14 @@ describe('train --aux-weight / --aux-twin through the option table', () => {
     expect(TRAIN_OPTIONS.auxTwin.type).toBe('boolean');
     expect(optionsFromArgs<TrainOptions>(TRAIN_OPTIONS, { 'aux-weight': 0.25, 'aux-twin': true, iters: 1 })).toMatchObject({ auxWeight: 0.25, auxTwin: true });
     expect(optionsFromArgs<TrainOptions>(TRAIN_OPTIONS, { iters: 1 })).not.toHaveProperty('auxTwin');
+    expect(optionsFromArgs<TrainOptions>(TRAIN_OPTIONS, { 'aux-twin': true, 'aux-joint': true, iters: 1 })).toMatchObject({ auxTwin: true, auxJoint: true });
   });
 
   it('--help lists both with the recipes\' values', async () => {
     const out = await help(['train', '--help']);
     expect(out).toMatch(/--aux-weight[\s\S]*\[number\]/);
     expect(out).toMatch(new RegExp(`--aux-twin[\\s\\S]*\\[boolean\\] \\[default: recipe: dcgan ${RECIPES.dcgan.auxTwin}, sngan ${RECIPES.sngan.auxTwin}, sngan-aux ${RECIPES['sngan-aux'].auxTwin}\\]`));
+    expect(out).toMatch(new RegExp(`--aux-joint[\\s\\S]*ADC-GAN[\\s\\S]*\\[boolean\\] \\[default: recipe: dcgan ${RECIPES.dcgan.auxJoint}, sngan ${RECIPES.sngan.auxJoint}, sngan-aux ${RECIPES['sngan-aux'].auxJoint}\\]`));
   }, 60_000);
 });
 

@@ -28,6 +28,10 @@ function batch() {
     realLabels: tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3).toFloat() as tf.Tensor2D, fakeLabels: tf.oneHot(tf.tensor1d([2, 1, 0, 1], 'int32'), 3).toFloat() as tf.Tensor2D,
   };
 }
+const built: tf.LayersModel[] = [];
+/** A model for one assertion, disposed by disposeBuilt(). */
+const buildDiscriminatorOnce = (spec: ModelSpec) => { const m = buildDiscriminator(spec); built.push(m); return m; };
+const disposeBuilt = () => { for (const m of built.splice(0)) m.dispose(); };
 const values = (m: tf.NamedTensorMap) => Object.fromEntries(Object.entries(m).map(([k, t]) => [k, Array.from(t.dataSync())]));
 
 describe('auxiliary classifier', () => {
@@ -61,8 +65,8 @@ describe('auxiliary classifier', () => {
     const b = batch();
     try {
       powerIterateModel(d, 5); powerIterateModel(dAux, 5);
-      const dAt = (lambda: number) => discriminatorGradients(g, lambda === 0 ? d : dAux, b, 'hinge', lambda);
-      const gAt = (lambda: number) => generatorGradients(g, lambda === 0 ? d : dAux, b, 'hinge', lambda);
+      const dAt = (lambda: number) => discriminatorGradients(g, lambda === 0 ? d : dAux, b, { loss: 'hinge', auxWeight: lambda });
+      const gAt = (lambda: number) => generatorGradients(g, lambda === 0 ? d : dAux, b, { loss: 'hinge', auxWeight: lambda });
       for (const at of [dAt, gAt]) {
         const [r0, r1, r2] = [at(0), at(1), at(2)];
         const [v0, v1, v2] = [values(r0.grads), values(r1.grads), values(r2.grads)];
@@ -86,7 +90,7 @@ describe('auxiliary classifier', () => {
         if (at === dAt) expect(v1['d_aux/kernel'].some((x) => x !== 0)).toBe(true);
         for (const r of [r0, r1, r2]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); const probs = r as { realProb?: tf.Tensor; fakeProb?: tf.Tensor }; if (probs.realProb) tf.dispose([probs.realProb, probs.fakeProb!]); }
       }
-      expect(() => discriminatorGradients(g, d, b, 'hinge', 1)).toThrow(/auxiliary classifier head/);
+      expect(() => discriminatorGradients(g, d, b, { loss: 'hinge', auxWeight: 1 })).toThrow(/auxiliary classifier head/);
     } finally {
       tf.dispose(Object.values(b));
       g.dispose(); d.dispose(); dAux.dispose();
@@ -105,10 +109,10 @@ describe('auxiliary classifier', () => {
       const onReal = dTac.apply([b.real, b.realLabels], { training: true }) as tf.Tensor[];
       const onFake = dTac.apply([fake, b.fakeLabels], { training: true }) as tf.Tensor[];
       const [auxReal, auxFake, twinFake] = [ce(b.realLabels, onReal[1]), ce(b.fakeLabels, onFake[1]), ce(b.fakeLabels, onFake[2])];
-      const dPlain = discriminatorGradients(g, d, b, 'hinge', 0), dWith = discriminatorGradients(g, dTac, b, 'hinge', 1);
+      const dPlain = discriminatorGradients(g, d, b, { loss: 'hinge', auxWeight: 0 }), dWith = discriminatorGradients(g, dTac, b, { loss: 'hinge', auxWeight: 1 });
       expect(dWith.loss.dataSync()[0] - dPlain.loss.dataSync()[0]).toBeCloseTo(auxReal + twinFake, 4);
       expect(dWith.grads['d_twin/kernel'].dataSync().some((x) => x !== 0)).toBe(true);
-      const gPlain = generatorGradients(g, d, b, 'hinge', 0), gWith = generatorGradients(g, dTac, b, 'hinge', 1);
+      const gPlain = generatorGradients(g, d, b, { loss: 'hinge', auxWeight: 0 }), gWith = generatorGradients(g, dTac, b, { loss: 'hinge', auxWeight: 1 });
       expect(gWith.loss.dataSync()[0] - gPlain.loss.dataSync()[0]).toBeCloseTo(auxFake - twinFake, 4);
       for (const r of [dPlain, dWith, gPlain, gWith]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); }
       tf.dispose([dPlain.realProb, dPlain.fakeProb, dWith.realProb, dWith.fakeProb, fake, ...onReal, ...onFake]);
@@ -118,18 +122,56 @@ describe('auxiliary classifier', () => {
     }
   });
 
+  it('the joint classifier (ADC-GAN): one softmax over real k and generated k; D learns real as real y and fakes as generated y, G gets CE(real y) − CE(generated y)', () => {
+    const tac: ModelSpec = { ...AUX, twinClassifier: true };
+    const g = buildGenerator(SPEC), d = buildDiscriminator(SPEC), dTac = buildDiscriminator(tac);
+    const b = batch();
+    try {
+      powerIterateModel(d, 5); powerIterateModel(dTac, 5);
+      // By hand: rows of the 2K logits [aux | twin], cross-entropy at column y (real) or K + y (generated).
+      const K = 3;
+      const jointCe = (labels: tf.Tensor, out: tf.Tensor[], generated: boolean) => {
+        const ys = Array.from(tf.argMax(labels, 1).dataSync()), a = out[1].arraySync() as number[][], t = out[2].arraySync() as number[][];
+        return ys.reduce((sum, y, i) => {
+          const row = [...a[i], ...t[i]];
+          return sum - (row[generated ? K + y : y] - Math.log(row.reduce((z, x) => z + Math.exp(x), 0)));
+        }, 0) / ys.length;
+      };
+      const fake = runGenerator(g, b.noise, b.fakeLabels, true);
+      const onReal = dTac.apply([b.real, b.realLabels], { training: true }) as tf.Tensor[];
+      const onFake = dTac.apply([fake, b.fakeLabels], { training: true }) as tf.Tensor[];
+      const losses = { loss: 'hinge' as const, auxWeight: 1, auxJoint: true };
+      const dPlain = discriminatorGradients(g, d, b, { loss: 'hinge' }), dJoint = discriminatorGradients(g, dTac, b, losses);
+      expect(dJoint.loss.dataSync()[0] - dPlain.loss.dataSync()[0]).toBeCloseTo(jointCe(b.realLabels, onReal, false) + jointCe(b.fakeLabels, onFake, true), 4);
+      expect(dJoint.auxLoss!.dataSync()[0]).toBeCloseTo(jointCe(b.realLabels, onReal, false), 4);
+      for (const head of ['d_aux/kernel', 'd_twin/kernel']) expect(dJoint.grads[head].dataSync().some((x) => x !== 0), head).toBe(true);
+      const gPlain = generatorGradients(g, d, b, { loss: 'hinge' }), gJoint = generatorGradients(g, dTac, b, losses);
+      expect(gJoint.loss.dataSync()[0] - gPlain.loss.dataSync()[0]).toBeCloseTo(jointCe(b.fakeLabels, onFake, false) - jointCe(b.fakeLabels, onFake, true), 4);
+      // Not TAC-GAN's two softmaxes: the same heads give another D loss without auxJoint.
+      const dTwo = discriminatorGradients(g, dTac, b, { loss: 'hinge', auxWeight: 1 });
+      expect(Math.abs(dTwo.loss.dataSync()[0] - dJoint.loss.dataSync()[0])).toBeGreaterThan(1e-3);
+      expect(() => discriminatorGradients(g, buildDiscriminatorOnce(AUX), b, losses)).toThrow(/twin classifier head/);
+      for (const r of [dPlain, dJoint, gPlain, gJoint, dTwo]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); }
+      tf.dispose([dPlain.realProb, dPlain.fakeProb, dJoint.realProb, dJoint.fakeProb, dTwo.realProb, dTwo.fakeProb, fake, ...onReal, ...onFake]);
+    } finally {
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose(); dTac.dispose();
+      disposeBuilt();
+    }
+  });
+
   it('data-parallel gradients and aux losses with one worker equal the in-thread ones', async () => {
     const g = buildGenerator(AUX), d = buildDiscriminator(AUX);
-    const step = await createParallelStep(AUX, { workers: 1, loss: 'hinge', auxWeight: 0.5 });
+    const step = await createParallelStep(AUX, { workers: 1, losses: { loss: 'hinge', auxWeight: 0.5 } });
     const b = batch();
     try {
       powerIterateModel(d, 5);
-      const local = discriminatorGradients(g, d, b, 'hinge', 0.5), remote = await step.discriminatorGradients(g, d, b);
+      const local = discriminatorGradients(g, d, b, { loss: 'hinge', auxWeight: 0.5 }), remote = await step.discriminatorGradients(g, d, b);
       expect(remote.auxLoss!.dataSync()[0]).toBeCloseTo(local.auxLoss!.dataSync()[0], 5);
       const lv = values(local.grads), rv = values(remote.grads);
       expect(Object.keys(rv).sort()).toEqual(Object.keys(lv).sort());
       for (const [name, x] of Object.entries(lv)) x.forEach((a, i) => expect(rv[name][i], name).toBeCloseTo(a, 4));
-      const lg = generatorGradients(g, d, b, 'hinge', 0.5), rg = await step.generatorGradients(g, d, b);
+      const lg = generatorGradients(g, d, b, { loss: 'hinge', auxWeight: 0.5 }), rg = await step.generatorGradients(g, d, b);
       expect(rg.auxLoss!.dataSync()[0]).toBeCloseTo(lg.auxLoss!.dataSync()[0], 5);
       for (const r of [local, remote, lg, rg]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss!]); }
       tf.dispose([local.realProb, local.fakeProb, remote.realProb, remote.fakeProb]);
@@ -140,21 +182,22 @@ describe('auxiliary classifier', () => {
     }
   });
 
-  it('data-parallel with the twin head (TAC-GAN): the engine step forwards auxWeight, losses and gradients equal the in-thread ones', async () => {
+  it.each([['TAC-GAN', false], ['ADC-GAN', true]])('data-parallel with the twin head (%s): the engine step forwards the losses, and losses and gradients equal the in-thread ones', async (_name, auxJoint) => {
     const TAC: ModelSpec = { ...AUX, twinClassifier: true };
     const g = buildGenerator(TAC), d = buildDiscriminator(TAC);
-    const step = await createParallelStep(TAC, { workers: 1, loss: 'hinge', auxWeight: 0.5 });
+    const losses = { loss: 'hinge' as const, auxWeight: 0.5, auxJoint };
+    const step = await createParallelStep(TAC, { workers: 1, losses });
     const b = batch();
     try {
       powerIterateModel(d, 5);
-      const local = discriminatorGradients(g, d, b, 'hinge', 0.5), remote = await step.discriminatorGradients(g, d, b);
+      const local = discriminatorGradients(g, d, b, losses), remote = await step.discriminatorGradients(g, d, b);
       expect(remote.loss.dataSync()[0]).toBeCloseTo(local.loss.dataSync()[0], 5);
       expect(remote.auxLoss!.dataSync()[0]).toBeCloseTo(local.auxLoss!.dataSync()[0], 5);
       const lv = values(local.grads), rv = values(remote.grads);
       expect(Object.keys(rv).sort()).toEqual(Object.keys(lv).sort());
       expect(Object.keys(rv)).toContain('d_twin/kernel');
       for (const [name, x] of Object.entries(lv)) x.forEach((a, i) => expect(rv[name][i], name).toBeCloseTo(a, 4));
-      const lg = generatorGradients(g, d, b, 'hinge', 0.5), rg = await step.generatorGradients(g, d, b);
+      const lg = generatorGradients(g, d, b, losses), rg = await step.generatorGradients(g, d, b);
       expect(rg.loss.dataSync()[0]).toBeCloseTo(lg.loss.dataSync()[0], 5);
       expect(rg.auxLoss!.dataSync()[0]).toBeCloseTo(lg.auxLoss!.dataSync()[0], 5);
       const lgv = values(lg.grads), rgv = values(rg.grads);
@@ -240,9 +283,22 @@ describe('train --aux-weight', () => {
     await expect(train(tinyOptions(out('recipe-aux-bad'), { ...tiny, auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
   });
 
-  it('refuses --aux-weight without --conditional, or out of range, and --aux-twin without --aux-weight', async () => {
+  it('--aux-twin --aux-joint (ADC-GAN) trains with the twin head, records the option and keeps the tensor count flat', async () => {
+    const counts: number[] = [];
+    await train({ ...tinyOptions(out('adc'), { ...extra, iters: 4, auxTwin: true, auxJoint: true }), onIteration: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    const info = await readRun(out('adc'));
+    expect(info.options.options).toMatchObject({ auxWeight: 0.5, auxTwin: true, auxJoint: true });
+    expect(info.options.model).toMatchObject({ auxClassifier: true, twinClassifier: true });
+    const stats = await readJsonl<{ d_aux_loss?: number }>(path.join(out('adc'), 'stats.jsonl'));
+    // The joint softmax has 2K = 6 classes: an untrained head starts near ln 6, not ln 3.
+    expect(stats[0].d_aux_loss!).toBeGreaterThan(Math.log(3) + 0.3);
+  });
+
+  it('refuses --aux-weight without --conditional, or out of range, --aux-twin without --aux-weight, and --aux-joint without --aux-twin', async () => {
     await expect(train(tinyOptions(out('aux-bad1'), { auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
     await expect(train(tinyOptions(out('aux-bad3'), { ...extra, auxWeight: 0, auxTwin: true }))).rejects.toThrow(/--aux-twin needs --aux-weight/);
+    await expect(train(tinyOptions(out('aux-bad4'), { ...extra, auxJoint: true }))).rejects.toThrow(/--aux-joint needs --aux-twin/);
     await expect(train(tinyOptions(out('aux-bad2'), { ...extra, auxWeight: -1 }))).rejects.toThrow(/--aux-weight/);
   });
 });

@@ -42,11 +42,11 @@ describe('mode-seeking ratio', () => {
   it('adds λ / (ratio + ε) to G\'s loss and changes its gradients; λ = 0 is the plain loss; one worker equals this thread', async () => {
     const g = buildGenerator(SPEC), d = buildDiscriminator(SPEC);
     const noise = tf.randomNormal([6, 8], 0, 1, 'float32', 3) as tf.Tensor2D, fakeLabels = oneHot([0, 0, 1, 1, 2, 2]);
-    const step = await createParallelStep(SPEC, { workers: 1, loss: 'hinge', modeSeekingWeight: 0.7 });
+    const step = await createParallelStep(SPEC, { workers: 1, losses: { loss: 'hinge', modeSeekingWeight: 0.7 } });
     try {
       powerIterateModel(d, 3);
-      const plain = generatorGradients(g, d, { noise, fakeLabels }, 'hinge');
-      const ms = generatorGradients(g, d, { noise, fakeLabels }, 'hinge', 0, 0.7);
+      const plain = generatorGradients(g, d, { noise, fakeLabels }, { loss: 'hinge' });
+      const ms = generatorGradients(g, d, { noise, fakeLabels }, { loss: 'hinge', modeSeekingWeight: 0.7 });
       expect(plain.modeSeekingRatio).toBeUndefined();
       const ratio = ms.modeSeekingRatio!.dataSync()[0];
       expect(ratio).toBeGreaterThan(0);

@@ -90,7 +90,7 @@ describe('spectral norm layers', () => {
   it('data-parallel gradients of a spectral-norm D with one worker equal the in-thread ones', async () => {
     const spec = { size: 32, nz: 8, gWidth: 4, dWidth: 4, numClasses: 3, seed: 5, dNorm: 'spectral' as const, gConditioning: 'batchnorm' as const };
     const g = buildGenerator(spec), d = buildDiscriminator(spec);
-    const step = await createParallelStep(spec, { workers: 1, loss: 'hinge' });
+    const step = await createParallelStep(spec, { workers: 1, losses: { loss: 'hinge' } });
     try {
       powerIterateModel(d, 5);
       const batch = () => ({
@@ -100,7 +100,7 @@ describe('spectral norm layers', () => {
       const b = batch();
       const u = d.nonTrainableWeights.find((w) => w.originalName.endsWith('sn_u'))!;
       const uBefore = u.read().dataSync().slice();
-      const local = await localStep('hinge').discriminatorGradients(g, d, b);
+      const local = await localStep({ loss: 'hinge' }).discriminatorGradients(g, d, b);
       const par = await step.discriminatorGradients(g, d, b);
       expect(Math.abs(local.loss.dataSync()[0] - par.loss.dataSync()[0])).toBeLessThan(1e-5);
       for (const [name, t] of Object.entries(local.grads)) {
