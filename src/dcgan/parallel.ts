@@ -71,7 +71,7 @@ function scalars(numbers: Record<string, number>): Record<string, Scalar> {
 
 /** Starts `workers` threads that rebuild the models of `spec`. Close it when done. */
 export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOptions): Promise<GradientStep> {
-  // Everything but the pool's own settings goes to the workers' step.ts as it is.
+  // The workers' step.ts gets the losses complete, so every thread fills the same defaults.
   const { workers, backend, losses } = opts;
   const options: GanTaskOptions = { spec, losses: { ...DEFAULT_STEP_LOSSES, ...losses } };
   const step = await DataParallelStep.create({ taskModule: moduleUrl(import.meta.url, 'parallel-task'), options, workers, backend, combine: 'mean' });

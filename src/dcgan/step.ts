@@ -92,16 +92,31 @@ export interface StepLosses {
 
 export const DEFAULT_STEP_LOSSES: StepLosses = { loss: 'bce', auxWeight: 0, auxJoint: false, modeSeekingWeight: 0 };
 
+/** D's class logits: the auxiliary head's and, when D has it, the twin head's. */
+type ClassHeads = { classLogits?: Tensor; twinLogits?: Tensor };
+
 /** Throws unless D has the class heads the aux terms need: the aux head, and the twin head for auxJoint. */
-function assertClassHeads(losses: StepLosses, labels: Tensor2D | undefined, out: { classLogits?: Tensor; twinLogits?: Tensor }): void {
+function assertClassHeads(losses: StepLosses, labels: Tensor2D | undefined, out: ClassHeads): void {
   if (!labels || !out.classLogits) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
   if (losses.auxJoint && !out.twinLogits) throw new Error('auxJoint needs a discriminator with the twin classifier head');
 }
 
 /** Cross-entropy of the joint 2K-class softmax (aux logits, then twin logits) against "real y" (asReal) or "generated y". */
-function jointClassLoss(labels: Tensor2D, out: { classLogits?: Tensor; twinLogits?: Tensor }, asReal: boolean): Scalar {
+function jointClassLoss(labels: Tensor2D, out: ClassHeads, asReal: boolean): Scalar {
   const none = tf.zerosLike(labels);
   return classLoss(tf.concat(asReal ? [labels, none] : [none, labels], 1), tf.concat([out.classLogits!, out.twinLogits!], 1));
+}
+
+
+/**
+ * The class terms of one step: `real`, the aux head's cross-entropy against "real y" on
+ * `onReal`, and `generated`, the twin head's against "generated y" on `onGenerated` (null
+ * without a twin head). D adds the two; G, which passes its own images as both, subtracts
+ * the second. With auxJoint both are taken in the joint 2K-class softmax.
+ */
+function classTerms(l: StepLosses, realLabels: Tensor2D, onReal: ClassHeads, generatedLabels: Tensor2D, onGenerated: ClassHeads): { real: Scalar; generated: Scalar | null } {
+  if (l.auxJoint) return { real: jointClassLoss(realLabels, onReal, true), generated: jointClassLoss(generatedLabels, onGenerated, false) };
+  return { real: classLoss(realLabels, onReal.classLogits!), generated: onGenerated.twinLogits ? classLoss(generatedLabels, onGenerated.twinLogits) : null };
 }
 
 export interface DiscriminatorBatch {
@@ -204,16 +219,9 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
       const adversarial = discriminatorLoss(l.loss, onReal.logit, onFake.logit);
       if (!(l.auxWeight > 0)) return adversarial;
       assertClassHeads(l, batch.realLabels, onReal);
-      let aux: Scalar, other: Scalar | null;
-      if (l.auxJoint) {
-        aux = jointClassLoss(batch.realLabels!, onReal, true);
-        other = jointClassLoss(batch.fakeLabels!, onFake, false);
-      } else {
-        aux = classLoss(batch.realLabels!, onReal.classLogits!);
-        other = onFake.twinLogits ? classLoss(batch.fakeLabels!, onFake.twinLogits) : null;
-      }
+      const { real: aux, generated } = classTerms(l, batch.realLabels!, onReal, batch.fakeLabels!, onFake);
       auxLoss = tf.keep(aux);
-      return tf.add(adversarial, tf.mul(other ? tf.add(aux, other) : aux, l.auxWeight)) as Scalar;
+      return tf.add(adversarial, tf.mul(generated ? tf.add(aux, generated) : aux, l.auxWeight)) as Scalar;
     }, vars);
     return { grads: gradsByStableName(discriminator, grads), loss: value, realProb: realProb!, fakeProb: fakeProb!, ...(auxLoss ? { auxLoss } : {}) };
   } finally {
@@ -233,11 +241,9 @@ export function generatorGradients(generator: LayersModel, discriminator: Layers
     let total = generatorLoss(l.loss, onFake.logit);
     if (l.auxWeight > 0) {
       assertClassHeads(l, batch.fakeLabels, onFake);
-      const y = batch.fakeLabels!;
-      const aux = l.auxJoint ? jointClassLoss(y, onFake, true) : classLoss(y, onFake.classLogits!);
-      const twin = l.auxJoint ? jointClassLoss(y, onFake, false) : onFake.twinLogits ? classLoss(y, onFake.twinLogits) : null;
+      const { real: aux, generated } = classTerms(l, batch.fakeLabels!, onFake, batch.fakeLabels!, onFake);
       auxLoss = tf.keep(aux);
-      total = tf.add(total, tf.mul(twin ? tf.sub(aux, twin) : aux, l.auxWeight)) as Scalar;
+      total = tf.add(total, tf.mul(generated ? tf.sub(aux, generated) : aux, l.auxWeight)) as Scalar;
     }
     if (l.modeSeekingWeight > 0) {
       const ms = modeSeekingRatio(fake, batch.noise, batch.fakeLabels);

@@ -28,10 +28,6 @@ function batch() {
     realLabels: tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3).toFloat() as tf.Tensor2D, fakeLabels: tf.oneHot(tf.tensor1d([2, 1, 0, 1], 'int32'), 3).toFloat() as tf.Tensor2D,
   };
 }
-const built: tf.LayersModel[] = [];
-/** A model for one assertion, disposed by disposeBuilt(). */
-const buildDiscriminatorOnce = (spec: ModelSpec) => { const m = buildDiscriminator(spec); built.push(m); return m; };
-const disposeBuilt = () => { for (const m of built.splice(0)) m.dispose(); };
 const values = (m: tf.NamedTensorMap) => Object.fromEntries(Object.entries(m).map(([k, t]) => [k, Array.from(t.dataSync())]));
 
 describe('auxiliary classifier', () => {
@@ -124,7 +120,7 @@ describe('auxiliary classifier', () => {
 
   it('the joint classifier (ADC-GAN): one softmax over real k and generated k; D learns real as real y and fakes as generated y, G gets CE(real y) − CE(generated y)', () => {
     const tac: ModelSpec = { ...AUX, twinClassifier: true };
-    const g = buildGenerator(SPEC), d = buildDiscriminator(SPEC), dTac = buildDiscriminator(tac);
+    const g = buildGenerator(SPEC), d = buildDiscriminator(SPEC), dTac = buildDiscriminator(tac), dAux = buildDiscriminator(AUX);
     const b = batch();
     try {
       powerIterateModel(d, 5); powerIterateModel(dTac, 5);
@@ -150,13 +146,12 @@ describe('auxiliary classifier', () => {
       // Not TAC-GAN's two softmaxes: the same heads give another D loss without auxJoint.
       const dTwo = discriminatorGradients(g, dTac, b, { loss: 'hinge', auxWeight: 1 });
       expect(Math.abs(dTwo.loss.dataSync()[0] - dJoint.loss.dataSync()[0])).toBeGreaterThan(1e-3);
-      expect(() => discriminatorGradients(g, buildDiscriminatorOnce(AUX), b, losses)).toThrow(/twin classifier head/);
+      expect(() => discriminatorGradients(g, dAux, b, losses)).toThrow(/twin classifier head/);
       for (const r of [dPlain, dJoint, gPlain, gJoint, dTwo]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); }
       tf.dispose([dPlain.realProb, dPlain.fakeProb, dJoint.realProb, dJoint.fakeProb, dTwo.realProb, dTwo.fakeProb, fake, ...onReal, ...onFake]);
     } finally {
       tf.dispose(Object.values(b));
-      g.dispose(); d.dispose(); dTac.dispose();
-      disposeBuilt();
+      g.dispose(); d.dispose(); dTac.dispose(); dAux.dispose();
     }
   });
 
