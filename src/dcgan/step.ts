@@ -107,7 +107,6 @@ function jointClassLoss(labels: Tensor2D, out: ClassHeads, asReal: boolean): Sca
   return classLoss(tf.concat(asReal ? [labels, none] : [none, labels], 1), tf.concat([out.classLogits!, out.twinLogits!], 1));
 }
 
-
 /**
  * The class terms of one step: `real`, the aux head's cross-entropy against "real y" on
  * `onReal`, and `generated`, the twin head's against "generated y" on `onGenerated` (null
