@@ -17,16 +17,23 @@ import { Rng } from '../src/util/rng.js';
 import * as v from '../src/util/validate.js';
 import type { DatasetItem } from '../src/data/types.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, split: { type: 'string' }, 'd-width': { type: 'string', default: '32' }, 'd-norm': { type: 'string', default: 'spectral' }, epochs: { type: 'string', default: '5' }, batch: { type: 'string', default: '32' }, seed: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, split: { type: 'string' }, 'd-width': { type: 'string', default: '32' }, 'd-norm': { type: 'string', default: 'spectral' }, 'aux-head': { type: 'string', default: 'd' }, epochs: { type: 'string', default: '5' }, batch: { type: 'string', default: '32' }, seed: { type: 'string', default: '0' } } });
 const data = v.nonEmptyString('--data', values.data), splitFile = v.nonEmptyString('--split', values.split);
 const dWidth = v.integer('--d-width', Number(values['d-width']), 1), epochs = v.integer('--epochs', Number(values.epochs), 1);
 const dNorm = v.oneOf('--d-norm', values['d-norm'], D_NORMS);
+const auxHead = v.oneOf('--aux-head', values['aux-head'], ['d', 'plain'] as const);
 const batch = v.integer('--batch', Number(values.batch), 1), seed = v.seed(Number(values.seed));
 const SIZE = 64;
 const backend = await initBackend('auto');
 const dataset = await loadDataset(data), split = await readSplit(splitFile);
 const classes = [...new Set(dataset.items.map((it) => it.label))].sort();
-const d = buildDiscriminator({ size: SIZE, nz: 100, gWidth: 32, dWidth, numClasses: classes.length, seed, dNorm, gConditioning: 'batchnorm', auxClassifier: true });
+const built = buildDiscriminator({ size: SIZE, nz: 100, gWidth: 32, dWidth, numClasses: classes.length, seed, dNorm, gConditioning: 'batchnorm', auxClassifier: true });
+// --aux-head plain: the class head as a plain dense layer on D's features (no spectral norm on
+// the head itself, so its logits have a free scale), to screen that variant before building it.
+const d = auxHead === 'd' ? built : tf.model({
+  inputs: built.inputs,
+  outputs: [built.getLayer('d_logit_cond').output as tf.SymbolicTensor, tf.layers.dense({ units: classes.length, name: 'aux_plain' }).apply(built.getLayer('d_flatten').output) as tf.SymbolicTensor],
+});
 // As train() does: converge the spectral estimates before the first step, or its logits start huge.
 powerIterateModel(d, 20);
 const optimizer = tf.train.adam(4e-4, 0, 0.9);
@@ -80,4 +87,4 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   report.push(row);
   console.error(JSON.stringify(row));
 }
-console.log(JSON.stringify({ data, d_width: dWidth, d_norm: dNorm, batch, seed, backend: backend.name, train: train.labels.length, val: val.labels.length, epochs: report }, null, 1));
+console.log(JSON.stringify({ data, d_width: dWidth, d_norm: dNorm, aux_head: auxHead, batch, seed, backend: backend.name, train: train.labels.length, val: val.labels.length, epochs: report }, null, 1));
