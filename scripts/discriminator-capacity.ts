@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { initBackend, powerIterateModel, tf } from '../src/engine/index.js';
 import { decodeImages, loadDataset, readSplit, selectSplit } from '../src/data/index.js';
 import { buildDiscriminator, D_NORMS } from '../src/dcgan/models.js';
+import { oneHot } from '../src/dcgan/step.js';
 import { Rng } from '../src/util/rng.js';
 import * as v from '../src/util/validate.js';
 import type { DatasetItem } from '../src/data/types.js';
@@ -26,7 +27,7 @@ const batch = v.integer('--batch', Number(values.batch), 1), seed = v.seed(Numbe
 const SIZE = 64;
 const backend = await initBackend('auto');
 const dataset = await loadDataset(data), split = await readSplit(splitFile);
-const classes = [...new Set(dataset.items.map((it) => it.label))].sort();
+const classes = dataset.classes;
 const built = buildDiscriminator({ size: SIZE, nz: 100, gWidth: 32, dWidth, numClasses: classes.length, seed, dNorm, gConditioning: 'batchnorm', auxClassifier: true });
 // --aux-head plain: the class head as a plain dense layer on D's features (no spectral norm on
 // the head itself, so its logits have a free scale), to screen that variant before building it.
@@ -50,8 +51,7 @@ const train = await decode(selectSplit(dataset, split, 'train')), val = await de
 function rows(set: { pixels: Float32Array; labels: Int32Array }, index: number[]) {
   const x = new Float32Array(index.length * per);
   index.forEach((r, i) => x.set(set.pixels.subarray(r * per, (r + 1) * per), i * per));
-  const labels = Int32Array.from(index.map((r) => set.labels[r]));
-  return { x: tf.tensor4d(x, [index.length, SIZE, SIZE, 3]), labels: tf.tensor1d(labels, 'int32'), y: tf.oneHot(tf.tensor1d(labels, 'int32'), classes.length).toFloat() };
+  return { x: tf.tensor4d(x, [index.length, SIZE, SIZE, 3]), y: oneHot(index.map((r) => set.labels[r]), classes.length) };
 }
 
 async function accuracy(set: { pixels: Float32Array; labels: Int32Array }): Promise<number> {
@@ -59,10 +59,10 @@ async function accuracy(set: { pixels: Float32Array; labels: Int32Array }): Prom
   for (let b = 0; b < set.labels.length; b += 100) {
     const index = Array.from({ length: Math.min(100, set.labels.length - b) }, (_, i) => b + i);
     const t = rows(set, index);
-    const [logit, classLogits] = d.predict([t.x, t.y]) as tf.Tensor[];
-    const predicted = await classLogits.argMax(1).data();
+    const predictedClass = tf.tidy(() => (d.predict([t.x, t.y]) as tf.Tensor[])[1].argMax(1));
+    const predicted = await predictedClass.data();
     index.forEach((r, i) => { if (predicted[i] === set.labels[r]) correct++; });
-    tf.dispose([t.x, t.labels, t.y, logit, classLogits]);
+    tf.dispose([t.x, t.y, predictedClass]);
   }
   return correct / set.labels.length;
 }
@@ -79,7 +79,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
       return tf.losses.softmaxCrossEntropy(t.y, classLogits) as tf.Scalar;
     }, true)!;
     lossSum += (await loss.data())[0]; steps++;
-    tf.dispose([t.x, t.labels, t.y, loss]);
+    tf.dispose([t.x, t.y, loss]);
     powerIterateModel(d, 1);
   }
   const cpu = process.cpuUsage(cpuStarted);

@@ -17,6 +17,7 @@ import { initBackend, tf } from '../src/engine/index.js';
 import { decodeImages, loadDataset, readSplit, selectSplit } from '../src/data/index.js';
 import { buildDiscriminator, buildGenerator } from '../src/dcgan/models.js';
 import { checkpointName, loadModelWeights, readRun } from '../src/dcgan/checkpoint.js';
+import { oneHot, runGenerator } from '../src/dcgan/step.js';
 import { Rng } from '../src/util/rng.js';
 import * as v from '../src/util/validate.js';
 import type { DatasetItem } from '../src/data/types.js';
@@ -43,12 +44,14 @@ const BATCH = 50;
 async function measure(batches: AsyncIterable<{ x: tf.Tensor4D; labels: number[] }>) {
   let n = 0, sum = 0, sumSq = 0, correct = 0;
   for await (const { x, labels } of batches) {
-    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), spec.numClasses).toFloat();
-    const [logit, classLogits] = d.predict([x, y]) as tf.Tensor[];
-    const l = await logit.data(), predicted = await classLogits.argMax(1).data();
+    const [logit, predictedClass] = tf.tidy(() => {
+      const [l, classLogits] = d.predict([x, oneHot(labels, spec.numClasses)]) as tf.Tensor[];
+      return [l, classLogits.argMax(1)];
+    });
+    const l = await logit.data(), predicted = await predictedClass.data();
     for (let i = 0; i < labels.length; i++) { sum += l[i]; sumSq += l[i] * l[i]; if (predicted[i] === labels[i]) correct++; }
     n += labels.length;
-    tf.dispose([x, y, logit, classLogits]);
+    tf.dispose([x, logit, predictedClass]);
   }
   const mean = sum / n;
   return { images: n, d_logit_mean: mean, d_logit_sd: Math.sqrt(Math.max(0, sumSq / n - mean * mean)), aux_accuracy: correct / n };
@@ -63,15 +66,13 @@ async function* real(items: DatasetItem[]) {
   }
 }
 
+/** G's images for `labels`, their noise drawn from the script's one seeded stream after the real samples. */
 async function* generated(labels: number[]) {
   for (let b = 0; b < labels.length; b += BATCH) {
     const chunk = labels.slice(b, b + BATCH);
-    const x = tf.tidy(() => {
-      const noise = new Float32Array(chunk.length * spec.nz);
-      chunk.forEach((_, i) => noise.set(rng.normals(spec.nz), i * spec.nz));
-      const z = tf.tensor2d(noise, [chunk.length, spec.nz]);
-      return g.predict([z, tf.oneHot(tf.tensor1d(chunk, 'int32'), spec.numClasses).toFloat()]) as tf.Tensor4D;
-    });
+    const noise = new Float32Array(chunk.length * spec.nz);
+    chunk.forEach((_, i) => noise.set(rng.normals(spec.nz), i * spec.nz));
+    const x = tf.tidy(() => runGenerator(g, tf.tensor2d(noise, [chunk.length, spec.nz]), oneHot(chunk, spec.numClasses), false));
     yield { x, labels: chunk };
   }
 }
