@@ -63,6 +63,13 @@ export interface ModelSpec {
    * of G's images, for the twin auxiliary-classifier loss (TAC-GAN). Absent = false.
    */
   twinClassifier?: boolean;
+  /**
+   * With auxClassifier: the class heads read their own copy of D's last
+   * `auxBranch` conv blocks (layers d_aux_conv…), without spectral or batch
+   * norm, and are plain dense layers; the real/fake logit keeps D's shared,
+   * normalised features. Absent or 0 = the heads read D's shared features.
+   */
+  auxBranch?: number;
 }
 
 export const MODEL_SIZES = [32, 64, 128] as const;
@@ -133,12 +140,15 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
   const spectral = spec.dNorm === 'spectral';
   const conv = spectral ? spectralNormConv2dLayer : conv2dLayer;
   const dense = spectral ? spectralNormDenseLayer : tf.layers.dense;
+  // Each block's output, from the image (0) to the last block's (n): where a class branch forks.
+  const blockOutputs: SymbolicTensor[] = [img];
   for (let i = 0; i < n; i++) {
     // Spectral norm takes the place of batch norm; a conv bias then has nothing to cancel it.
     x = conv({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: spectral, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
     // No batch norm on D's first layer (Radford et al.).
     if (i > 0 && !spectral) x = batchNormalizationLayer({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU({ alpha: 0.2, name: `d_lrelu${i}` }).apply(x) as SymbolicTensor;
+    blockOutputs.push(x);
   }
   const h = tf.layers.flatten({ name: 'd_flatten' }).apply(x) as SymbolicTensor;
   let logit = dense({ units: 1, kernelInitializer: init(spec.seed, k++), name: 'd_logit' }).apply(h) as SymbolicTensor;
@@ -150,10 +160,26 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
     const proj = tf.layers.dot({ axes: 1, name: 'd_project' }).apply([h, embed]) as SymbolicTensor;
     logit = tf.layers.add({ name: 'd_logit_cond' }).apply([logit, proj]) as SymbolicTensor;
     if (spec.auxClassifier) {
+      const branch = spec.auxBranch ?? 0;
+      if (!Number.isInteger(branch) || branch < 0 || branch > n) throw new RangeError(`auxBranch: expected an integer from 0 to ${n} (D's conv blocks), received ${branch}`);
+      // The class branch: D's last `branch` blocks again, unnormalised. Why: with spectral norm the
+      // aux head fits real cells' classes markedly worse than without (scripts/discriminator-capacity.ts,
+      // notes/dcgan.md session 23), while the real/fake game needs the norm. Its own seeds (200 + block)
+      // keep every other layer's initial weights the same with or without it.
+      let classFeatures = h;
+      if (branch > 0) {
+        let b = blockOutputs[n - branch];
+        for (let i = n - branch; i < n; i++) {
+          b = conv2dLayer({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init(spec.seed, 200 + i), name: `d_aux_conv${i}` }).apply(b) as SymbolicTensor;
+          b = tf.layers.leakyReLU({ alpha: 0.2, name: `d_aux_lrelu${i}` }).apply(b) as SymbolicTensor;
+        }
+        classFeatures = tf.layers.flatten({ name: 'd_aux_flatten' }).apply(b) as SymbolicTensor;
+      }
+      const head = branch > 0 ? tf.layers.dense : dense;
       // Initialised after every other layer (k keeps counting) so the rest of D is the same with or without it.
-      const classLogits = dense({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_aux' }).apply(h) as SymbolicTensor;
+      const classLogits = head({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_aux' }).apply(classFeatures) as SymbolicTensor;
       if (!spec.twinClassifier) return tf.model({ inputs, outputs: [logit, classLogits], name: 'discriminator' });
-      const twinLogits = dense({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_twin' }).apply(h) as SymbolicTensor;
+      const twinLogits = head({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_twin' }).apply(classFeatures) as SymbolicTensor;
       return tf.model({ inputs, outputs: [logit, classLogits, twinLogits], name: 'discriminator' });
     }
   }

@@ -75,6 +75,10 @@ export const TRAIN_SETTINGS = {
     ...boolean, defaultHelp: byRecipe('auxJoint'),
     help: 'with --aux-twin: one softmax over both heads, real against generated images of each class (ADC-GAN), so G matches the real classes without sharpening them',
   },
+  auxBranch: {
+    ...integer(0, 16), defaultHelp: byRecipe('auxBranch'),
+    help: 'with --aux-weight: the class heads get their own copy of D\'s last N conv blocks, without spectral norm (the real/fake logit keeps the normalised ones; 0 = shared features)',
+  },
   modeSeekingWeight: {
     ...number(0, 100), defaultHelp: byRecipe('modeSeekingWeight'),
     help: 'weight of the mode-seeking term (MSGAN): G is paid for different noises giving different images of a class; 0 = off',

@@ -49,7 +49,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, modeSeekingWeight: r.modeSeekingWeight };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, auxBranch: r.auxBranch, modeSeekingWeight: r.modeSeekingWeight };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -60,12 +60,12 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, auxBranch: o.auxBranch, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
 /** Options that fix the architecture: a fine-tune must keep its parent's. */
-const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning'] as const;
+const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning', 'auxBranch'] as const;
 
 /** A new run's settings (TRAIN_SETTINGS): given, else the recipe's or with --init the parent's, else the table's defaults. */
 function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
@@ -87,12 +87,14 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   }
   // A one-class model has no classes for an auxiliary classifier to learn: a recipe's aux term
   // (sngan-aux) applies to conditional runs only; an explicit --aux-weight with --class is refused below.
-  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false };
+  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0 };
   const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
   if (t.condition !== undefined && !o.conditional) throw new OptionError('--condition needs --conditional (it names what one conditional model is conditioned on)');
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
   if (t.auxJoint && !t.auxTwin) throw new OptionError('--aux-joint needs --aux-twin (the joint softmax spans the auxiliary and the twin heads)');
+  if (t.auxBranch > 0 && !(t.auxWeight > 0)) throw new OptionError('--aux-branch needs --aux-weight > 0 (the branch feeds the auxiliary classifier)');
+  if (t.auxBranch > stages(t.size)) throw new OptionError(`--aux-branch: expected at most ${stages(t.size)} (D's conv blocks at ${t.size} px), received ${t.auxBranch}`);
   if (parent) {
     // The parent's weights are the starting point: same shapes, and D has only so many blocks to freeze.
     const p = recipeOfRun(parent.options);
@@ -406,7 +408,7 @@ async function openRunFolder(run: RunPlan, data: TrainingData, backend: BackendI
   for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
 
   const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning,
-    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true, ...(opts.auxTwin ? { twinClassifier: true } : {}) } : {}) };
+    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true, ...(opts.auxTwin ? { twinClassifier: true } : {}), ...(opts.auxBranch > 0 ? { auxBranch: opts.auxBranch } : {}) } : {}) };
   let runFile: RunOptionsFile;
   if (run.resume) {
     runFile = run.resume.runFile;

@@ -94,7 +94,11 @@ function remapColumns(t: Tensor, parentClasses: string[], classes: string[], ini
   return tf.tidy(() => {
     const asRows = t.rank === 1 ? tf.reshape(t, [t.shape[0], 1]) : tf.transpose(t);
     const rows = remapRows(asRows, 0, parentClasses, classes, initFrom);
-    return t.rank === 1 ? tf.reshape(rows, [classes.length]) : tf.transpose(rows);
+    // A bias comes back as new data, not a reshape: the wasm backend keeps the shape a tensor's
+    // data was made with (reshape and, in src/engine, Identity share it), so a reshaped [K, 1]
+    // stays rank 2 to its kernels, and its fused matMul refuses a plain dense layer's bias of
+    // rank 2 (the class branch's d_aux). K numbers, once per fine-tune.
+    return t.rank === 1 ? tf.tensor1d(rows.dataSync() as Float32Array) : tf.transpose(rows);
   });
 }
 

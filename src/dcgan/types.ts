@@ -65,6 +65,8 @@ export interface TrainOptions {
   auxTwin?: boolean;
   /** With auxTwin: one softmax over the aux and twin heads, real k against generated k (ADC-GAN), instead of two (TAC-GAN). */
   auxJoint?: boolean;
+  /** With auxWeight > 0: the class heads read their own unnormalised copy of D's last N conv blocks (0 = D's shared features). */
+  auxBranch?: number;
   /** Weight of the mode-seeking term (MSGAN; step.ts): G is paid for different noises giving different images of a class (0 = off). */
   modeSeekingWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
@@ -148,6 +150,8 @@ export interface RunOptionsFile {
     auxWeight: number; auxTwin: boolean;
     /** Absent in runs made before the option existed (= false). */
     auxJoint: boolean;
+    /** Absent in runs made before the option existed (= 0). */
+    auxBranch: number;
     /** Absent in runs made before the option existed (= 0). */
     modeSeekingWeight: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;

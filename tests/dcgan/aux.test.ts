@@ -11,7 +11,7 @@ import { train, readRun, buildGenerator, buildDiscriminator, weightNames, checkp
 import { classLoss, discriminatorGradients, generatorGradients, disposeGrads, runGenerator } from '../../src/dcgan/step.js';
 import { createParallelStep } from '../../src/dcgan/parallel.js';
 import type { ModelSpec } from '../../src/dcgan/models.js';
-import { tf, initBackend, powerIterateModel } from '../../src/engine/index.js';
+import { tf, initBackend, powerIterateModel, isSpectralNormLayer } from '../../src/engine/index.js';
 import { tinyOptions, checkpointBytes, readJsonl } from './helpers.js';
 
 const tmp = tempDir('cellgan-aux-');
@@ -53,6 +53,33 @@ describe('auxiliary classifier', () => {
       names.forEach((n, i) => expect(Array.from(auxByName.get(n)!.read().dataSync()), n).toEqual(Array.from(plain.weights[i].read().dataSync())));
     } finally {
       plain.dispose(); aux.dispose();
+    }
+  });
+
+  it('with auxBranch the class head reads its own unnormalised copy of D\'s last blocks; the real/fake path is unchanged', () => {
+    const shared = buildDiscriminator(AUX), branched = buildDiscriminator({ ...AUX, auxBranch: 1 }), deep = buildDiscriminator({ ...AUX, auxBranch: 3 });
+    const image = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 3), label = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3).toFloat();
+    try {
+      // 32 px: three blocks (d_conv0..2); auxBranch 1 copies the last, 3 forks at the image.
+      const branchNames = (m: tf.LayersModel) => weightNames(m).filter((n) => n.startsWith('d_aux_conv')).sort();
+      expect(branchNames(branched)).toEqual(['d_aux_conv2/bias', 'd_aux_conv2/kernel']);
+      expect(branchNames(deep)).toEqual(['d_aux_conv0/bias', 'd_aux_conv0/kernel', 'd_aux_conv1/bias', 'd_aux_conv1/kernel', 'd_aux_conv2/bias', 'd_aux_conv2/kernel']);
+      for (const m of [branched, deep]) {
+        for (const l of m.layers.filter((l) => l.name.startsWith('d_aux'))) expect(isSpectralNormLayer(l), l.name).toBe(false);
+        expect(m.getLayer('d_aux_conv2').outputShape).toEqual(shared.getLayer('d_conv2').outputShape);
+      }
+      expect(weightNames(branched).filter((n) => n.startsWith('d_aux/')).sort()).toEqual(['d_aux/bias', 'd_aux/kernel']);
+      // Every layer outside the branch and its head starts as without the branch, so D's real/fake logit is the same.
+      const byName = (m: tf.LayersModel) => new Map(weightNames(m).map((n, i) => [n, m.weights[i]]));
+      const b = byName(branched);
+      weightNames(shared).filter((n) => !n.startsWith('d_aux/')).forEach((n) => expect(Array.from(b.get(n)!.read().dataSync()), n).toEqual(Array.from(byName(shared).get(n)!.read().dataSync())));
+      const [sharedLogit, sharedClasses] = shared.predict([image, label]) as tf.Tensor[], [branchLogit, branchClasses] = branched.predict([image, label]) as tf.Tensor[];
+      expect(Array.from(branchLogit.dataSync())).toEqual(Array.from(sharedLogit.dataSync()));
+      expect(Array.from(branchClasses.dataSync())).not.toEqual(Array.from(sharedClasses.dataSync()));
+      tf.dispose([sharedLogit, sharedClasses, branchLogit, branchClasses]);
+      expect(() => buildDiscriminator({ ...AUX, auxBranch: 4 })).toThrow(/auxBranch: expected an integer from 0 to 3/);
+    } finally {
+      shared.dispose(); branched.dispose(); deep.dispose(); tf.dispose([image, label]);
     }
   });
 
@@ -177,8 +204,8 @@ describe('auxiliary classifier', () => {
     }
   });
 
-  it.each([['TAC-GAN', false], ['ADC-GAN', true]])('data-parallel with the twin head (%s): the engine step forwards the losses, and losses and gradients equal the in-thread ones', async (_name, auxJoint) => {
-    const TAC: ModelSpec = { ...AUX, twinClassifier: true };
+  it.each([['TAC-GAN', false, 0], ['ADC-GAN', true, 0], ['TAC-GAN, heads on the class branch', false, 1]])('data-parallel with the twin head (%s): the engine step forwards the losses, and losses and gradients equal the in-thread ones', async (_name, auxJoint, auxBranch) => {
+    const TAC: ModelSpec = { ...AUX, twinClassifier: true, auxBranch };
     const g = buildGenerator(TAC), d = buildDiscriminator(TAC);
     const losses = { loss: 'hinge' as const, auxWeight: 0.5, auxJoint };
     const step = await createParallelStep(TAC, { workers: 1, losses });
@@ -191,6 +218,7 @@ describe('auxiliary classifier', () => {
       const lv = values(local.grads), rv = values(remote.grads);
       expect(Object.keys(rv).sort()).toEqual(Object.keys(lv).sort());
       expect(Object.keys(rv)).toContain('d_twin/kernel');
+      if (auxBranch) expect(Object.keys(rv)).toContain('d_aux_conv2/kernel');
       for (const [name, x] of Object.entries(lv)) x.forEach((a, i) => expect(rv[name][i], name).toBeCloseTo(a, 4));
       const lg = generatorGradients(g, d, b, losses), rg = await step.generatorGradients(g, d, b);
       expect(rg.loss.dataSync()[0]).toBeCloseTo(lg.loss.dataSync()[0], 5);
@@ -288,6 +316,30 @@ describe('train --aux-weight', () => {
     const stats = await readJsonl<{ d_aux_loss?: number }>(path.join(out('adc'), 'stats.jsonl'));
     // The joint softmax has 2K = 6 classes: an untrained head starts near ln 6, not ln 3.
     expect(stats[0].d_aux_loss!).toBeGreaterThan(Math.log(3) + 0.3);
+  });
+
+  it('--aux-branch trains the class branch, records it, resumes bit for bit, keeps the tensor count flat, and is part of the architecture --init keeps', async () => {
+    const counts: number[] = [];
+    const branch = { ...extra, auxBranch: 1 };
+    const full = await train({ ...tinyOptions(out('branch-full'), branch), onIteration: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    const info = await readRun(out('branch-full'));
+    expect(info.options.options.auxBranch).toBe(1);
+    expect(info.options.model).toMatchObject({ auxClassifier: true, auxBranch: 1 });
+    const ctl = new AbortController();
+    await train({ ...tinyOptions(out('branch-part'), branch), signal: ctl.signal, onIteration: (i) => { if (i === 3) ctl.abort(); } });
+    const resumed = await train({ resume: out('branch-part'), iters: 6 });
+    const a = await checkpointBytes(full.checkpoint), b = await checkpointBytes(resumed.checkpoint);
+    for (const k of Object.keys(a)) expect(Buffer.compare(a[k], b[k]), k).toBe(0);
+    // A fine-tune inherits the branch, and cannot drop or add one.
+    await train({ data: SAMPLES, conditional: true, init: out('branch-full'), iters: 1, out: out('branch-child'), checkpointEvery: 1 });
+    expect((await readRun(out('branch-child'))).options.model.auxBranch).toBe(1);
+    await expect(train({ data: SAMPLES, conditional: true, init: out('branch-full'), auxBranch: 0, iters: 1, out: out('branch-child-bad') })).rejects.toThrow(/auxBranch is 1 there, not 0/);
+  });
+
+  it('refuses --aux-branch without --aux-weight or deeper than D', async () => {
+    await expect(train(tinyOptions(out('branch-bad1'), { ...extra, auxWeight: 0, auxBranch: 1 }))).rejects.toThrow(/--aux-branch needs --aux-weight/);
+    await expect(train(tinyOptions(out('branch-bad2'), { ...extra, auxBranch: 4 }))).rejects.toThrow(/--aux-branch: expected at most 3/);
   });
 
   it('refuses --aux-weight without --conditional, or out of range, --aux-twin without --aux-weight, and --aux-joint without --aux-twin', async () => {
