@@ -18,36 +18,24 @@ import { Rng } from '../src/util/rng.js';
 import * as v from '../src/util/validate.js';
 import type { DatasetItem } from '../src/data/types.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, split: { type: 'string' }, 'd-width': { type: 'string', default: '32' }, 'd-norm': { type: 'string', default: 'spectral' }, 'aux-head': { type: 'string', default: 'd' }, 'branch-from': { type: 'string', default: '2' }, epochs: { type: 'string', default: '5' }, batch: { type: 'string', default: '32' }, seed: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, split: { type: 'string' }, 'd-width': { type: 'string', default: '32' }, 'd-norm': { type: 'string', default: 'spectral' }, 'aux-head': { type: 'string', default: 'd' }, 'aux-branch': { type: 'string', default: '0' }, epochs: { type: 'string', default: '5' }, batch: { type: 'string', default: '32' }, seed: { type: 'string', default: '0' } } });
 const data = v.nonEmptyString('--data', values.data), splitFile = v.nonEmptyString('--split', values.split);
 const dWidth = v.integer('--d-width', Number(values['d-width']), 1), epochs = v.integer('--epochs', Number(values.epochs), 1);
 const dNorm = v.oneOf('--d-norm', values['d-norm'], D_NORMS);
-const auxHead = v.oneOf('--aux-head', values['aux-head'], ['d', 'plain', 'branch'] as const);
-const branchFrom = v.integer('--branch-from', Number(values['branch-from']), 0);
+const auxHead = v.oneOf('--aux-head', values['aux-head'], ['d', 'plain'] as const);
+const auxBranch = v.integer('--aux-branch', Number(values['aux-branch']), 0);
 const batch = v.integer('--batch', Number(values.batch), 1), seed = v.seed(Number(values.seed));
 const SIZE = 64;
 const backend = await initBackend('auto');
 const dataset = await loadDataset(data), split = await readSplit(splitFile);
 const classes = dataset.classes;
-const built = buildDiscriminator({ size: SIZE, nz: 100, gWidth: 32, dWidth, numClasses: classes.length, seed, dNorm, gConditioning: 'batchnorm', auxClassifier: true });
+// --aux-branch N: D as `train --aux-branch N` builds it (the class head on its own unnormalised copy of the last N blocks).
+const built = buildDiscriminator({ size: SIZE, nz: 100, gWidth: 32, dWidth, numClasses: classes.length, seed, dNorm, gConditioning: 'batchnorm', auxClassifier: true, auxBranch });
 // --aux-head plain: the class head as a plain dense layer on D's features (no spectral norm on
 // the head itself, so its logits have a free scale), to screen that variant before building it.
-// --aux-head branch: the class head forks after D's conv block --branch-from and continues through
-// its own convolutions without spectral norm (same widths and strides as D's), then a plain dense
-// layer: the shared blocks stay normalised for the real/fake game, the class branch is free.
-function classBranch(): tf.SymbolicTensor {
-  let x = built.getLayer(`d_lrelu${branchFrom}`).output as tf.SymbolicTensor;
-  for (let i = branchFrom + 1; built.layers.some((l) => l.name === `d_conv${i}`); i++) {
-    x = tf.layers.conv2d({ filters: dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', name: `aux_conv${i}` }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.leakyReLU({ alpha: 0.2, name: `aux_lrelu${i}` }).apply(x) as tf.SymbolicTensor;
-  }
-  return tf.layers.dense({ units: classes.length, name: 'aux_branch' }).apply(tf.layers.flatten({ name: 'aux_flatten' }).apply(x)) as tf.SymbolicTensor;
-}
 const d = auxHead === 'd' ? built : tf.model({
   inputs: built.inputs,
-  outputs: [built.getLayer('d_logit_cond').output as tf.SymbolicTensor, auxHead === 'plain'
-    ? tf.layers.dense({ units: classes.length, name: 'aux_plain' }).apply(built.getLayer('d_flatten').output) as tf.SymbolicTensor
-    : classBranch()],
+  outputs: [built.getLayer('d_logit_cond').output as tf.SymbolicTensor, tf.layers.dense({ units: classes.length, name: 'aux_plain' }).apply(built.getLayer('d_flatten').output) as tf.SymbolicTensor],
 });
 // As train() does: converge the spectral estimates before the first step, or its logits start huge.
 powerIterateModel(d, 20);
@@ -101,4 +89,4 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   report.push(row);
   console.error(JSON.stringify(row));
 }
-console.log(JSON.stringify({ data, d_width: dWidth, d_norm: dNorm, aux_head: auxHead, ...(auxHead === 'branch' ? { branch_from: branchFrom } : {}), batch, seed, backend: backend.name, train: train.labels.length, val: val.labels.length, epochs: report }, null, 1));
+console.log(JSON.stringify({ data, d_width: dWidth, d_norm: dNorm, aux_head: auxHead, aux_branch: auxBranch, batch, seed, backend: backend.name, train: train.labels.length, val: val.labels.length, epochs: report }, null, 1));

@@ -140,11 +140,14 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
   const spectral = spec.dNorm === 'spectral';
   const conv = spectral ? spectralNormConv2dLayer : conv2dLayer;
   const dense = spectral ? spectralNormDenseLayer : tf.layers.dense;
+  // Block i's convolution (4×4, stride 2, dWidth·2^i channels), shared by D's blocks and the class branch's copies.
+  const downConv = (layer: typeof conv, i: number, name: string, seedIndex: number, useBias: boolean) =>
+    layer({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias, kernelInitializer: init(spec.seed, seedIndex), name });
   // Each block's output, from the image (0) to the last block's (n): where a class branch forks.
   const blockOutputs: SymbolicTensor[] = [img];
   for (let i = 0; i < n; i++) {
     // Spectral norm takes the place of batch norm; a conv bias then has nothing to cancel it.
-    x = conv({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: spectral, kernelInitializer: init(spec.seed, k++), name: `d_conv${i}` }).apply(x) as SymbolicTensor;
+    x = downConv(conv, i, `d_conv${i}`, k++, spectral).apply(x) as SymbolicTensor;
     // No batch norm on D's first layer (Radford et al.).
     if (i > 0 && !spectral) x = batchNormalizationLayer({ ...BN, name: `d_bn${i}` }).apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU({ alpha: 0.2, name: `d_lrelu${i}` }).apply(x) as SymbolicTensor;
@@ -170,7 +173,7 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
       if (branch > 0) {
         let b = blockOutputs[n - branch];
         for (let i = n - branch; i < n; i++) {
-          b = conv2dLayer({ filters: spec.dWidth * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: true, kernelInitializer: init(spec.seed, 200 + i), name: `d_aux_conv${i}` }).apply(b) as SymbolicTensor;
+          b = downConv(conv2dLayer, i, `d_aux_conv${i}`, 200 + i, true).apply(b) as SymbolicTensor;
           b = tf.layers.leakyReLU({ alpha: 0.2, name: `d_aux_lrelu${i}` }).apply(b) as SymbolicTensor;
         }
         classFeatures = tf.layers.flatten({ name: 'd_aux_flatten' }).apply(b) as SymbolicTensor;
