@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCli } from '../../src/cli/main.js';
-import { TRAIN_DEFAULTS, RECIPES } from '../../src/dcgan/index.js';
+import { TRAIN_DEFAULTS, RECIPES, RECIPE_NAMES } from '../../src/dcgan/index.js';
 import { GLOBAL_OPTION_KEYS, GLOBAL_GROUP } from '../../src/cli/context.js';
 
 /** What `cellgan <args>` prints for --help (the same parser as the binary, in-process). */
@@ -67,7 +67,7 @@ describe('cellgan <command> --help', () => {
     for (const [k, v] of Object.entries(TRAIN_DEFAULTS)) {
       expect(own.get(flag(k)), k).toMatch(new RegExp(`\\[number\\]\\s+\\[default: ${String(v).replace('.', '\\.')}\\]`));
     }
-    expect(own.get('batch')).toContain(`[default: recipe: dcgan ${RECIPES.dcgan.batch}, sngan ${RECIPES.sngan.batch}, sngan-aux ${RECIPES['sngan-aux'].batch}]`);
+    expect(own.get('batch')).toContain(`[default: recipe: ${RECIPE_NAMES.map((n) => `${n} ${RECIPES[n].batch}`).join(', ')}]`);
     // No default is written into a description by hand any more.
     for (const [opt, text] of own) expect(text.replace(/\[default: [^\]]*\]\s*$/, ''), opt).not.toMatch(/\[default/);
   }, 60_000);

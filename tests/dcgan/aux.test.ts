@@ -306,6 +306,22 @@ describe('train --aux-weight', () => {
     await expect(train(tinyOptions(out('recipe-aux-bad'), { ...tiny, auxWeight: 1 }))).rejects.toThrow(/--aux-weight needs --conditional/);
   });
 
+  it('the sngan-aux-branch recipe is sngan-aux with the class branch for a conditional run and plain sngan for a one-class run', async () => {
+    const { RECIPES, equivalentRecipe } = await import('../../src/dcgan/recipes.js');
+    expect({ ...RECIPES['sngan-aux-branch'], auxBranch: 0, description: '' }).toEqual({ ...RECIPES['sngan-aux'], description: '' });
+    const tiny = { recipe: 'sngan-aux-branch' as const, batch: 4, gWidth: 2, dWidth: 2, iters: 2, checkpointEvery: 2 };
+    await train(tinyOptions(out('recipe-branch-cond'), { ...tiny, conditional: true, className: undefined }));
+    const cond = await readRun(out('recipe-branch-cond'));
+    expect(cond.options.options).toMatchObject({ recipe: 'sngan-aux-branch', auxWeight: 1, auxBranch: 1 });
+    expect(cond.options.model).toMatchObject({ auxClassifier: true, auxBranch: 1 });
+    await train(tinyOptions(out('recipe-branch-one'), tiny));
+    const one = await readRun(out('recipe-branch-one'));
+    expect(one.options.options).toMatchObject({ recipe: 'sngan-aux-branch', auxWeight: 0, auxBranch: 0 });
+    expect(one.options.model.auxBranch).toBeUndefined();
+    // A run started as `--recipe sngan-aux --aux-branch 1` (L18, before the name) is reported as this recipe.
+    expect(equivalentRecipe('sngan-aux', { ...RECIPES['sngan-aux'], auxBranch: 1 })).toBe('sngan-aux-branch');
+  });
+
   it('--aux-twin --aux-joint (ADC-GAN) trains with the twin head, records the option and keeps the tensor count flat', async () => {
     const counts: number[] = [];
     await train({ ...tinyOptions(out('adc'), { ...extra, iters: 4, auxTwin: true, auxJoint: true }), onIteration: () => counts.push(tf.memory().numTensors) });
