@@ -15,6 +15,8 @@ export interface GeneratorShard {
   noise: ShardTensor;
   fakeLabels?: ShardTensor;
   augmentFake?: AugmentParams;
+  /** The whole batch's floor (GeneratorBatch.auxFloor), the same in every shard. */
+  auxFloor?: number;
 }
 
 export interface DiscriminatorShard extends GeneratorShard {
@@ -65,7 +67,7 @@ export const createTask = shardTask((options: GanTaskOptions) => {
         }
       },
       generator(s: GeneratorShard) {
-        const batch = { noise: tensor<Tensor2D>(s.noise), fakeLabels: tensor<Tensor2D>(s.fakeLabels), augmentFake: s.augmentFake };
+        const batch = { noise: tensor<Tensor2D>(s.noise), fakeLabels: tensor<Tensor2D>(s.fakeLabels), augmentFake: s.augmentFake, auxFloor: s.auxFloor };
         try {
           const { grads, ...stats } = generatorGradients(g, d, batch, options.losses);
           return { grads, numbers: numbers(stats) };

@@ -90,7 +90,7 @@ export async function createParallelStep(spec: ModelSpec, opts: ParallelStepOpti
       const rows = batch.noise.shape[0];
       const noise = rowsOf(batch.noise), fakeLabels = rowsOf(batch.fakeLabels);
       const r = await step.run('generator', [g, d], rows, (range): GeneratorShard => ({
-        noise: noise(range), fakeLabels: fakeLabels(range), augmentFake: augmentRows(batch.augmentFake, range),
+        noise: noise(range), fakeLabels: fakeLabels(range), augmentFake: augmentRows(batch.augmentFake, range), auxFloor: batch.auxFloor,
       }));
       return { grads: r.grads, ...scalars(r.numbers) } as GeneratorGradients;
     },

@@ -79,6 +79,10 @@ export const TRAIN_SETTINGS = {
     ...integer(0, 16), defaultHelp: byRecipe('auxBranch'),
     help: 'with --aux-weight: the class heads get their own copy of D\'s last N conv blocks, without spectral norm (the real/fake logit keeps the normalised ones; 0 = shared features)',
   },
+  auxFloor: {
+    ...boolean, defaultHelp: byRecipe('auxFloor'),
+    help: 'with --aux-weight: G\'s class term counts a generated image only while D\'s classifier finds it harder than the real images of the same step (cross-entropy above their mean), so G is not pushed to make cells more classifiable than real ones',
+  },
   modeSeekingWeight: {
     ...number(0, 100), defaultHelp: byRecipe('modeSeekingWeight'),
     help: 'weight of the mode-seeking term (MSGAN): G is paid for different noises giving different images of a class; 0 = off',

@@ -49,7 +49,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, auxBranch: r.auxBranch, modeSeekingWeight: r.modeSeekingWeight };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, auxBranch: r.auxBranch, auxFloor: r.auxFloor, modeSeekingWeight: r.modeSeekingWeight };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -60,7 +60,7 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, auxBranch: o.auxBranch, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, auxBranch: o.auxBranch, auxFloor: o.auxFloor, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
@@ -87,13 +87,15 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   }
   // A one-class model has no classes for an auxiliary classifier to learn: a recipe's aux term
   // (sngan-aux) applies to conditional runs only; an explicit --aux-weight with --class is refused below.
-  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0 };
+  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false };
   const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
   if (t.condition !== undefined && !o.conditional) throw new OptionError('--condition needs --conditional (it names what one conditional model is conditioned on)');
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
   if (t.auxTwin && !(t.auxWeight > 0)) throw new OptionError('--aux-twin needs --aux-weight > 0 (the twin classifier is part of the auxiliary-classifier loss)');
   if (t.auxJoint && !t.auxTwin) throw new OptionError('--aux-joint needs --aux-twin (the joint softmax spans the auxiliary and the twin heads)');
   if (t.auxBranch > 0 && !(t.auxWeight > 0)) throw new OptionError('--aux-branch needs --aux-weight > 0 (the branch feeds the auxiliary classifier)');
+  if (t.auxFloor && !(t.auxWeight > 0)) throw new OptionError('--aux-floor needs --aux-weight > 0 (it bounds the auxiliary classifier\'s term in G\'s loss)');
+  if (t.auxFloor && t.auxTwin) throw new OptionError('--aux-floor and --aux-twin: pick one (the twin head already keeps G from sharpening its classes)');
   if (t.auxBranch > stages(t.size)) throw new OptionError(`--aux-branch: expected at most ${stages(t.size)} (D's conv blocks at ${t.size} px), received ${t.auxBranch}`);
   if (parent) {
     // The parent's weights are the starting point: same shapes, and D has only so many blocks to freeze.
@@ -466,7 +468,7 @@ async function workerGradientStep(opts: Resolved, spec: ModelSpec, backend: Back
 
 /** The run's settings that step.ts' losses read. */
 function stepLosses(opts: Resolved): StepLosses {
-  return { loss: opts.loss, auxWeight: opts.auxWeight, auxJoint: opts.auxJoint, modeSeekingWeight: opts.modeSeekingWeight };
+  return { loss: opts.loss, auxWeight: opts.auxWeight, auxJoint: opts.auxJoint, auxFloor: opts.auxFloor, modeSeekingWeight: opts.modeSeekingWeight };
 }
 
 /** What a run has done so far in this call. */
@@ -613,7 +615,8 @@ async function trainingLoop(t: Training, monitor: Monitor): Promise<void> {
       if (!Number.isFinite(dLoss)) { disposeGrads(dg.grads); throw nonFinite('D', dLoss, it, session.lastCheckpoint); }
       dOpt.apply(dg.grads);
       disposeGrads(dg.grads);
-      const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG });
+      // --aux-floor: G's class term stops at the level D's head reached on this iteration's real batch.
+      const gg = await stepper.generatorGradients(g, d, { noise: z, fakeLabels: fakeY, augmentFake: aug?.fakeG, ...(opts.auxFloor ? { auxFloor: dAux } : {}) });
       gLoss = gg.loss.dataSync()[0];
       if (gg.auxLoss) { gAux = gg.auxLoss.dataSync()[0]; gg.auxLoss.dispose(); }
       if (gg.modeSeekingRatio) {

@@ -67,6 +67,8 @@ export interface TrainOptions {
   auxJoint?: boolean;
   /** With auxWeight > 0: the class heads read their own unnormalised copy of D's last N conv blocks (0 = D's shared features). */
   auxBranch?: number;
+  /** With auxWeight > 0: G's class term counts a generated image only where its cross-entropy exceeds the aux head's mean on the real batch (false = every image). */
+  auxFloor?: boolean;
   /** Weight of the mode-seeking term (MSGAN; step.ts): G is paid for different noises giving different images of a class (0 = off). */
   modeSeekingWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
@@ -152,6 +154,8 @@ export interface RunOptionsFile {
     auxJoint: boolean;
     /** Absent in runs made before the option existed (= 0). */
     auxBranch: number;
+    /** Absent in runs made before the option existed (= false). */
+    auxFloor: boolean;
     /** Absent in runs made before the option existed (= 0). */
     modeSeekingWeight: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;

@@ -182,6 +182,41 @@ describe('auxiliary classifier', () => {
     }
   });
 
+  it('auxFloor: G\'s class term is mean(relu(CE_i − floor)): floor 0 gives the plain term, a floor above every CE none, one between counts the images above it', () => {
+    const g = buildGenerator(AUX), d = buildDiscriminator(AUX);
+    const b = batch();
+    try {
+      powerIterateModel(d, 5);
+      const at = (losses: object, floor?: number) => generatorGradients(g, d, { ...b, ...(floor === undefined ? {} : { auxFloor: floor }) }, { loss: 'hinge', auxWeight: 1, ...losses });
+      const plain = at({}), none = at({ auxWeight: 0 }), floor0 = at({ auxFloor: true }, 0), above = at({ auxFloor: true }, 1e6);
+      // Each image's cross-entropy, computed here from D's head on G's (training-mode) images.
+      const ce = tf.tidy(() => {
+        const [, logits] = d.apply([runGenerator(g, b.noise, b.fakeLabels, true), b.fakeLabels], { training: true }) as tf.Tensor[];
+        return Array.from(tf.neg(tf.sum(tf.mul(b.fakeLabels, tf.logSoftmax(logits)), 1)).dataSync());
+      });
+      const mid = [...ce].sort((x, y) => x - y)[1] + 1e-3;
+      const between = at({ auxFloor: true }, mid);
+      const adversarial = none.loss.dataSync()[0];
+      expect(floor0.loss.dataSync()[0]).toBeCloseTo(plain.loss.dataSync()[0], 5);
+      expect(above.loss.dataSync()[0]).toBeCloseTo(adversarial, 5);
+      expect(between.loss.dataSync()[0]).toBeCloseTo(adversarial + ce.reduce((sum, c) => sum + Math.max(0, c - mid), 0) / ce.length, 4);
+      // The logged aux loss stays the plain mean cross-entropy.
+      for (const r of [floor0, above, between]) expect(r.auxLoss!.dataSync()[0]).toBeCloseTo(plain.auxLoss!.dataSync()[0], 5);
+      const [vp, vn, v0, va, vb] = [plain, none, floor0, above, between].map((r) => values(r.grads));
+      for (const [name, x] of Object.entries(vp)) {
+        const scale = Math.max(1e-6, ...x.map(Math.abs));
+        x.forEach((a, i) => expect(Math.abs(v0[name][i] - a) / scale, name).toBeLessThan(1e-3));
+        vn[name].forEach((a, i) => expect(Math.abs(va[name][i] - a) / scale, name).toBeLessThan(1e-3));
+      }
+      expect(Object.keys(vb).some((name) => vb[name].some((x, i) => Math.abs(x - vn[name][i]) > 1e-6 && Math.abs(x - vp[name][i]) > 1e-6))).toBe(true);
+      for (const r of [plain, none, floor0, above, between]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss ?? []].flat()); }
+      expect(() => at({ auxFloor: true })).toThrow(/auxFloor needs the real batch's class cross-entropy/);
+    } finally {
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose();
+    }
+  });
+
   it('data-parallel gradients and aux losses with one worker equal the in-thread ones', async () => {
     const g = buildGenerator(AUX), d = buildDiscriminator(AUX);
     const step = await createParallelStep(AUX, { workers: 1, losses: { loss: 'hinge', auxWeight: 0.5 } });
@@ -197,6 +232,31 @@ describe('auxiliary classifier', () => {
       expect(rg.auxLoss!.dataSync()[0]).toBeCloseTo(lg.auxLoss!.dataSync()[0], 5);
       for (const r of [local, remote, lg, rg]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss!]); }
       tf.dispose([local.realProb, local.fakeProb, remote.realProb, remote.fakeProb]);
+    } finally {
+      await step.close();
+      tf.dispose(Object.values(b));
+      g.dispose(); d.dispose();
+    }
+  });
+
+  it('data-parallel with auxFloor: the worker gets the batch\'s floor, and G\'s loss and gradients equal the in-thread ones', async () => {
+    // One worker: with more, G's batch norm would see each shard's statistics, not the batch's.
+    const g = buildGenerator(AUX), d = buildDiscriminator(AUX);
+    const losses = { loss: 'hinge' as const, auxWeight: 1, auxFloor: true };
+    const step = await createParallelStep(AUX, { workers: 1, losses });
+    const b = batch();
+    try {
+      powerIterateModel(d, 5);
+      const remoteLoss: number[] = [];
+      for (const floor of [0, 1.1]) {
+        const lg = generatorGradients(g, d, { ...b, auxFloor: floor }, losses), rg = await step.generatorGradients(g, d, { ...b, auxFloor: floor });
+        remoteLoss.push(rg.loss.dataSync()[0]);
+        expect(rg.loss.dataSync()[0]).toBeCloseTo(lg.loss.dataSync()[0], 5);
+        const lv = values(lg.grads), rv = values(rg.grads);
+        for (const [name, x] of Object.entries(lv)) x.forEach((a, i) => expect(rv[name][i], name).toBeCloseTo(a, 4));
+        for (const r of [lg, rg]) { disposeGrads(r.grads); tf.dispose([r.loss, r.auxLoss!]); }
+      }
+      expect(remoteLoss[1]).toBeLessThan(remoteLoss[0]);
     } finally {
       await step.close();
       tf.dispose(Object.values(b));
@@ -351,6 +411,25 @@ describe('train --aux-weight', () => {
     await train({ data: SAMPLES, conditional: true, init: out('branch-full'), iters: 1, out: out('branch-child'), checkpointEvery: 1 });
     expect((await readRun(out('branch-child'))).options.model.auxBranch).toBe(1);
     await expect(train({ data: SAMPLES, conditional: true, init: out('branch-full'), auxBranch: 0, iters: 1, out: out('branch-child-bad') })).rejects.toThrow(/auxBranch is 1 there, not 0/);
+  });
+
+  it('--aux-floor trains with the floored class term, records it, resumes bit for bit with 2 workers and keeps the tensor count flat; refused without --aux-weight or with --aux-twin', async () => {
+    const counts: number[] = [];
+    const floored = { ...extra, auxFloor: true, workers: 2 };
+    const full = await train({ ...tinyOptions(out('floor-full'), floored), onIteration: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    expect((await readRun(out('floor-full'))).options.options).toMatchObject({ auxWeight: 0.5, auxFloor: true });
+    // The floor changes training: the same run without it ends elsewhere.
+    const plain = await train(tinyOptions(out('floor-off'), { ...floored, auxFloor: false }));
+    const a = await checkpointBytes(full.checkpoint), off = await checkpointBytes(plain.checkpoint);
+    expect(Object.keys(a).some((k) => k.includes('generator') && Buffer.compare(a[k], off[k]) !== 0)).toBe(true);
+    const ctl = new AbortController();
+    await train({ ...tinyOptions(out('floor-part'), floored), signal: ctl.signal, onIteration: (i) => { if (i === 3) ctl.abort(); } });
+    const resumed = await train({ resume: out('floor-part'), iters: 6 });
+    const b = await checkpointBytes(resumed.checkpoint);
+    for (const k of Object.keys(a)) expect(Buffer.compare(a[k], b[k]), k).toBe(0);
+    await expect(train(tinyOptions(out('floor-bad1'), { ...extra, auxWeight: 0, auxFloor: true }))).rejects.toThrow(/--aux-floor needs --aux-weight/);
+    await expect(train(tinyOptions(out('floor-bad2'), { ...extra, auxTwin: true, auxFloor: true }))).rejects.toThrow(/--aux-floor and --aux-twin/);
   });
 
   it('refuses --aux-branch without --aux-weight or deeper than D', async () => {
