@@ -62,8 +62,8 @@ export const BUDGETS: Record<BudgetName, Budget> = {
   },
   standard: {
     recipe: DEFAULT_RECIPE, iters: 12000, batch: 32, gWidth: 32, dWidth: 32, count: 200, classifierEpochs: 20, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 500, size: 64,
-    purpose: 'a first model on a real dataset: ~2.4 h of training on 2 Zen 5 cores (0.71 s per iteration, wasm, 2 workers; a slower VM continues with --resume). On PBC (64 px, conditional) 12,000 iterations gave GAN-test 94.2 %, every class ≥ 84 % (docs/quality/latest.json), GAN-train 81.8 % (docs/quality/levers/v4-rerun-12000.json)',
-    cost: '~2.4 h of GAN training on 2 Zen 5 cores with --workers 2, more on slower CPUs',
+    purpose: 'a first model on a real dataset: ~2.5 h of training on 2 Zen 5 cores (0.76 s per iteration, wasm, 2 workers; a slower VM continues with --resume). On PBC (64 px, conditional) 12,000 iterations gave GAN-test 97.9 %, every class ≥ 94 %, GAN-train 82.7 % (docs/quality/latest.json)',
+    cost: '~2.5 h of GAN training on 2 Zen 5 cores with --workers 2, more on slower CPUs',
   },
   paper: {
     recipe: DEFAULT_RECIPE, iters: 30000, batch: 64, gWidth: 64, dWidth: 64, count: 1000, classifierEpochs: 40, diffAugment: 'translation', emaDecay: 0.999, checkpointEvery: 2000, size: 64,

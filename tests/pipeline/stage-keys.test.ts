@@ -2,7 +2,9 @@
  * The stage keys (options hashed into optionsHash, stages read, extra inputs) that runPipeline
  * hands to the runner, for fixed options. A pipeline folder written earlier resumes only while
  * these stay the same: the expected values below are what the code produced when the stages
- * were still defined inside runPipeline (before they moved to src/pipeline/stages/).
+ * were still defined inside runPipeline (before they moved to src/pipeline/stages/), except
+ * the train stage's recipe: the default recipe became sngan-aux-branch (session 24), so a
+ * folder trained with the old default trains again instead of resuming with other settings.
  * Nothing runs: the runner is replaced by a recorder.
  */
 import path from 'node:path';
@@ -40,7 +42,7 @@ describe('stage keys (pipeline folders written by earlier versions must still re
     expect(await keys({}, 'default')).toEqual([
       'inspect {} [] {"data":"<data>"}',
       'split {"seed":0,"test":0.2,"val":0.1} [] {"data":"<data>"}',
-      'train {"batch":32,"checkpointEvery":50,"dWidth":16,"diffAugment":"","emaDecay":0.99,"gWidth":16,"iters":300,"mode":"conditional","recipe":"sngan-aux","seed":0,"size":64} ["split"] {"data":"<data>"}',
+      'train {"batch":32,"checkpointEvery":50,"dWidth":16,"diffAugment":"","emaDecay":0.99,"gWidth":16,"iters":300,"mode":"conditional","recipe":"sngan-aux-branch","seed":0,"size":64} ["split"] {"data":"<data>"}',
       'generate {"count":30,"seed":1} ["train"] null',
       'score {"epochs":20,"seed":0,"size":64} ["split","generate"] {"data":"<data>"}',
       'export {"augment":"flip,rot90,color","mix":"synthetic-first","perClass":"max+30","seed":0} ["split","generate"] {"data":"<data>"}',
@@ -52,7 +54,7 @@ describe('stage keys (pipeline folders written by earlier versions must still re
       'select {"classes":["basophil","eosinophil"]} [] {"data":"<data>"}',
       'inspect {} ["select"] null',
       'split {"seed":3,"test":0.2,"val":0.1} ["select"] null',
-      'train {"batch":8,"checkpointEvery":2,"dWidth":8,"diffAugment":"","emaDecay":0,"gWidth":8,"iters":7,"mode":"per-class","recipe":"sngan-aux","seed":3,"size":32,"workers":2} ["split","select"] null',
+      'train {"batch":8,"checkpointEvery":2,"dWidth":8,"diffAugment":"","emaDecay":0,"gWidth":8,"iters":7,"mode":"per-class","recipe":"sngan-aux-branch","seed":3,"size":32,"workers":2} ["split","select"] null',
       'generate {"count":4,"seed":4} ["train"] null',
       'score {"epochs":1,"seed":3,"size":32,"workers":2} ["split","generate","select"] null',
       'export {"augment":"flip,rot90,color","mix":"synthetic-first","perClass":"max+4","seed":3} ["split","generate","select"] null',
@@ -85,7 +87,7 @@ describe('stage keys (pipeline folders written by earlier versions must still re
     expect(await keys({ budget: 'test', mode: 'per-class', shard: '1/2', seed: 2 }, 'shard')).toEqual([
       'inspect {} [] {"data":"<data>"}',
       'split {"seed":2,"test":0.2,"val":0.1} [] {"data":"<data>"}',
-      'train {"batch":8,"checkpointEvery":2,"dWidth":8,"diffAugment":"","emaDecay":0,"gWidth":8,"iters":4,"mode":"per-class","recipe":"sngan-aux","seed":2,"size":32} ["split"] {"data":"<data>"}',
+      'train {"batch":8,"checkpointEvery":2,"dWidth":8,"diffAugment":"","emaDecay":0,"gWidth":8,"iters":4,"mode":"per-class","recipe":"sngan-aux-branch","seed":2,"size":32} ["split"] {"data":"<data>"}',
     ]);
   });
 });
