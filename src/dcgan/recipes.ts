@@ -84,8 +84,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
 /**
  * The best measured recipe (notes/dcgan.md): sngan reached GAN-test 27.9 % at 1,000 iterations
  * against dcgan's 19.3 % at the same batch, widths and seed; sngan-aux 86.6 % at 6,000 against
- * sngan's 72.9 % at 8,819; sngan-aux-branch 97.9 % at 12,000 against sngan-aux's 94.2 %, with
- * GAN-train 82.7 % against 81.8 % and the same cost per iteration.
+ * sngan's 72.9 % at 8,819; sngan-aux-branch ahead of sngan-aux at 12,000 (figures at its entry).
  */
 export const DEFAULT_RECIPE: RecipeName = 'sngan-aux-branch';
 
