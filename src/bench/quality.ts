@@ -167,10 +167,14 @@ export interface CurvePoint {
   diversity_ratio: number;
 }
 
-export interface GanTrainSummary { accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null>; iteration: number; n_train: number }
+export interface GanTrainSummary {
+  accuracy: Estimate; balanced_accuracy: Estimate; per_class: Record<string, number | null>; iteration: number; n_train: number;
+  /** Real test images by true class (rows) and the synthetic-trained classifier's call (columns), in the run's class order, summed over draws; null for a cache without predictions. */
+  confusion: { classes: string[]; counts: number[][] } | null;
+}
 export interface GanTrainDraw { noise_seed: number; classifier_seed: number; accuracy: number | null; balanced_accuracy: number | null }
 /** One draw as cached: its summary and its predictions of the real test images (to pool draws). */
-interface GanTrainDrawResult extends GanTrainSummary { seeds: GanTrainSeeds; y_true?: number[]; y_pred?: number[] }
+interface GanTrainDrawResult extends Omit<GanTrainSummary, 'confusion'> { seeds: GanTrainSeeds; y_true?: number[]; y_pred?: number[] }
 
 /** The seeds of GAN-train draw `draw` (0 is the single-draw bench's): its synthetic set's noise and its classifier's. */
 export interface GanTrainSeeds { noise: number; classifier: number }
@@ -351,7 +355,7 @@ export async function runQualityBench(options: QualityBenchOptions): Promise<Qua
           await writeJsonAtomic(file, fresh);
           draws.push(fresh);
         }
-        ganTrain = { ...(draws.length === 1 ? summaryOfDraw(draws[0]) : poolDraws(draws, runClasses, o)), iteration: last.iteration };
+        ganTrain = { ...(draws.length === 1 ? summaryOfDraw(draws[0], runClasses) : poolDraws(draws, runClasses, o)), iteration: last.iteration };
       }
 
       // ---- 6. write -----------------------------------------------------------
@@ -504,9 +508,20 @@ async function ganTrainScore(
   }
 }
 
-/** A draw's figures without its seeds and predictions. */
-function summaryOfDraw(d: GanTrainDrawResult): GanTrainSummary {
-  return { accuracy: d.accuracy, balanced_accuracy: d.balanced_accuracy, per_class: d.per_class, iteration: d.iteration, n_train: d.n_train };
+/** A draw's figures without its seeds; its predictions as a confusion matrix. */
+function summaryOfDraw(d: GanTrainDrawResult, classes: string[]): GanTrainSummary {
+  return { accuracy: d.accuracy, balanced_accuracy: d.balanced_accuracy, per_class: d.per_class, iteration: d.iteration, n_train: d.n_train, confusion: drawsConfusion([d], classes) };
+}
+
+/** The draws' confusion matrices summed (every draw predicted the same test images); null if a draw's predictions are not cached. */
+function drawsConfusion(draws: GanTrainDrawResult[], classes: string[]): GanTrainSummary['confusion'] {
+  if (!draws.every((d) => d.y_true && d.y_pred)) return null;
+  const counts = classes.map(() => classes.map(() => 0));
+  for (const d of draws) {
+    const cm = confusionMatrix(d.y_true!, d.y_pred!, classes.length);
+    cm.forEach((row, t) => row.forEach((n, p) => { counts[t][p] += n; }));
+  }
+  return { classes, counts };
 }
 
 /**
@@ -533,7 +548,7 @@ function poolDraws(draws: GanTrainDrawResult[], classes: string[], o: Resolved):
   }));
   return {
     accuracy: estimate('accuracy'), balanced_accuracy: estimate('balanced_accuracy'), per_class: perClass,
-    iteration: draws[0].iteration, n_train: draws[0].n_train,
+    iteration: draws[0].iteration, n_train: draws[0].n_train, confusion: drawsConfusion(draws, classes),
     draws: draws.map((d) => ({ noise_seed: d.seeds.noise, classifier_seed: d.seeds.classifier, accuracy: d.accuracy.value, balanced_accuracy: d.balanced_accuracy.value })),
   };
 }

@@ -49,6 +49,12 @@ describe('quality benchmark', () => {
     }
     for (const k of ['baseline', 'gan_train', 'gan_test'] as const) expect(r[k]!.accuracy.value).not.toBeNull();
     expect(r.gan_train!.n_train).toBeGreaterThan(0);
+    // GAN-train's confusion matrix: one row per real test image's class, its diagonal the accuracy.
+    const cm = r.gan_train!.confusion!;
+    const total = cm.counts.flat().reduce((a, n) => a + n, 0);
+    expect(cm.classes).toHaveLength(cm.counts.length);
+    expect(total).toBe(r.split.test);
+    expect(cm.counts.reduce((a, row, k) => a + row[k], 0) / total).toBeCloseTo(r.gan_train!.accuracy.value!, 12);
     const o = resolveQualityOptions(tiny(work));
     const json = JSON.parse(await fs.readFile(o.out, 'utf8')) as QualityResult;
     expect(json.curve).toEqual(r.curve);
@@ -134,6 +140,9 @@ describe('quality benchmark', () => {
     expect(new Set(draws.map((d) => d.classifier_seed)).size).toBe(3);
     const mean = draws.reduce((a, d) => a + d.accuracy!, 0) / 3;
     expect(drawn.gan_train!.accuracy.value).toBeCloseTo(mean, 12);
+    const summed = drawn.gan_train!.confusion!.counts;
+    expect(summed.flat().reduce((a, n) => a + n, 0)).toBe(3 * drawn.split.test);
+    expect(summed.reduce((a, row, k) => a + row[k], 0) / (3 * drawn.split.test)).toBeCloseTo(mean, 12);
     const [lo, hi] = drawn.gan_train!.accuracy.ci95 as [number, number];
     expect(lo).toBeLessThanOrEqual(mean);
     expect(hi).toBeGreaterThanOrEqual(mean);
