@@ -30,6 +30,8 @@ await initBackend('auto');
 const run = await readRun(runDir);
 const spec = run.options.model;
 if (!(spec.numClasses > 0) || !spec.auxClassifier) throw new Error(`${runDir}: expected a conditional run whose discriminator has the auxiliary head`);
+// The ReACGAN head gives an embedding, not class logits; its accuracy would need every class's proxy.
+if (spec.auxD2d) throw new Error(`${runDir}: the discriminator has the ReACGAN head (--aux-d2d); this check reads the softmax head's class logits`);
 const iteration = values.checkpoint === undefined ? run.latest : v.integer('--checkpoint', Number(values.checkpoint), 0);
 if (iteration === undefined || !run.checkpoints.includes(iteration)) throw new Error(`${runDir}: no checkpoint ${iteration ?? '(none)'}`);
 const checkpoint = path.join(runDir, 'checkpoints', checkpointName(iteration));

@@ -70,7 +70,19 @@ export interface ModelSpec {
    * normalised features. Absent or 0 = the heads read D's shared features.
    */
   auxBranch?: number;
+  /**
+   * With auxClassifier (not with twinClassifier): the class head is ReACGAN's
+   * (Kang et al. 2021) instead of K logits: an embedding of D's class features
+   * (layer d_aux_embed, D2D_EMBED_DIM wide) and one learned proxy per class
+   * (layer d_aux_proxy, a dense layer on the one-hot label), for the
+   * data-to-data cross-entropy (step.ts). D then outputs [logit, embedding,
+   * the label's proxy]. Absent = false.
+   */
+  auxD2d?: boolean;
 }
+
+/** Width of the class embedding and proxies of the ReACGAN head (auxD2d). */
+export const D2D_EMBED_DIM = 256;
 
 export const MODEL_SIZES = [32, 64, 128] as const;
 
@@ -179,6 +191,13 @@ export function buildDiscriminator(spec: ModelSpec): LayersModel {
         classFeatures = tf.layers.flatten({ name: 'd_aux_flatten' }).apply(b) as SymbolicTensor;
       }
       const head = branch > 0 ? tf.layers.dense : dense;
+      if (spec.auxD2d) {
+        if (spec.twinClassifier) throw new RangeError('auxD2d: the ReACGAN head does not combine with the twin classifier');
+        // Seeded after every other layer (k keeps counting), as the softmax head below is.
+        const embedding = head({ units: D2D_EMBED_DIM, kernelInitializer: init(spec.seed, k++), name: 'd_aux_embed' }).apply(classFeatures) as SymbolicTensor;
+        const proxy = tf.layers.dense({ units: D2D_EMBED_DIM, useBias: false, kernelInitializer: init(spec.seed, k++), name: 'd_aux_proxy' }).apply(y) as SymbolicTensor;
+        return tf.model({ inputs, outputs: [logit, embedding, proxy], name: 'discriminator' });
+      }
       // Initialised after every other layer (k keeps counting) so the rest of D is the same with or without it.
       const classLogits = head({ units: spec.numClasses, kernelInitializer: init(spec.seed, k++), name: 'd_aux' }).apply(classFeatures) as SymbolicTensor;
       if (!spec.twinClassifier) return tf.model({ inputs, outputs: [logit, classLogits], name: 'discriminator' });

@@ -42,6 +42,8 @@ export interface Recipe {
   auxBranch: number;
   /** With auxWeight > 0: G's class term counts a generated image only where the aux head finds it harder than the real batch (step.ts). */
   auxFloor: boolean;
+  /** With auxWeight > 0: the class head is ReACGAN's (an embedding and class proxies) and the class terms its data-to-data cross-entropy (step.ts). */
+  auxD2d: boolean;
   /** Weight of the mode-seeking term (MSGAN, step.ts; 0 = off). */
   modeSeekingWeight: number;
   /** What the recipe is, for --help and options.json. */
@@ -50,7 +52,7 @@ export interface Recipe {
 
 const SNGAN: Recipe = {
   batch: 32, gWidth: 32, dWidth: 32, nz: 100, lr: 1e-4, beta1: 0, beta2: 0.9, diffAugment: ['translation'], emaDecay: 0.999,
-  emaRampup: 0.05, loss: 'hinge', dNorm: 'spectral', gConditioning: 'batchnorm', dLr: 4e-4, balancedClasses: true, auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false, modeSeekingWeight: 0,
+  emaRampup: 0.05, loss: 'hinge', dNorm: 'spectral', gConditioning: 'batchnorm', dLr: 4e-4, balancedClasses: true, auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false, auxD2d: false, modeSeekingWeight: 0,
   description: 'spectral norm in D (no batch norm), hinge loss, conditional batch norm in G, two time-scale Adam (G 1e-4, D 4e-4; 0, 0.9), '
     + 'DiffAugment translation, class-balanced batches, EMA with ramp-up (SNGAN/SAGAN-style, sized for a CPU)',
 };
@@ -58,7 +60,7 @@ const SNGAN: Recipe = {
 export const RECIPES: Record<RecipeName, Recipe> = {
   dcgan: {
     batch: 64, gWidth: 64, dWidth: 64, nz: 100, lr: 2e-4, beta1: 0.5, beta2: 0.999, diffAugment: [], emaDecay: 0.999,
-    emaRampup: 0, loss: 'bce', dNorm: 'batch', gConditioning: 'input', dLr: null, balancedClasses: false, auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false, modeSeekingWeight: 0,
+    emaRampup: 0, loss: 'bce', dNorm: 'batch', gConditioning: 'input', dLr: null, balancedClasses: false, auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false, auxD2d: false, modeSeekingWeight: 0,
     description: 'DCGAN (Radford et al. 2015): batch norm in G and D, non-saturating loss, Adam 2e-4 (0.5, 0.999); the W-Net baseline',
   },
   sngan: SNGAN,

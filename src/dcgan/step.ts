@@ -47,6 +47,21 @@
  * sharpening its classes beyond the real ones, which AC-GAN's term otherwise
  * does at the cost of the images near class boundaries.
  *
+ * Data-to-data cross-entropy (`auxD2d`, D's ReACGAN head; Kang et al. 2021):
+ * the head gives an embedding f of each image and a learned proxy v_y of its
+ * label, both L2-normalised, and the class term of image i is
+ *   −log( e^{−p_i} / (e^{−p_i} + Σ_{j: y_j ≠ y_i} e^{n_ij}) ),
+ *   p_i = relu((m − f_i·v_{y_i}) / τ),  n_ij = relu((f_i·f_j − (1 − m)) / τ),
+ * over the batch (a data-parallel shard), margin m = D2D_MARGIN and
+ * temperature τ = D2D_TEMPERATURE. Unlike the softmax over K class logits,
+ * an image already close to its proxy (cosine ≥ m), or already far from an
+ * image of another class (cosine ≤ 1 − m), gets no gradient from that
+ * proxy or that pair (the clipped terms are constants), so neither D's head
+ * nor G (the same term on G's images, as with the plain aux head) is paid
+ * for pushing easy images further; and the negatives are other images, so
+ * each image is placed against the batch's cells of other classes, not only
+ * against K fixed directions. D learns it on real images, G on its own.
+ *
  * Mode seeking (`modeSeekingWeight` λ_ms > 0; MSGAN, Mao et al. 2019): for
  * pairs of G's images with the same label, the ratio r of their distance to
  * the distance of their noises; L_G += λ_ms / (mean r + ε). G is paid for
@@ -84,10 +99,32 @@ export function classLoss(labels: Tensor, logits: Tensor): Scalar {
   return tf.mean(classLosses(labels, logits)) as Scalar;
 }
 
-/** D's outputs: the real/fake logit, and the class logits of the auxiliary (and twin) heads when D has them. */
-function discriminate(discriminator: LayersModel, x: Tensor, labels: Tensor2D | undefined): { logit: Tensor; classLogits?: Tensor; twinLogits?: Tensor } {
+/** Margin m and temperature τ of the data-to-data cross-entropy (ReACGAN's values). */
+export const D2D_MARGIN = 0.98;
+export const D2D_TEMPERATURE = 0.5;
+
+/** Rows of x scaled to unit length (ε keeps the gradient finite at 0). */
+function unitRows(x: Tensor): Tensor {
+  return tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12)));
+}
+
+/** Each image's data-to-data cross-entropy (see the file comment): N values. */
+export function d2dClassLosses(labels: Tensor2D, embedding: Tensor, proxy: Tensor): Tensor {
+  const f = unitRows(embedding);
+  const toProxy = tf.sum(tf.mul(f, unitRows(proxy)), 1);
+  const pull = tf.relu(tf.div(tf.sub(D2D_MARGIN, toProxy), D2D_TEMPERATURE));
+  const push = tf.relu(tf.div(tf.sub(tf.matMul(f, f, false, true), 1 - D2D_MARGIN), D2D_TEMPERATURE));
+  // 1 where two images' labels differ (so never on the diagonal).
+  const otherClass = tf.sub(1, tf.matMul(labels, labels, false, true));
+  // Bounded exponents (pull ≤ (1 + m)/τ, push ≤ m/τ): no max-shift needed.
+  return tf.add(pull, tf.log(tf.add(tf.exp(tf.neg(pull)), tf.sum(tf.mul(otherClass, tf.exp(push)), 1))));
+}
+
+/** D's outputs: the real/fake logit, and the class heads' outputs when D has them (the ReACGAN head's with `d2d`). */
+function discriminate(discriminator: LayersModel, x: Tensor, labels: Tensor2D | undefined, d2d: boolean): { logit: Tensor } & ClassHeads {
   const out = discriminator.apply(withLabels(x, labels), { training: true }) as Tensor | Tensor[];
-  return Array.isArray(out) ? { logit: out[0], classLogits: out[1], twinLogits: out[2] } : { logit: out };
+  if (!Array.isArray(out)) return { logit: out };
+  return d2d ? { logit: out[0], embedding: out[1], proxy: out[2] } : { logit: out[0], classLogits: out[1], twinLogits: out[2] };
 }
 
 /** The losses of one training step (train's options of the same names). */
@@ -100,18 +137,22 @@ export interface StepLosses {
   auxJoint: boolean;
   /** G's class term is mean(relu(CE_i − GeneratorBatch.auxFloor)) instead of mean(CE_i) (default false; not with the twin head). */
   auxFloor: boolean;
+  /** The class terms are the data-to-data cross-entropy of D's ReACGAN head (default false; not with the twin head or auxFloor). */
+  auxD2d: boolean;
   /** Weight of the mode-seeking term (default 0 = off). */
   modeSeekingWeight: number;
 }
 
-export const DEFAULT_STEP_LOSSES: StepLosses = { loss: 'bce', auxWeight: 0, auxJoint: false, auxFloor: false, modeSeekingWeight: 0 };
+export const DEFAULT_STEP_LOSSES: StepLosses = { loss: 'bce', auxWeight: 0, auxJoint: false, auxFloor: false, auxD2d: false, modeSeekingWeight: 0 };
 
-/** D's class logits: the auxiliary head's and, when D has it, the twin head's. */
-type ClassHeads = { classLogits?: Tensor; twinLogits?: Tensor };
+/** D's class outputs: the auxiliary head's logits and, when D has it, the twin head's; or the ReACGAN head's embedding and label proxy. */
+type ClassHeads = { classLogits?: Tensor; twinLogits?: Tensor; embedding?: Tensor; proxy?: Tensor };
 
-/** Throws unless D has the class heads the aux terms need: the aux head, and the twin head for auxJoint. */
+/** Throws unless D has the class heads the aux terms need: the aux head (ReACGAN's with auxD2d), and the twin head for auxJoint. */
 function assertClassHeads(losses: StepLosses, labels: Tensor2D | undefined, out: ClassHeads): void {
-  if (!labels || !out.classLogits) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
+  if (losses.auxD2d && (losses.auxFloor || losses.auxJoint)) throw new Error('auxD2d combines with neither auxFloor nor auxJoint');
+  if (losses.auxD2d && (!labels || !out.proxy)) throw new Error('auxD2d needs a conditional model whose discriminator has the ReACGAN class head (auxD2d)');
+  if (!labels || !(out.classLogits || out.proxy)) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
   if (losses.auxJoint && !out.twinLogits) throw new Error('auxJoint needs a discriminator with the twin classifier head');
 }
 
@@ -128,6 +169,7 @@ function jointClassLoss(labels: Tensor2D, out: ClassHeads, asReal: boolean): Sca
  * the second. With auxJoint both are taken in the joint 2K-class softmax.
  */
 function classTerms(l: StepLosses, realLabels: Tensor2D, onReal: ClassHeads, generatedLabels: Tensor2D, onGenerated: ClassHeads): { real: Scalar; generated: Scalar | null } {
+  if (l.auxD2d) return { real: tf.mean(d2dClassLosses(realLabels, onReal.embedding!, onReal.proxy!)) as Scalar, generated: null };
   if (l.auxJoint) return { real: jointClassLoss(realLabels, onReal, true), generated: jointClassLoss(generatedLabels, onGenerated, false) };
   return { real: classLoss(realLabels, onReal.classLogits!), generated: onGenerated.twinLogits ? classLoss(generatedLabels, onGenerated.twinLogits) : null };
 }
@@ -227,8 +269,8 @@ export function discriminatorGradients(generator: LayersModel, discriminator: La
     const { value, grads } = tf.variableGrads(() => {
       const real = batch.augmentReal ? diffAugment(batch.real, batch.augmentReal) : batch.real;
       const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
-      const onReal = discriminate(discriminator, real, batch.realLabels);
-      const onFake = discriminate(discriminator, fk, batch.fakeLabels);
+      const onReal = discriminate(discriminator, real, batch.realLabels, l.auxD2d);
+      const onFake = discriminate(discriminator, fk, batch.fakeLabels, l.auxD2d);
       realProb = tf.keep(tf.mean(tf.sigmoid(onReal.logit)) as Scalar);
       fakeProb = tf.keep(tf.mean(tf.sigmoid(onFake.logit)) as Scalar);
       const adversarial = discriminatorLoss(l.loss, onReal.logit, onFake.logit);
@@ -252,7 +294,7 @@ export function generatorGradients(generator: LayersModel, discriminator: Layers
   const { value, grads } = tf.variableGrads(() => {
     const fake = runGenerator(generator, batch.noise, batch.fakeLabels, true);
     const fk = batch.augmentFake ? diffAugment(fake, batch.augmentFake) : fake;
-    const onFake = discriminate(discriminator, fk, batch.fakeLabels);
+    const onFake = discriminate(discriminator, fk, batch.fakeLabels, l.auxD2d);
     let total = generatorLoss(l.loss, onFake.logit);
     if (l.auxWeight > 0) {
       assertClassHeads(l, batch.fakeLabels, onFake);

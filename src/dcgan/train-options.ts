@@ -83,6 +83,10 @@ export const TRAIN_SETTINGS = {
     ...boolean, defaultHelp: byRecipe('auxFloor'),
     help: 'with --aux-weight: G\'s class term counts a generated image only while D\'s classifier finds it harder than the real images of the same step (cross-entropy above their mean), so G is not pushed to make cells more classifiable than real ones',
   },
+  auxD2d: {
+    ...boolean, defaultHelp: byRecipe('auxD2d'),
+    help: 'with --aux-weight: ReACGAN\'s class head and loss (Kang et al. 2021): D\'s classifier becomes an embedding and one proxy per class, and the class term the data-to-data cross-entropy, in which an image already near its class\'s proxy, or already far from another class\'s image, is not pushed further',
+  },
   modeSeekingWeight: {
     ...number(0, 100), defaultHelp: byRecipe('modeSeekingWeight'),
     help: 'weight of the mode-seeking term (MSGAN): G is paid for different noises giving different images of a class; 0 = off',

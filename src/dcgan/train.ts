@@ -49,7 +49,7 @@ type Resolved = RunOptionsFile['options'];
 /** What a run made before recipes existed used for the options added with them (the 'dcgan' recipe). */
 const BEFORE_RECIPES: Partial<Resolved> = (() => {
   const r = RECIPES.dcgan;
-  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, auxBranch: r.auxBranch, auxFloor: r.auxFloor, modeSeekingWeight: r.modeSeekingWeight };
+  return { recipe: 'dcgan', emaRampup: r.emaRampup, loss: r.loss, dNorm: r.dNorm, gConditioning: r.gConditioning, balancedClasses: r.balancedClasses, init: null, initClass: null, freezeD: 0, auxWeight: r.auxWeight, auxTwin: r.auxTwin, auxJoint: r.auxJoint, auxBranch: r.auxBranch, auxFloor: r.auxFloor, auxD2d: r.auxD2d, modeSeekingWeight: r.modeSeekingWeight };
 })();
 
 const RUNTIME_KEYS = new Set(['iters', 'resume', 'logger', 'signal', 'progress', 'faults', 'force', 'onIteration']);
@@ -60,12 +60,12 @@ function recipeOfRun(run: RunOptionsFile): Recipe & { size: number } {
   return {
     batch: o.batch, gWidth: o.gWidth, dWidth: o.dWidth, nz: o.nz, lr: o.lr, beta1: o.beta1, beta2: o.beta2, diffAugment: o.diffAugment,
     emaDecay: o.emaDecay, emaRampup: o.emaRampup, loss: o.loss, dNorm: o.dNorm, gConditioning: o.gConditioning, dLr: o.dLr ?? null,
-    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, auxBranch: o.auxBranch, auxFloor: o.auxFloor, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
+    balancedClasses: o.balancedClasses, auxWeight: o.auxWeight, auxTwin: o.auxTwin, auxJoint: o.auxJoint, auxBranch: o.auxBranch, auxFloor: o.auxFloor, auxD2d: o.auxD2d, modeSeekingWeight: o.modeSeekingWeight, size: o.size, description: `the settings of ${run.options.recipe ?? 'dcgan'} run ${run.created}`,
   };
 }
 
 /** Options that fix the architecture: a fine-tune must keep its parent's. */
-const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning', 'auxBranch'] as const;
+const ARCHITECTURE_KEYS = ['size', 'gWidth', 'dWidth', 'nz', 'dNorm', 'gConditioning', 'auxBranch', 'auxD2d'] as const;
 
 /** A new run's settings (TRAIN_SETTINGS): given, else the recipe's or with --init the parent's, else the table's defaults. */
 function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
@@ -87,7 +87,7 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   }
   // A one-class model has no classes for an auxiliary classifier to learn: a recipe's aux term
   // (sngan-aux) applies to conditional runs only; an explicit --aux-weight with --class is refused below.
-  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false };
+  const classless = o.conditional ? {} : { auxWeight: 0, auxTwin: false, auxJoint: false, auxBranch: 0, auxFloor: false, auxD2d: false };
   const t = resolveOptions(TRAIN_SETTINGS, o, { ...r, ...classless, recipe, size: parent?.options.options.size, dLr: r.dLr ?? o.lr ?? r.lr });
   if (t.condition !== undefined && !o.conditional) throw new OptionError('--condition needs --conditional (it names what one conditional model is conditioned on)');
   if (t.auxWeight > 0 && !o.conditional) throw new OptionError('--aux-weight needs --conditional (the auxiliary classifier learns the classes of one conditional model)');
@@ -95,6 +95,8 @@ function resolveSettings(o: TrainOptions, parent?: Parent): Resolved {
   if (t.auxJoint && !t.auxTwin) throw new OptionError('--aux-joint needs --aux-twin (the joint softmax spans the auxiliary and the twin heads)');
   if (t.auxBranch > 0 && !(t.auxWeight > 0)) throw new OptionError('--aux-branch needs --aux-weight > 0 (the branch feeds the auxiliary classifier)');
   if (t.auxFloor && !(t.auxWeight > 0)) throw new OptionError('--aux-floor needs --aux-weight > 0 (it bounds the auxiliary classifier\'s term in G\'s loss)');
+  if (t.auxD2d && !(t.auxWeight > 0)) throw new OptionError('--aux-d2d needs --aux-weight > 0 (it is the auxiliary classifier\'s head and loss)');
+  if (t.auxD2d && (t.auxTwin || t.auxFloor)) throw new OptionError(`--aux-d2d and --aux-${t.auxTwin ? 'twin' : 'floor'}: pick one (both change what the class term pays G for)`);
   if (t.auxFloor && t.auxTwin) throw new OptionError('--aux-floor and --aux-twin: pick one (the twin head already keeps G from sharpening its classes)');
   if (t.auxBranch > stages(t.size)) throw new OptionError(`--aux-branch: expected at most ${stages(t.size)} (D's conv blocks at ${t.size} px), received ${t.auxBranch}`);
   if (parent) {
@@ -410,7 +412,7 @@ async function openRunFolder(run: RunPlan, data: TrainingData, backend: BackendI
   for (const s of data.skipped) logger.warn({ file: s.file, reason: s.reason }, 'skipped an image that cannot be decoded');
 
   const spec: ModelSpec = { size: opts.size, nz: opts.nz, gWidth: opts.gWidth, dWidth: opts.dWidth, numClasses: opts.conditional ? data.classes.length : 0, seed: opts.seed, dNorm: opts.dNorm, gConditioning: opts.gConditioning,
-    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true, ...(opts.auxTwin ? { twinClassifier: true } : {}), ...(opts.auxBranch > 0 ? { auxBranch: opts.auxBranch } : {}) } : {}) };
+    ...(opts.conditional && opts.auxWeight > 0 ? { auxClassifier: true, ...(opts.auxTwin ? { twinClassifier: true } : {}), ...(opts.auxBranch > 0 ? { auxBranch: opts.auxBranch } : {}), ...(opts.auxD2d ? { auxD2d: true } : {}) } : {}) };
   let runFile: RunOptionsFile;
   if (run.resume) {
     runFile = run.resume.runFile;
@@ -468,7 +470,7 @@ async function workerGradientStep(opts: Resolved, spec: ModelSpec, backend: Back
 
 /** The run's settings that step.ts' losses read. */
 function stepLosses(opts: Resolved): StepLosses {
-  return { loss: opts.loss, auxWeight: opts.auxWeight, auxJoint: opts.auxJoint, auxFloor: opts.auxFloor, modeSeekingWeight: opts.modeSeekingWeight };
+  return { loss: opts.loss, auxWeight: opts.auxWeight, auxJoint: opts.auxJoint, auxFloor: opts.auxFloor, auxD2d: opts.auxD2d, modeSeekingWeight: opts.modeSeekingWeight };
 }
 
 /** What a run has done so far in this call. */

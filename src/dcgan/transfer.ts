@@ -68,7 +68,7 @@ export async function readParent(dir: string): Promise<Parent> {
 /** Where a weight's class-indexed rows start (axis 0), or null when it has none. */
 function classRowOffset(name: string, spec: ModelSpec): number | null {
   if (name === 'g_dense/kernel') return spec.nz;
-  if (/^g_cbn\d+_(gain|bias)\/kernel$/.test(name) || name === 'd_embed/kernel') return 0;
+  if (/^g_cbn\d+_(gain|bias)\/kernel$/.test(name) || name === 'd_embed/kernel' || name === 'd_aux_proxy/kernel') return 0;
   return null;
 }
 

@@ -69,6 +69,8 @@ export interface TrainOptions {
   auxBranch?: number;
   /** With auxWeight > 0: G's class term counts a generated image only where its cross-entropy exceeds the aux head's mean on the real batch (false = every image). */
   auxFloor?: boolean;
+  /** With auxWeight > 0: ReACGAN's class head and data-to-data cross-entropy instead of the softmax head (false = softmax). */
+  auxD2d?: boolean;
   /** Weight of the mode-seeking term (MSGAN; step.ts): G is paid for different noises giving different images of a class (0 = off). */
   modeSeekingWeight?: number;
   /** Fine-tune: start G, its EMA and D from this run folder or shipped model (its settings become the defaults). */
@@ -156,6 +158,8 @@ export interface RunOptionsFile {
     auxBranch: number;
     /** Absent in runs made before the option existed (= false). */
     auxFloor: boolean;
+    /** Absent in runs made before the option existed (= false). */
+    auxD2d: boolean;
     /** Absent in runs made before the option existed (= 0). */
     modeSeekingWeight: number;
     logEvery: number; gridEvery: number; checkpointEvery: number; keepCheckpoints: number;
