@@ -150,9 +150,12 @@ type ClassHeads = { classLogits?: Tensor; twinLogits?: Tensor; embedding?: Tenso
 
 /** Throws unless D has the class heads the aux terms need: the aux head (ReACGAN's with auxD2d), and the twin head for auxJoint. */
 function assertClassHeads(losses: StepLosses, labels: Tensor2D | undefined, out: ClassHeads): void {
-  if (losses.auxD2d && (losses.auxFloor || losses.auxJoint)) throw new Error('auxD2d combines with neither auxFloor nor auxJoint');
-  if (losses.auxD2d && (!labels || !out.proxy)) throw new Error('auxD2d needs a conditional model whose discriminator has the ReACGAN class head (auxD2d)');
-  if (!labels || !(out.classLogits || out.proxy)) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
+  if (losses.auxD2d) {
+    if (losses.auxFloor || losses.auxJoint) throw new Error('auxD2d combines with neither auxFloor nor auxJoint');
+    if (!labels || !out.proxy) throw new Error('auxD2d needs a conditional model whose discriminator has the ReACGAN class head (auxD2d)');
+    return;
+  }
+  if (!labels || !out.classLogits) throw new Error('auxWeight > 0 needs a conditional model whose discriminator has the auxiliary classifier head');
   if (losses.auxJoint && !out.twinLogits) throw new Error('auxJoint needs a discriminator with the twin classifier head');
 }
 
